@@ -1,0 +1,318 @@
+/**
+ * The pure heart of the agent: one MQTT message in, one record, dead letter
+ * or "ignored" out. The rules are those of the AMMP payload contract
+ * (`docs/payload-contract.md`); nothing here does I/O.
+ *
+ * @module
+ */
+
+/** Why a message could not become a record. Each is a `reason` label. */
+export const DEAD_LETTER_REASONS = [
+  "too_large",
+  "not_utf8",
+  "not_json",
+  "not_object",
+  "invalid_t",
+  "invalid_r",
+] as const;
+
+/** A dead-letter reason. */
+export type DeadLetterReason = typeof DEAD_LETTER_REASONS[number];
+
+/** Why part of a payload was left out of its record. Each is a `reason` label. */
+export const SKIP_REASONS = [
+  "missing_vid",
+  "invalid_device",
+  "invalid_value",
+  "invalid_status",
+] as const;
+
+/** A reason for leaving one reading or device out of a record. */
+export type SkipReason = typeof SKIP_REASONS[number];
+
+/** A reading value as it appears in a record. */
+export type ReadingValue = number | string | boolean;
+
+/** The record written for one data payload, in the contract's key order. */
+export interface AmmpRecord {
+  /** The node id from the topic, absent when the topic carries none. */
+  node_id?: string;
+  /** `t` as RFC 3339 in UTC with an explicit `+00:00` offset. */
+  time: string;
+  /** Readings by vendor id. */
+  data: Record<string, Record<string, ReadingValue>>;
+  /** Status entries by vendor id; absent when no device has any. */
+  status?: Record<string, unknown[]>;
+}
+
+/** The outcome of {@linkcode transform}. */
+export type TransformResult =
+  | {
+    kind: "record";
+    record: AmmpRecord;
+    /** The payload's `t`, in seconds. */
+    readingTime: number;
+  }
+  | { kind: "dead"; reason: DeadLetterReason; detail: string }
+  | { kind: "ignored" };
+
+/** Options for {@linkcode transform}. */
+export interface TransformOptions {
+  /** Payloads larger than this many bytes become `too_large` dead letters. */
+  maxPayloadBytes?: number;
+  /** Called once for every reading or device left out of a record. */
+  onSkip?: (reason: SkipReason) => void;
+}
+
+/** The default of `MAX_PAYLOAD_BYTES`: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+// 9999-12-31T23:59:59.999Z: the last instant RFC 3339 can write.
+const MAX_TIME_MS = 253402300799999;
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Whether a topic carries data payloads. AMMP topics (`a/<node_id>/...`)
+ * carry data only on `a/<node_id>/u/data` and the pre-2022
+ * `a/<node_id>/data`; their meta, log, command and bridge-state topics do
+ * not. Any other topic was chosen by the operator and is taken as data.
+ */
+export function isDataTopic(topic: string): boolean {
+  if (!topic.startsWith("a/")) return true;
+  const rest = topic.indexOf("/", 2);
+  if (rest === -1) return false;
+  const suffix = topic.slice(rest);
+  return suffix === "/u/data" || suffix === "/data";
+}
+
+/** The node id of an AMMP topic (`a/<node_id>/...`), or `undefined`. */
+export function nodeIdOf(topic: string): string | undefined {
+  if (!topic.startsWith("a/")) return undefined;
+  const end = topic.indexOf("/", 2);
+  if (end <= 2) return undefined;
+  return topic.slice(2, end);
+}
+
+/**
+ * Formats a Unix time in seconds as RFC 3339 in UTC: second precision, or
+ * milliseconds when `t` has a fraction that does not round to a whole second.
+ *
+ * @example
+ * ```ts
+ * formatTime(1709288100); // "2024-03-01T10:15:00+00:00"
+ * formatTime(1709288460.25); // "2024-03-01T10:21:00.250+00:00"
+ * ```
+ */
+export function formatTime(t: number): string {
+  const ms = Math.round(t * 1000);
+  const iso = new Date(ms).toISOString();
+  return (ms % 1000 === 0 ? iso.slice(0, 19) : iso.slice(0, 23)) + "+00:00";
+}
+
+/**
+ * Turns one MQTT message into its record, a dead letter, or "ignored" for a
+ * topic that carries no data. Never throws.
+ *
+ * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode('{"t":0,"r":[{"_vid":"m","P":1}]}');
+ * transform("a/b827eb000001/u/data", bytes);
+ * // { kind: "record", readingTime: 0, record: { node_id: "b827eb000001",
+ * //   time: "1970-01-01T00:00:00+00:00", data: { m: { P: 1 } } } }
+ * ```
+ */
+export function transform(
+  topic: string,
+  payload: Uint8Array,
+  options: TransformOptions = {},
+): TransformResult {
+  if (!isDataTopic(topic)) return { kind: "ignored" };
+  const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  if (payload.byteLength > maxBytes) {
+    return dead(
+      "too_large",
+      `Payload of ${payload.byteLength} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
+  }
+
+  let text: string;
+  try {
+    text = decoder.decode(payload);
+  } catch {
+    return dead("not_utf8", "Payload is not valid UTF-8");
+  }
+
+  let body: unknown;
+  try {
+    body = parseJson(text);
+  } catch (error) {
+    return dead("not_json", `Payload is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return dead(
+      "not_object",
+      `Payload is ${describe(body)}, expected a JSON object`,
+    );
+  }
+
+  const { t, r } = body as { t?: unknown; r?: unknown };
+  if (t === undefined) return dead("invalid_t", 'Payload has no "t"');
+  if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
+    return dead(
+      "invalid_t",
+      `"t" is ${describe(t)}, expected Unix seconds as a non-negative number`,
+    );
+  }
+  if (t * 1000 > MAX_TIME_MS) {
+    return dead("invalid_t", `"t" ${t} is after the year 9999`);
+  }
+  if (!Array.isArray(r)) {
+    return dead(
+      "invalid_r",
+      r === undefined
+        ? 'Payload has no "r"'
+        : `"r" is ${describe(r)}, expected an array of device readings`,
+    );
+  }
+
+  const time = formatTime(t);
+  const node = nodeIdOf(topic);
+  const record: AmmpRecord = node === undefined
+    ? { time, data: {} }
+    : { node_id: node, time, data: {} };
+  collectReadings(record, r, options.onSkip);
+  return { kind: "record", record, readingTime: t };
+}
+
+// Fills `data` and `status` of a record from the device readings `r`.
+function collectReadings(
+  record: AmmpRecord,
+  devices: unknown[],
+  onSkip: TransformOptions["onSkip"],
+): void {
+  // Null-prototype maps: a vendor id or field named "__proto__" stays a
+  // plain key and can never reach an object's prototype.
+  const data: Record<string, Record<string, ReadingValue>> = Object.create(
+    null,
+  );
+  let status: Record<string, unknown[]> | undefined;
+
+  for (const device of devices) {
+    if (typeof device !== "object" || device === null || Array.isArray(device)) {
+      onSkip?.("invalid_device");
+      continue;
+    }
+    const fields = device as Record<string, unknown>;
+    const vid = fields._vid;
+    if (typeof vid !== "string" || vid === "") {
+      onSkip?.("missing_vid");
+      continue;
+    }
+    let readings = data[vid];
+    if (readings === undefined) {
+      readings = Object.create(null) as Record<string, ReadingValue>;
+      data[vid] = readings;
+    }
+    for (const key in fields) {
+      if (key.charCodeAt(0) === 95 /* "_" */) continue;
+      const value = fields[key];
+      switch (typeof value) {
+        case "number":
+          // JSON.parse turns 1e999 into Infinity: not a reading either
+          if (Number.isFinite(value)) readings[key] = value;
+          break;
+        case "string":
+        case "boolean":
+          readings[key] = value;
+          break;
+        case "object":
+          if (value !== null) onSkip?.("invalid_value");
+          break;
+      }
+    }
+    const entries = fields._s;
+    if (entries !== undefined && entries !== null) {
+      if (!Array.isArray(entries)) {
+        onSkip?.("invalid_status");
+      } else if (entries.length > 0) {
+        status ??= Object.create(null) as Record<string, unknown[]>;
+        const kept = status[vid];
+        if (kept === undefined) status[vid] = entries.slice();
+        else kept.push(...entries);
+      }
+    }
+  }
+
+  record.data = data;
+  if (status !== undefined) record.status = status;
+}
+
+/**
+ * `JSON.parse`, also accepting the bare `NaN`, `Infinity` and `-Infinity`
+ * that Python's `json.dumps` writes: they are read as `null`, so the
+ * readings they stand for are dropped like any other failed read.
+ */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (!/NaN|Infinity/.test(text)) throw error;
+    const repaired = replaceNonFiniteTokens(text);
+    if (repaired === text) throw error;
+    return JSON.parse(repaired);
+  }
+}
+
+// Replaces NaN, Infinity and -Infinity outside strings with null.
+function replaceNonFiniteTokens(text: string): string {
+  let out = "";
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    let length = 0;
+    if (text.startsWith("NaN", i)) length = 3;
+    else if (text.startsWith("Infinity", i)) length = 8;
+    else if (text.startsWith("-Infinity", i)) length = 9;
+    if (length > 0) {
+      out += text.slice(from, i) + "null";
+      i += length - 1;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
+}
+
+function dead(
+  reason: DeadLetterReason,
+  detail: string,
+): TransformResult {
+  return { kind: "dead", reason, detail };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "string":
+      return `the string ${JSON.stringify(value.slice(0, 40))}`;
+    case "number":
+      return `the number ${value}`;
+    case "boolean":
+      return `the boolean ${value}`;
+    case "object":
+      return "an object";
+    default:
+      return typeof value;
+  }
+}

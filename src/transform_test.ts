@@ -1,0 +1,242 @@
+import assert from "node:assert/strict";
+import {
+  formatTime,
+  isDataTopic,
+  nodeIdOf,
+  parseJson,
+  type SkipReason,
+  transform,
+  type TransformResult,
+} from "./transform.ts";
+
+const encoder = new TextEncoder();
+const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
+
+function run(topic: string, payload: string | Uint8Array, maxPayloadBytes?: number) {
+  const skipped: SkipReason[] = [];
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const result = transform(topic, bytes, {
+    maxPayloadBytes,
+    onSkip: (reason) => skipped.push(reason),
+  });
+  return { result, skipped };
+}
+
+function line(result: TransformResult): string {
+  assert.equal(result.kind, "record", JSON.stringify(result));
+  return JSON.stringify((result as { record: unknown }).record);
+}
+
+const DATA = "a/b827eb000001/u/data";
+
+const names = [...Deno.readDirSync(fixtures)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith(".payload.json"))
+  .map((name) => name.slice(0, -".payload.json".length))
+  .sort();
+
+Deno.test("the contract's examples are all present", () => {
+  assert.ok(names.length >= 16, `found ${names.length} examples`);
+});
+
+for (const name of names) {
+  Deno.test(`transform() writes what the contract's example "${name}" expects`, () => {
+    const payload = Deno.readFileSync(new URL(`${name}.payload.json`, fixtures));
+    const topic = Deno.readTextFileSync(new URL(`${name}.topic`, fixtures)).trim();
+    const expected = Deno.readTextFileSync(new URL(`${name}.expected.ndjson`, fixtures))
+      .split("\n").filter((l) => l.trim() !== "");
+    const { result } = run(topic, payload);
+    if (expected.length === 0) {
+      assert.equal(result.kind, "dead", `expected a dead letter, got ${JSON.stringify(result)}`);
+    } else {
+      assert.equal(expected.length, 1);
+      // Byte for byte: key order is part of the contract.
+      assert.equal(line(result), expected[0]);
+    }
+  });
+}
+
+Deno.test("transform() formats t as RFC 3339 UTC with an explicit offset", () => {
+  assert.equal(formatTime(0), "1970-01-01T00:00:00+00:00");
+  assert.equal(formatTime(1709288100), "2024-03-01T10:15:00+00:00");
+  assert.equal(formatTime(1709288460.25), "2024-03-01T10:21:00.250+00:00");
+  assert.equal(formatTime(1709288460.0004), "2024-03-01T10:21:00+00:00");
+  assert.equal(formatTime(1709288460.9996), "2024-03-01T10:21:01+00:00");
+  assert.equal(formatTime(1709288460.0015), "2024-03-01T10:21:00.002+00:00");
+});
+
+Deno.test("transform() drops null readings field by field", () => {
+  const { result } = run(DATA, '{"t":1,"r":[{"_vid":"a","x":null,"y":2,"z":null}]}');
+  assert.equal(
+    line(result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"a":{"y":2}}}',
+  );
+});
+
+Deno.test("transform() drops non-finite numbers written as bare tokens or overflowing literals", () => {
+  const { result } = run(
+    DATA,
+    '{"t":1,"r":[{"_vid":"a","n":NaN,"p":Infinity,"m":-Infinity,"big":1e999,"s":"NaN Infinity","ok":1}]}',
+  );
+  assert.equal(
+    line(result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"a":{"s":"NaN Infinity","ok":1}}}',
+  );
+});
+
+Deno.test("transform() keeps strings and booleans without coercing them", () => {
+  const { result } = run(DATA, '{"t":1,"r":[{"_vid":"a","s":"42","b":false,"z":0}]}');
+  assert.equal(
+    line(result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"a":{"s":"42","b":false,"z":0}}}',
+  );
+});
+
+Deno.test("transform() never puts keys starting with _ into data", () => {
+  const { result } = run(DATA, '{"t":1,"r":[{"_vid":"a","_d":"x","_calc":1,"_s":[],"v":1}]}');
+  assert.deepEqual(JSON.parse(line(result)).data, { a: { v: 1 } });
+});
+
+Deno.test("transform() merges readings of a repeated vendor id, the later device winning", () => {
+  const { result } = run(
+    DATA,
+    '{"t":1,"r":[{"_vid":"a","x":1,"y":1},{"_vid":"b","x":5},{"_vid":"a","y":2,"z":3,"x":null}]}',
+  );
+  assert.deepEqual(JSON.parse(line(result)).data, { a: { x: 1, y: 2, z: 3 }, b: { x: 5 } });
+});
+
+Deno.test("transform() skips and counts devices without a usable vendor id", () => {
+  const { result, skipped } = run(
+    DATA,
+    '{"t":1,"r":[{"x":1},{"_vid":null,"x":1},{"_vid":"","x":1},{"_vid":7,"x":1},{"_vid":["a"]},{"_vid":"ok","x":2}]}',
+  );
+  assert.deepEqual(JSON.parse(line(result)).data, { ok: { x: 2 } });
+  assert.deepEqual(skipped, Array(5).fill("missing_vid"));
+});
+
+Deno.test("transform() keeps a polled device with no readings as an empty object", () => {
+  const { result } = run(DATA, '{"t":1,"r":[{"_vid":"a","_d":"x"},{"_vid":"b","x":null}]}');
+  assert.deepEqual(JSON.parse(line(result)).data, { a: {}, b: {} });
+});
+
+Deno.test("transform() drops and counts object and array reading values", () => {
+  const { result, skipped } = run(DATA, '{"t":1,"r":[{"_vid":"a","o":{"k":1},"l":[1],"v":3}]}');
+  assert.deepEqual(JSON.parse(line(result)).data, { a: { v: 3 } });
+  assert.deepEqual(skipped, ["invalid_value", "invalid_value"]);
+});
+
+Deno.test("transform() skips and counts device readings that are not objects", () => {
+  const { result, skipped } = run(DATA, '{"t":1,"r":[1,"x",null,[],{"_vid":"a"}]}');
+  assert.deepEqual(JSON.parse(line(result)).data, { a: {} });
+  assert.deepEqual(skipped, Array(4).fill("invalid_device"));
+});
+
+Deno.test("transform() gathers status entries by vendor id and omits status when there are none", () => {
+  const withStatus = run(
+    DATA,
+    '{"t":1,"r":[{"_vid":"a","_s":[{"c":"x","l":1}]},{"_vid":"b","_s":[]},{"_vid":"a","_s":[{"c":"y","l":4}]}]}',
+  );
+  assert.deepEqual(JSON.parse(line(withStatus.result)).status, {
+    a: [{ c: "x", l: 1 }, { c: "y", l: 4 }],
+  });
+  const without = run(DATA, '{"t":1,"r":[{"_vid":"a","_s":[]},{"_vid":"b","_s":null}]}');
+  assert.equal(JSON.parse(line(without.result)).status, undefined);
+  const bad = run(DATA, '{"t":1,"r":[{"_vid":"a","_s":"broken"}]}');
+  assert.deepEqual(bad.skipped, ["invalid_status"]);
+});
+
+Deno.test("transform() leaves the metadata m out of the record", () => {
+  const { result } = run(DATA, '{"t":1,"r":[],"m":{"snap_rev":1}}');
+  assert.equal(
+    line(result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{}}',
+  );
+});
+
+Deno.test("transform() reports the payload's t as the reading time", () => {
+  const { result } = run(DATA, '{"t":1709288100.5,"r":[]}');
+  assert.equal(result.kind === "record" && result.readingTime, 1709288100.5);
+});
+
+Deno.test("transform() turns each kind of broken message into a dead letter with its reason", () => {
+  const cases: [string | Uint8Array, string][] = [
+    [new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), "not_utf8"],
+    ["", "not_json"],
+    ['{"t":1,"r":[', "not_json"],
+    ["null", "not_object"],
+    ["[1]", "not_object"],
+    ['"text"', "not_object"],
+    ["42", "not_object"],
+    ['{"r":[]}', "invalid_t"],
+    ['{"t":"1","r":[]}', "invalid_t"],
+    ['{"t":-1,"r":[]}', "invalid_t"],
+    ['{"t":null,"r":[]}', "invalid_t"],
+    ['{"t":NaN,"r":[]}', "invalid_t"],
+    ['{"t":1e300,"r":[]}', "invalid_t"],
+    ['{"t":1}', "invalid_r"],
+    ['{"t":1,"r":{}}', "invalid_r"],
+    ['{"t":1,"r":null}', "invalid_r"],
+  ];
+  for (const [payload, reason] of cases) {
+    const { result } = run(DATA, payload);
+    assert.equal(result.kind, "dead", `${payload}`);
+    assert.equal(result.kind === "dead" && result.reason, reason, `${payload}`);
+    assert.ok(result.kind === "dead" && result.detail.length > 0);
+  }
+});
+
+Deno.test("transform() dead-letters a payload over the size limit before reading it", () => {
+  const payload = '{"t":1,"r":[]}';
+  assert.equal(run(DATA, payload, payload.length).result.kind, "record");
+  const { result } = run(DATA, payload, payload.length - 1);
+  assert.equal(result.kind === "dead" && result.reason, "too_large");
+  assert.match(result.kind === "dead" ? result.detail : "", /14 bytes/);
+});
+
+Deno.test("transform() ignores AMMP topics that carry no data", () => {
+  for (
+    const topic of [
+      "a/b827eb000001/u/meta/boot_time",
+      "a/b827eb000001/u/log/msg",
+      "a/b827eb000001/u/command_response",
+      "a/b827eb000001/bridge_state",
+      "a/b827eb000001/d/config",
+      "a/b827eb000001/d/command",
+      "a/b827eb000001",
+    ]
+  ) {
+    assert.deepEqual(run(topic, "not json at all").result, { kind: "ignored" }, topic);
+  }
+  assert.ok(isDataTopic("a/ff0011/u/data"));
+  assert.ok(isDataTopic("a/ff0011/data"));
+  assert.ok(isDataTopic("site/plant-3/data"));
+});
+
+Deno.test("nodeIdOf() takes the node id from AMMP topics only", () => {
+  assert.equal(nodeIdOf("a/b827eb2bb2a9/u/data"), "b827eb2bb2a9");
+  assert.equal(nodeIdOf("a/b827eb2bb2a9/data"), "b827eb2bb2a9");
+  assert.equal(nodeIdOf("site/plant-3/data"), undefined);
+  assert.equal(nodeIdOf("a//u/data"), undefined);
+});
+
+Deno.test("transform() treats __proto__, constructor and prototype as plain keys", () => {
+  const { result } = run(
+    DATA,
+    '{"t":1,"r":[{"_vid":"__proto__","polluted":1},{"_vid":"constructor","prototype":2,"__proto__":3}]}',
+  );
+  const parsed = JSON.parse(line(result));
+  assert.deepEqual(Object.keys(parsed.data), ["__proto__", "constructor"]);
+  assert.equal(parsed.data.constructor.prototype, 2);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+});
+
+Deno.test("parseJson() reads Python's non-finite tokens as null outside strings only", () => {
+  assert.deepEqual(parseJson('{"a":NaN,"b":"NaN","c":[Infinity,-Infinity]}'), {
+    a: null,
+    b: "NaN",
+    c: [null, null],
+  });
+  assert.deepEqual(parseJson('{"k\\"NaN":1}'), { 'k"NaN': 1 });
+  assert.throws(() => parseJson("{NaN}"), SyntaxError);
+});
