@@ -1,0 +1,179 @@
+/**
+ * ammp-agent: subscribes to AMMP datalogger payloads on an MQTT broker and
+ * writes one NDJSON record per payload on stdout.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Agent } from "./src/agent.ts";
+import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "./src/config.ts";
+import { readEnvFile } from "./src/env_file.ts";
+import { logger, setupLogging } from "./src/log.ts";
+import { AgentMetrics } from "./src/metrics.ts";
+import { runTransform } from "./src/offline.ts";
+import denoJson from "./deno.json" with { type: "json" };
+
+/** The agent's version, from `deno.json`. */
+export const VERSION: string = denoJson.version;
+
+const HELP = `ammp-agent ${VERSION}
+Subscribes to AMMP datalogger payloads on an MQTT broker and writes one
+NDJSON record per payload on stdout. Logs and dead letters go to stderr.
+
+Usage:
+  ammp-agent [--env-file PATH]          run the agent
+  ammp-agent transform [--topic TOPIC] [FILE...]
+                                        transform payloads, one per line, from
+                                        the files or stdin, and exit
+  ammp-agent --help | --version
+
+Configuration (environment variables; --env-file reads them from a file,
+and variables already set win over the file):
+  MQTT_URL                     mqtt://host:port or mqtts://host:port
+                               (default mqtt://localhost:1883)
+  MQTT_TOPICS                  comma-separated topic filters (default a/+/u/data)
+  MQTT_SHARE_GROUP             subscribe as $share/<group>/<filter>
+  MQTT_CLIENT_ID               stable client id (default ammp-agent-<hostname>)
+  MQTT_USERNAME                user name
+  MQTT_PASSWORD_FILE           file holding the password (or MQTT_PASSWORD, or
+                               mqtt-password under $CREDENTIALS_DIRECTORY)
+  MQTT_CA_FILE                 CA certificate (PEM) for mqtts:// brokers
+  MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS
+  MQTT_TLS_SERVERNAME          host name to verify when connecting by address
+  MQTT_QOS                     0 or 1 (default 1)
+  MQTT_PROTOCOL_VERSION        5 or 4 for MQTT 3.1.1 (default 5)
+  MQTT_SESSION_EXPIRY_SECONDS  how long the broker keeps the session while the
+                               agent is away (default 604800, one week)
+  MQTT_RECEIVE_MAXIMUM         messages in flight at most (default 1000)
+  MQTT_KEEPALIVE_SECONDS       keepalive interval (default 30)
+  MQTT_RECONNECT_MAX_SECONDS   longest wait between reconnects (default 60)
+  METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
+  LOG_LEVEL                    debug, info, warning or error (default info)
+  LOG_FORMAT                   json or text (default json)
+  DEAD_LETTER_FILE             append dead letters to this file instead of the log
+  MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
+  SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
+
+Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration.
+`;
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+        "env-file": { type: "string" },
+        topic: { type: "string" },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}; see ammp-agent --help`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`ammp-agent ${VERSION} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  const [command, ...files] = positionals;
+
+  let env: Record<string, string | undefined>;
+  try {
+    env = readEnvironment(values["env-file"]);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+
+  if (command === "transform") {
+    const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
+    setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
+    return await runTransform(files, { topic: values.topic ?? "" });
+  }
+  if (command !== undefined) {
+    console.error(`Unknown command "${command}"; see ammp-agent --help`);
+    return 2;
+  }
+  return await run(env);
+}
+
+function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = envFile === undefined ? {} : readEnvFile(envFile);
+  for (const name of ENV_VARS) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+async function run(env: Record<string, string | undefined>): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  setupLogging(config.log);
+  const log = logger("main");
+
+  const exit = Promise.withResolvers<number>();
+  const metrics = new AgentMetrics({ version: VERSION });
+  const agent = new Agent(config, {
+    metrics,
+    onFatal: (error) => {
+      log.error("Cannot write records to stdout ({error}); stopping without acknowledging more", {
+        error: error.message,
+      });
+      exit.resolve(1);
+    },
+  });
+  log.info("ammp-agent {version} starting", { version: VERSION });
+  try {
+    agent.start();
+  } catch (error) {
+    const message = error instanceof Deno.errors.AddrInUse
+      ? `METRICS_LISTEN ${config.metrics.hostname}:${config.metrics.port} is already in use`
+      : (error as Error).message;
+    log.error("Cannot start: {error}", { error: message });
+    return 1;
+  }
+
+  const onSignal = (signal: Deno.Signal) => () => {
+    log.info("Received {signal}, draining", { signal });
+    exit.resolve(0);
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+  ];
+  for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
+
+  const code = await exit.promise;
+  for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
+  const timeout = AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000);
+  await agent.stop({ signal: timeout });
+  if (timeout.aborted) {
+    log.warning("Shutdown took longer than {seconds} s; unwritten messages stay unacknowledged", {
+      seconds: config.shutdownTimeoutSeconds,
+    });
+  }
+  return code;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

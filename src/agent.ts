@@ -1,0 +1,169 @@
+/**
+ * The agent: subscriber -> transform -> sink, and its lifecycle.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import { DeadLetterWriter } from "./dead_letter.ts";
+import { logger } from "./log.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import { escapeHtml, startServer } from "./server.ts";
+import { type Output, RecordSink } from "./sink.ts";
+import { Subscriber } from "./subscriber.ts";
+import { transform, type TransformOptions } from "./transform.ts";
+
+/** Options for {@linkcode Agent}. */
+export interface AgentOptions {
+  metrics: AgentMetrics;
+  /** Where records go; defaults to stdout. */
+  output?: Output;
+  /** Called once if stdout fails; the agent then acknowledges nothing more. */
+  onFatal?: (error: Error) => void;
+}
+
+const log = logger("agent");
+
+/** The running agent. */
+export class Agent {
+  #config: Config;
+  #metrics: AgentMetrics;
+  #sink: RecordSink;
+  #deadLetters: DeadLetterWriter;
+  #subscriber: Subscriber;
+  #transformOptions: TransformOptions;
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #startedAt = new Date();
+
+  /** Builds the agent; {@linkcode start} connects and listens. */
+  constructor(config: Config, options: AgentOptions) {
+    this.#config = config;
+    const metrics = options.metrics;
+    this.#metrics = metrics;
+    this.#sink = new RecordSink(options.output ?? Deno.stdout, {
+      onError: (error) => {
+        this.#subscriber.stopTaking();
+        options.onFatal?.(error);
+      },
+    });
+    this.#deadLetters = new DeadLetterWriter(logger("dead-letter"), {
+      file: config.deadLetterFile,
+    });
+    this.#transformOptions = {
+      maxPayloadBytes: config.maxPayloadBytes,
+      onSkip: (reason) => metrics.skipped(reason),
+    };
+    this.#subscriber = new Subscriber(config.mqtt, {
+      log: logger("subscriber"),
+      onMessage: (topic, payload, ack) => this.#handle(topic, payload, ack),
+      onConnection: (connected) => metrics.connected = connected ? 1 : 0,
+      onReconnect: () => metrics.reconnects.inc(),
+    });
+  }
+
+  /**
+   * The whole life of one message: taken, transformed, written (record to
+   * the sink, or dead letter), and acknowledged once written.
+   */
+  #handle(topic: string, payload: Uint8Array, ack: () => void): void {
+    const started = performance.now();
+    const metrics = this.#metrics;
+    metrics.received.inc();
+    metrics.lastMessageReceived = Date.now() / 1000;
+
+    const result = transform(topic, payload, this.#transformOptions);
+    switch (result.kind) {
+      case "record":
+        this.#sink.write(JSON.stringify(result.record));
+        metrics.recordsWritten.inc();
+        if (result.readingTime > metrics.lastReadingTime) {
+          metrics.lastReadingTime = result.readingTime;
+        }
+        break;
+      case "dead":
+        this.#deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
+        metrics.failed(result.reason);
+        break;
+      case "ignored":
+        metrics.ignored.inc();
+        break;
+    }
+    this.#sink.afterWrite(ack);
+    metrics.processing.observe((performance.now() - started) / 1000);
+  }
+
+  /** Starts the HTTP endpoint and connects to the broker. */
+  start(): void {
+    const { hostname, port } = this.#config.metrics;
+    this.#server = startServer({
+      metrics: () => this.#metrics.text(),
+      ready: () => this.ready,
+      status: () => this.#statusHtml(),
+    }, {
+      hostname,
+      port,
+      onListen: (address) =>
+        log.info("Serving metrics on http://{address}/metrics", {
+          address: formatAddress(address),
+        }),
+    });
+    log.info("Connecting to {broker}, topics {topics}", {
+      broker: this.#config.mqtt.url,
+      topics: this.#config.mqtt.subscriptions,
+    });
+    this.#subscriber.start();
+  }
+
+  /** Connected and subscribed. */
+  get ready(): boolean {
+    return this.#subscriber.ready;
+  }
+
+  /** The address the HTTP endpoint listens on. */
+  get address(): Deno.NetAddr | undefined {
+    return this.#server?.addr;
+  }
+
+  /**
+   * Drains and stops: takes no new messages, writes and acknowledges what
+   * was taken, disconnects, stops the HTTP endpoint. A message taken but
+   * not written when `signal` aborts is not acknowledged; the broker
+   * delivers it again.
+   */
+  async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#subscriber.stopTaking();
+    const aborted = new Promise<void>((resolve) => {
+      if (options.signal?.aborted) resolve();
+      options.signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+    await Promise.race([this.#sink.flush(), aborted]);
+    await Promise.race([this.#subscriber.stop(), aborted]);
+    await this.#server?.shutdown();
+    this.#deadLetters.close();
+    log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
+  }
+
+  #statusHtml(): string {
+    const subscriber = this.#subscriber;
+    const since = subscriber.connectedSince;
+    const state = since
+      ? `<span class="ok">connected</span> since ${since.toISOString()}`
+      : '<span class="bad">not connected</span>';
+    const rows: [string, string][] = [
+      ["Broker", escapeHtml(this.#config.mqtt.url)],
+      ["Connection", state],
+      ["Subscribed to", escapeHtml(this.#config.mqtt.subscriptions.join(", "))],
+      ["Client id", escapeHtml(this.#config.mqtt.clientId)],
+      ["Records written", String(this.#sink.linesWritten)],
+      ["Running since", this.#startedAt.toISOString()],
+    ];
+    return `<table>${
+      rows.map(([name, value]) => `<tr><th>${name}</th><td>${value}</td></tr>`).join("")
+    }</table>`;
+  }
+}
+
+function formatAddress(address: Deno.NetAddr): string {
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  return `${host}:${address.port}`;
+}

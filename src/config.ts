@@ -1,0 +1,450 @@
+/**
+ * Configuration: environment variables in, a validated {@linkcode Config}
+ * out. Every value is checked before anything connects, and a bad one
+ * becomes a {@linkcode ConfigError} naming the variable.
+ *
+ * @module
+ */
+
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
+
+/** A setting that cannot be used; its message names the variable. */
+export class ConfigError extends Error {
+  /** The environment variable at fault. */
+  readonly variable: string;
+
+  /** Creates the error for `variable`. */
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+/** Log levels accepted by `LOG_LEVEL`. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** The agent's validated configuration. */
+export interface Config {
+  mqtt: {
+    /** The broker URL without credentials, safe to log. */
+    url: string;
+    protocol: "mqtt" | "mqtts";
+    host: string;
+    port: number;
+    /** Topic filters as given in `MQTT_TOPICS`. */
+    topics: string[];
+    /** Filters as subscribed: with `$share/<group>/` when a group is set. */
+    subscriptions: string[];
+    shareGroup?: string;
+    clientId: string;
+    username?: string;
+    /** Never logged, never in metrics. */
+    password?: string;
+    /** The PEM text of `MQTT_CA_FILE`. */
+    ca?: string;
+    caFile?: string;
+    cert?: string;
+    key?: string;
+    servername?: string;
+    qos: 0 | 1;
+    protocolVersion: 4 | 5;
+    sessionExpirySeconds: number;
+    receiveMaximum: number;
+    keepaliveSeconds: number;
+    reconnectMaxSeconds: number;
+  };
+  metrics: { hostname: string; port: number };
+  log: { level: LogLevel; format: "json" | "text" };
+  deadLetterFile?: string;
+  maxPayloadBytes: number;
+  shutdownTimeoutSeconds: number;
+}
+
+/** Every environment variable the agent reads, for `--help` and permissions. */
+export const ENV_VARS = [
+  "MQTT_URL",
+  "MQTT_TOPICS",
+  "MQTT_SHARE_GROUP",
+  "MQTT_CLIENT_ID",
+  "MQTT_USERNAME",
+  "MQTT_PASSWORD",
+  "MQTT_PASSWORD_FILE",
+  "MQTT_CA_FILE",
+  "MQTT_CERT_FILE",
+  "MQTT_KEY_FILE",
+  "MQTT_TLS_SERVERNAME",
+  "MQTT_QOS",
+  "MQTT_PROTOCOL_VERSION",
+  "MQTT_SESSION_EXPIRY_SECONDS",
+  "MQTT_RECEIVE_MAXIMUM",
+  "MQTT_KEEPALIVE_SECONDS",
+  "MQTT_RECONNECT_MAX_SECONDS",
+  "METRICS_LISTEN",
+  "LOG_LEVEL",
+  "LOG_FORMAT",
+  "DEAD_LETTER_FILE",
+  "MAX_PAYLOAD_BYTES",
+  "SHUTDOWN_TIMEOUT_SECONDS",
+  "CREDENTIALS_DIRECTORY",
+] as const;
+
+/** The default metrics port: outside Prometheus's exporter range 9100-9999. */
+export const DEFAULT_METRICS_PORT = 2667;
+
+/** The name of the password under `$CREDENTIALS_DIRECTORY` (systemd). */
+export const CREDENTIAL_NAME = "mqtt-password";
+
+/** Options for {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /** Reads a file as text; defaults to `Deno.readTextFileSync`. */
+  readTextFile?: (path: string) => string;
+  /** The host name the default client id derives from. */
+  hostname?: () => string;
+}
+
+/**
+ * Validates the environment and returns the configuration, or throws a
+ * {@linkcode ConfigError} for the first bad value.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ MQTT_URL: "mqtt://127.0.0.1:1883" });
+ * config.mqtt.topics; // ["a/+/u/data"]
+ * ```
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  options: LoadConfigOptions = {},
+): Config {
+  const readTextFile = options.readTextFile ?? ((path) => Deno.readTextFileSync(path));
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const readFile = (name: string, path: string): string => {
+    try {
+      return readTextFile(path);
+    } catch (error) {
+      throw new ConfigError(name, `Cannot read ${name} "${path}": ${fileProblem(error)}`);
+    }
+  };
+
+  const url = parseBrokerUrl(get("MQTT_URL") ?? "mqtt://localhost:1883");
+  const topics = parseTopics(get("MQTT_TOPICS") ?? "a/+/u/data");
+  const shareGroup = get("MQTT_SHARE_GROUP");
+  if (shareGroup !== undefined && /[/+#]/.test(shareGroup)) {
+    throw new ConfigError(
+      "MQTT_SHARE_GROUP",
+      `Invalid MQTT_SHARE_GROUP "${shareGroup}": expected a name without "/", "+" or "#"`,
+    );
+  }
+
+  const clientId = get("MQTT_CLIENT_ID") ??
+    defaultClientId((options.hostname ?? (() => Deno.hostname()))());
+  if (clientId.length > 256) {
+    throw new ConfigError(
+      "MQTT_CLIENT_ID",
+      `Invalid MQTT_CLIENT_ID "${clientId.slice(0, 40)}...": expected at most 256 characters`,
+    );
+  }
+
+  const password = readPassword(env, get, readFile);
+  const username = get("MQTT_USERNAME");
+  if (password !== undefined && username === undefined) {
+    throw new ConfigError(
+      "MQTT_USERNAME",
+      "Missing MQTT_USERNAME: a password is set, expected the user name it belongs to",
+    );
+  }
+
+  const caFile = get("MQTT_CA_FILE");
+  const ca = caFile === undefined ? undefined : readPem("MQTT_CA_FILE", caFile, readFile);
+  const certFile = get("MQTT_CERT_FILE");
+  const keyFile = get("MQTT_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? "MQTT_CERT_FILE" : "MQTT_KEY_FILE";
+    throw new ConfigError(
+      missing,
+      `Missing ${missing}: mutual TLS needs both MQTT_CERT_FILE and MQTT_KEY_FILE`,
+    );
+  }
+  const tlsOnly = ["MQTT_CA_FILE", "MQTT_CERT_FILE", "MQTT_TLS_SERVERNAME"];
+  if (url.protocol === "mqtt") {
+    for (const name of tlsOnly) {
+      if (get(name) !== undefined) {
+        throw new ConfigError(
+          name,
+          `Invalid ${name}: MQTT_URL "${url.url}" is not TLS, expected an mqtts:// URL with it`,
+        );
+      }
+    }
+  }
+
+  const protocolVersion = parseChoice("MQTT_PROTOCOL_VERSION", get, ["5", "4"], "5");
+  const logLevel = parseChoice(
+    "LOG_LEVEL",
+    (name) => get(name)?.toLowerCase().replace(/^warn$/, "warning"),
+    ["info", "debug", "warning", "error"],
+    "info",
+  );
+
+  const deadLetterFile = get("DEAD_LETTER_FILE");
+  if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
+
+  return {
+    mqtt: {
+      ...url,
+      topics,
+      subscriptions: shareGroup === undefined
+        ? topics
+        : topics.map((topic) => `$share/${shareGroup}/${topic}`),
+      shareGroup,
+      clientId,
+      username,
+      password,
+      ca,
+      caFile,
+      cert: certFile === undefined ? undefined : readPem("MQTT_CERT_FILE", certFile, readFile),
+      key: keyFile === undefined ? undefined : readPem("MQTT_KEY_FILE", keyFile, readFile),
+      servername: get("MQTT_TLS_SERVERNAME"),
+      qos: Number(parseChoice("MQTT_QOS", get, ["1", "0"], "1")) as 0 | 1,
+      protocolVersion: Number(protocolVersion) as 4 | 5,
+      sessionExpirySeconds: parseInteger("MQTT_SESSION_EXPIRY_SECONDS", get, {
+        default: 7 * 24 * 3600,
+        min: 0,
+        max: 0xffffffff,
+      }),
+      receiveMaximum: parseInteger("MQTT_RECEIVE_MAXIMUM", get, {
+        default: 1000,
+        min: 1,
+        max: 65535,
+      }),
+      keepaliveSeconds: parseInteger("MQTT_KEEPALIVE_SECONDS", get, {
+        default: 30,
+        min: 5,
+        max: 65535,
+      }),
+      reconnectMaxSeconds: parseInteger("MQTT_RECONNECT_MAX_SECONDS", get, {
+        default: 60,
+        min: 1,
+        max: 3600,
+      }),
+    },
+    metrics: parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
+    log: {
+      level: logLevel as LogLevel,
+      format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
+    },
+    deadLetterFile,
+    maxPayloadBytes: parseInteger("MAX_PAYLOAD_BYTES", get, {
+      default: DEFAULT_MAX_PAYLOAD_BYTES,
+      min: 64,
+      max: 256 * 1024 * 1024,
+    }),
+    shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
+      default: 10,
+      min: 1,
+      max: 3600,
+    }),
+  };
+}
+
+function parseBrokerUrl(value: string) {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${value}": expected mqtt://host:port or mqtts://host:port`,
+    );
+  }
+  const protocol = url.protocol.slice(0, -1);
+  if (protocol !== "mqtt" && protocol !== "mqtts") {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${
+        redactUrl(url)
+      }": scheme "${protocol}" is not supported, expected mqtt:// or mqtts://`,
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${
+        redactUrl(url)
+      }": it carries credentials, expected them in MQTT_USERNAME and MQTT_PASSWORD_FILE`,
+    );
+  }
+  if (url.hostname === "") {
+    throw new ConfigError("MQTT_URL", `Invalid MQTT_URL "${value}": expected a host name`);
+  }
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${value}": expected no path or query, only mqtt[s]://host:port`,
+    );
+  }
+  const port = url.port === "" ? (protocol === "mqtts" ? 8883 : 1883) : Number(url.port);
+  // IPv6 literals come back bracketed from URL; sockets want them bare.
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    url: `${protocol}://${url.hostname}:${port}`,
+    protocol: protocol as "mqtt" | "mqtts",
+    host,
+    port,
+  };
+}
+
+function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+}
+
+function parseTopics(value: string): string[] {
+  const topics = value.split(",").map((topic) => topic.trim());
+  for (const topic of topics) {
+    const problem = topicFilterProblem(topic);
+    if (problem !== undefined) {
+      throw new ConfigError(
+        "MQTT_TOPICS",
+        `Invalid MQTT_TOPICS "${value}": filter "${topic}" ${problem}, expected comma-separated MQTT topic filters such as a/+/u/data`,
+      );
+    }
+  }
+  return [...new Set(topics)];
+}
+
+function topicFilterProblem(filter: string): string | undefined {
+  if (filter === "") return "is empty";
+  if (filter.includes("\u0000")) return "contains a NUL character";
+  if (filter.startsWith("$share/")) return "is a shared subscription (use MQTT_SHARE_GROUP)";
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) {
+      return 'uses "#" other than as the whole last level';
+    }
+    if (level.includes("+") && level !== "+") return 'uses "+" other than as a whole level';
+  }
+  return undefined;
+}
+
+function defaultClientId(hostname: string): string {
+  const host = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 40);
+  return `ammp-agent-${host || "host"}`;
+}
+
+function readPassword(
+  env: Record<string, string | undefined>,
+  get: (name: string) => string | undefined,
+  readFile: (name: string, path: string) => string,
+): string | undefined {
+  // Not trimmed: a password may legitimately start or end with spaces.
+  const inline = env.MQTT_PASSWORD === "" ? undefined : env.MQTT_PASSWORD;
+  const file = get("MQTT_PASSWORD_FILE");
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError(
+      "MQTT_PASSWORD_FILE",
+      "Conflicting MQTT_PASSWORD_FILE and MQTT_PASSWORD: expected only one of them",
+    );
+  }
+  if (inline !== undefined) return inline;
+  if (file !== undefined) return fromFile("MQTT_PASSWORD_FILE", file, readFile);
+  const credentials = get("CREDENTIALS_DIRECTORY");
+  if (credentials === undefined) return undefined;
+  const path = `${credentials}/${CREDENTIAL_NAME}`;
+  try {
+    Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+  return fromFile("CREDENTIALS_DIRECTORY", path, readFile);
+}
+
+function fromFile(
+  name: string,
+  path: string,
+  readFile: (name: string, path: string) => string,
+): string {
+  // Files written by editors and `echo` end in a newline that is not part of the secret.
+  const password = readFile(name, path).replace(/\r?\n$/, "");
+  if (password === "") throw new ConfigError(name, `Invalid ${name} "${path}": the file is empty`);
+  return password;
+}
+
+function readPem(
+  name: string,
+  path: string,
+  readFile: (name: string, path: string) => string,
+): string {
+  const text = readFile(name, path);
+  if (!text.includes("-----BEGIN ")) {
+    throw new ConfigError(name, `Invalid ${name} "${path}": expected a PEM file (-----BEGIN ...)`);
+  }
+  return text;
+}
+
+function checkWritable(name: string, path: string): void {
+  try {
+    Deno.openSync(path, { append: true, create: true }).close();
+  } catch (error) {
+    throw new ConfigError(name, `Cannot write ${name} "${path}": ${fileProblem(error)}`);
+  }
+}
+
+function fileProblem(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "file not found";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotCapable) return "not allowed by the agent's permissions";
+  if (error instanceof Deno.errors.IsADirectory) return "is a directory";
+  return (error as Error).message;
+}
+
+function parseChoice(
+  name: string,
+  get: (name: string) => string | undefined,
+  choices: string[],
+  fallback: string,
+): string {
+  const value = get(name);
+  if (value === undefined) return fallback;
+  if (!choices.includes(value)) {
+    throw new ConfigError(
+      name,
+      `Invalid ${name} "${value}": expected one of ${choices.join(", ")}`,
+    );
+  }
+  return value;
+}
+
+function parseInteger(
+  name: string,
+  get: (name: string) => string | undefined,
+  range: { default: number; min: number; max: number },
+): number {
+  const value = get(name);
+  if (value === undefined) return range.default;
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < range.min || number > range.max) {
+    throw new ConfigError(
+      name,
+      `Invalid ${name} "${value}": expected a whole number from ${range.min} to ${range.max}`,
+    );
+  }
+  return number;
+}
+
+function parseListen(value: string): { hostname: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value) ??
+    /^()()(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new ConfigError(
+      "METRICS_LISTEN",
+      `Invalid METRICS_LISTEN "${value}": expected host:port such as 127.0.0.1:${DEFAULT_METRICS_PORT} or 0.0.0.0:${DEFAULT_METRICS_PORT}`,
+    );
+  }
+  const hostname = match[1] ?? (match[2] || "127.0.0.1");
+  return { hostname, port };
+}

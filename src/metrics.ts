@@ -1,0 +1,203 @@
+/**
+ * Every metric the agent exposes, defined once, on its own registry.
+ *
+ * @module
+ */
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import {
+  DEAD_LETTER_REASONS,
+  type DeadLetterReason,
+  SKIP_REASONS,
+  type SkipReason,
+} from "./transform.ts";
+
+/** Options for {@linkcode AgentMetrics}. */
+export interface AgentMetricsOptions {
+  /** The agent's version, for `ammp_agent_build_info`. */
+  version: string;
+  /** Also collect the process metrics (CPU, memory, file descriptors). */
+  processMetrics?: boolean;
+}
+
+/** Buckets of the processing-time histogram: 50 µs to 1 s. */
+export const PROCESSING_BUCKETS = [
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+];
+
+const PROC_METRICS = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+  "process_max_fds",
+];
+
+/**
+ * The agent's metrics. Values that change on every message but are read
+ * only at scrape time (timestamps, connection state) are kept as plain
+ * numbers and copied into their gauges when Prometheus scrapes.
+ */
+export class AgentMetrics {
+  /** The registry `/metrics` serves. */
+  readonly registry: Registry = new Registry();
+  /** Messages taken from the broker, of any kind. */
+  readonly received: Counter;
+  /** Records written to stdout. */
+  readonly recordsWritten: Counter;
+  /** Messages on topics that carry no data. */
+  readonly ignored: Counter;
+  /** Broker connections lost and attempted again. */
+  readonly reconnects: Counter;
+  /** Time from taking a message to handing its record to the sink. */
+  readonly processing: Histogram;
+  /** Whether the broker connection is up, 0 or 1. */
+  connected = 0;
+  /** When the last message was received, Unix seconds; 0 before any. */
+  lastMessageReceived = 0;
+  /** The newest payload `t` seen, Unix seconds; 0 before any. */
+  lastReadingTime = 0;
+  #failed: Record<DeadLetterReason, { inc(): void }>;
+  #skipped: Record<SkipReason, { inc(): void }>;
+
+  /** Registers every metric on a new registry. */
+  constructor(options: AgentMetricsOptions) {
+    const registers = [this.registry];
+    this.received = new Counter({
+      name: "ammp_agent_messages_received_total",
+      help: "MQTT messages taken from the broker, of any kind.",
+      registers,
+    });
+    this.recordsWritten = new Counter({
+      name: "ammp_agent_records_written_total",
+      help: "Records written to stdout.",
+      registers,
+    });
+    this.ignored = new Counter({
+      name: "ammp_agent_messages_ignored_total",
+      help: "Messages on topics that carry no data (meta values, logs, bridge state).",
+      registers,
+    });
+    this.reconnects = new Counter({
+      name: "ammp_agent_broker_reconnects_total",
+      help: "Times the broker connection was lost and attempted again.",
+      registers,
+    });
+    this.processing = new Histogram({
+      name: "ammp_agent_message_processing_seconds",
+      help: "Time from taking a message to handing its record or dead letter on.",
+      buckets: PROCESSING_BUCKETS,
+      registers,
+    });
+    const failed = new Counter({
+      name: "ammp_agent_messages_failed_total",
+      help: "Messages that became dead letters, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#failed = labelled(failed, DEAD_LETTER_REASONS);
+    const skipped = new Counter({
+      name: "ammp_agent_readings_skipped_total",
+      help: "Readings or devices left out of records, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#skipped = labelled(skipped, SKIP_REASONS);
+    scrapedGauge(
+      "ammp_agent_broker_connected",
+      "1 while connected to the broker, 0 otherwise.",
+      registers,
+      () => this.connected,
+    );
+    scrapedGauge(
+      "ammp_agent_last_message_received_timestamp_seconds",
+      "When the last message was received, Unix seconds (0 before the first).",
+      registers,
+      () => this.lastMessageReceived,
+    );
+    scrapedGauge(
+      "ammp_agent_last_reading_timestamp_seconds",
+      "The newest reading time t of any payload, Unix seconds (0 before the first).",
+      registers,
+      () => this.lastReadingTime,
+    );
+    const buildInfo = new Gauge({
+      name: "ammp_agent_build_info",
+      help: "Always 1; the labels tell the agent's and Deno's versions.",
+      labelNames: ["version", "deno"],
+      registers,
+    });
+    buildInfo.set({ version: options.version, deno: Deno.version.deno }, 1);
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client reads these from /proc/self, which Deno opens only to
+      // programs with every permission; the agent asks for far fewer.
+      for (const name of PROC_METRICS) this.registry.removeSingleMetric(name);
+      scrapedGauge(
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        registers,
+        () => Deno.memoryUsage().rss,
+      );
+    }
+  }
+
+  /** Counts a dead letter. */
+  failed(reason: DeadLetterReason): void {
+    this.#failed[reason].inc();
+  }
+
+  /** Counts a reading or device left out of a record. */
+  skipped(reason: SkipReason): void {
+    this.#skipped[reason].inc();
+  }
+
+  /** The metrics in the Prometheus text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+// A gauge whose value is read when Prometheus scrapes.
+function scrapedGauge(
+  name: string,
+  help: string,
+  registers: Registry[],
+  read: () => number,
+): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+// Binds one child per label value, so every series exists from the start at 0.
+function labelled<T extends string>(
+  counter: Counter<"reason">,
+  reasons: readonly T[],
+): Record<T, { inc(): void }> {
+  const children = {} as Record<T, { inc(): void }>;
+  for (const reason of reasons) {
+    const child = counter.labels({ reason });
+    child.inc(0);
+    children[reason] = child;
+  }
+  return children;
+}

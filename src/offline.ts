@@ -1,0 +1,91 @@
+/**
+ * The offline transform (`ammp-agent transform`): payloads from files or
+ * stdin, one per line, through the same transform as the live path.
+ *
+ * @module
+ */
+
+import { DeadLetterWriter } from "./dead_letter.ts";
+import { logger } from "./log.ts";
+import { type Output, writeAll } from "./sink.ts";
+import { transform } from "./transform.ts";
+
+/** Options for {@linkcode runTransform}. */
+export interface RunTransformOptions {
+  /** The topic the payloads count as received on; `""` for none. */
+  topic: string;
+  /** Where records go; defaults to stdout. */
+  output?: Output;
+  /** Where payload lines come from when no file is named; defaults to stdin. */
+  input?: ReadableStream<Uint8Array>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Transforms every line of the files (or of stdin when there are none),
+ * writing records to the output and dead letters to the log. Resolves to 0
+ * when every line became a record (or was ignored), 1 when any became a
+ * dead letter, 2 when a file cannot be read.
+ */
+export async function runTransform(
+  files: string[],
+  options: RunTransformOptions,
+): Promise<number> {
+  const output = options.output ?? Deno.stdout;
+  const deadLetters = new DeadLetterWriter(logger("dead-letter"));
+  const topic = options.topic;
+  let failed = 0;
+  const handle = async (line: Uint8Array) => {
+    if (line.byteLength === 0 || (line.byteLength === 1 && line[0] === 13)) return;
+    const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
+    const result = transform(topic, payload);
+    if (result.kind === "record") {
+      await writeAll(output, encoder.encode(JSON.stringify(result.record) + "\n"));
+    } else if (result.kind === "dead") {
+      failed++;
+      deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
+    }
+  };
+
+  if (files.length === 0) {
+    await eachLine(options.input ?? Deno.stdin.readable, handle);
+  }
+  for (const file of files) {
+    let stream: ReadableStream<Uint8Array>;
+    try {
+      stream = (await Deno.open(file)).readable;
+    } catch (error) {
+      logger("transform").error("Cannot read {file}: {error}", {
+        file,
+        error: (error as Error).message,
+      });
+      return 2;
+    }
+    await eachLine(stream, handle);
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+// Splits on "\n" as bytes, so that invalid UTF-8 reaches the transform as it is.
+async function eachLine(
+  stream: ReadableStream<Uint8Array>,
+  handle: (line: Uint8Array) => Promise<void>,
+): Promise<void> {
+  let rest = new Uint8Array(0);
+  for await (const chunk of stream) {
+    let buffer = chunk;
+    if (rest.byteLength > 0) {
+      buffer = new Uint8Array(rest.byteLength + chunk.byteLength);
+      buffer.set(rest);
+      buffer.set(chunk, rest.byteLength);
+    }
+    let start = 0;
+    for (let end = buffer.indexOf(10); end !== -1; end = buffer.indexOf(10, start)) {
+      await handle(buffer.subarray(start, end));
+      start = end + 1;
+    }
+    rest = buffer.slice(start);
+  }
+  if (rest.byteLength > 0) await handle(rest);
+}

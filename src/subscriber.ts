@@ -1,0 +1,283 @@
+/**
+ * The MQTT session: connect, subscribe, hand each message over, and send
+ * its acknowledgement when the agent says it is written.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { Config } from "./config.ts";
+
+/** Takes one message; `ack` must be called once it is written. */
+export type MessageHandler = (topic: string, payload: Uint8Array, ack: () => void) => void;
+
+/** Options for {@linkcode Subscriber}. */
+export interface SubscriberOptions {
+  log: Logger;
+  /** Called with every message, in the order the broker sent them. */
+  onMessage: MessageHandler;
+  /** Called when the connection comes up (`true`) or goes down (`false`). */
+  onConnection?: (connected: boolean) => void;
+  /** Called before every attempt to connect again. */
+  onReconnect?: () => void;
+}
+
+/** The first and the largest delay between attempts to connect. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+/**
+ * The delay before attempt `attempt` (0 for the first retry): exponential,
+ * capped, with "equal jitter" so that many agents cut off at once do not
+ * come back in step, yet none retries much sooner than planned.
+ */
+export function backoffDelay(attempt: number, backoff: Backoff, random = Math.random): number {
+  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random() * ceiling / 2);
+}
+
+// Private parts of MQTT.js's client that the acknowledgement path uses.
+interface ClientInternals {
+  _sendPacket(packet: Record<string, unknown>, cb?: () => void, ...rest: unknown[]): void;
+}
+
+/**
+ * One persistent MQTT session (stable client id, clean start off, session
+ * expiry), subscribed to the configured filters after every connect.
+ *
+ * MQTT.js hands messages over one at a time and sends each PUBACK when
+ * `handleMessage` calls back, before it takes the next packet. So that the
+ * agent can write records in batches and still acknowledge a message only
+ * after its record is written, the subscriber calls back at once but holds
+ * the PUBACK back: it is sent when the agent calls the message's `ack`.
+ * The broker's in-flight window (MQTT 5 receive maximum) bounds how many
+ * messages can wait for their acknowledgement.
+ */
+export class Subscriber {
+  #config: Config["mqtt"];
+  #options: SubscriberOptions;
+  #client: MqttClient | undefined;
+  #sendPacket: ClientInternals["_sendPacket"] | undefined;
+  // Counts connections; an ack from an earlier one is not sent.
+  #connection = 0;
+  #subscribed = false;
+  #taking = true;
+  #stopped = false;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastError: Error | undefined;
+  #connectedSince: Date | undefined;
+
+  /** Prepares the session; {@linkcode start} connects. */
+  constructor(config: Config["mqtt"], options: SubscriberOptions) {
+    this.#config = config;
+    this.#options = options;
+  }
+
+  /** Connected and every subscription granted. */
+  get ready(): boolean {
+    return this.#subscribed && (this.#client?.connected ?? false);
+  }
+
+  /** When the current connection came up, if it is up. */
+  get connectedSince(): Date | undefined {
+    return this.#connectedSince;
+  }
+
+  /** Connects, and keeps connecting until {@linkcode stop}. */
+  start(): void {
+    const client = connect(this.#clientOptions());
+    this.#client = client;
+    const internals = client as unknown as ClientInternals;
+    const sendPacket = internals._sendPacket.bind(client);
+    this.#sendPacket = sendPacket;
+    internals._sendPacket = (packet, cb, ...rest) => {
+      // PUBACKs go out from #acknowledge, once the record is written.
+      if (packet.cmd === "puback") return cb?.();
+      sendPacket(packet, cb, ...rest);
+    };
+    client.handleMessage = (packet, callback) => {
+      this.#take(packet);
+      callback();
+    };
+    client.on("connect", (connack) => this.#onConnect(connack.sessionPresent));
+    client.on("error", (error) => {
+      this.#lastError = error;
+    });
+    client.on("close", () => this.#onClose());
+  }
+
+  /**
+   * Stops taking messages: those that arrive from now on are neither handed
+   * over nor acknowledged, so the broker keeps them for the next session.
+   */
+  stopTaking(): void {
+    this.#taking = false;
+  }
+
+  /** Stops taking messages and disconnects cleanly. */
+  async stop(): Promise<void> {
+    this.#taking = false;
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    const client = this.#client;
+    if (client === undefined) return;
+    if (client.connected) {
+      await client.endAsync(false);
+    } else {
+      await client.endAsync(true);
+    }
+  }
+
+  #take(packet: IPublishPacket): void {
+    if (!this.#taking) return;
+    const connection = this.#connection;
+    const { messageId } = packet;
+    const ack = packet.qos === 0 || messageId === undefined
+      ? noop
+      : () => this.#acknowledge(messageId, connection);
+    this.#options.onMessage(packet.topic, packet.payload as Uint8Array, ack);
+  }
+
+  #acknowledge(messageId: number, connection: number): void {
+    // After a reconnect the broker sends unacknowledged messages again.
+    if (connection !== this.#connection || !this.#client?.connected) return;
+    this.#sendPacket!({ cmd: "puback", messageId });
+  }
+
+  #onConnect(sessionPresent: boolean): void {
+    this.#connection++;
+    this.#attempt = 0;
+    this.#lastError = undefined;
+    this.#connectedSince = new Date();
+    this.#options.onConnection?.(true);
+    const { log } = this.#options;
+    log.info("Connected to {broker} as {clientId}, session present: {sessionPresent}", {
+      broker: this.#config.url,
+      clientId: this.#config.clientId,
+      sessionPresent,
+    });
+    // Subscribing again is harmless when the broker kept the session, and
+    // needed when it lost it (expiry, broker without persistence).
+    const filters = this.#config.subscriptions;
+    const options = this.#config.protocolVersion === 5
+      ? { qos: this.#config.qos, rh: 1 as const }
+      : { qos: this.#config.qos };
+    const connection = this.#connection;
+    this.#client!.subscribe(filters, options, (error, granted) => {
+      if (connection !== this.#connection) return;
+      if (error) {
+        log.error("Cannot subscribe to {topics}: {error}", {
+          topics: filters,
+          error: error.message,
+        });
+        return;
+      }
+      const refused = (granted ?? []).filter((grant) => grant.qos > 2);
+      if (refused.length > 0) {
+        log.error("The broker refused the subscription to {topics} (reason code {code})", {
+          topics: refused.map((grant) => grant.topic),
+          code: refused[0].qos,
+        });
+        return;
+      }
+      this.#subscribed = true;
+      log.info("Subscribed to {topics} at QoS {qos}", {
+        topics: filters,
+        qos: this.#config.qos,
+      });
+    });
+  }
+
+  #onClose(): void {
+    const wasUp = this.#connectedSince !== undefined;
+    this.#subscribed = false;
+    this.#connectedSince = undefined;
+    if (wasUp) this.#options.onConnection?.(false);
+    if (this.#stopped) return;
+    const delay = backoffDelay(this.#attempt++, {
+      initialMs: 1000,
+      maxMs: this.#config.reconnectMaxSeconds * 1000,
+    });
+    const reason = describeError(this.#lastError, this.#config);
+    this.#options.log.warn(
+      wasUp
+        ? "Lost the broker connection to {broker} ({reason}); connecting again in {delayMs} ms"
+        : "Cannot connect to {broker} ({reason}); trying again in {delayMs} ms",
+      { broker: this.#config.url, reason, delayMs: delay },
+    );
+    this.#lastError = undefined;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      if (this.#stopped) return;
+      this.#options.onReconnect?.();
+      this.#client?.reconnect();
+    }, delay);
+  }
+
+  #clientOptions(): IClientOptions {
+    const config = this.#config;
+    const options: IClientOptions = {
+      protocol: config.protocol,
+      host: config.host,
+      port: config.port,
+      clientId: config.clientId,
+      username: config.username,
+      password: config.password,
+      protocolVersion: config.protocolVersion,
+      clean: false,
+      keepalive: config.keepaliveSeconds,
+      // Reconnects follow backoffDelay(), not MQTT.js's fixed period.
+      reconnectPeriod: 0,
+      connectTimeout: 15_000,
+      resubscribe: false,
+      rejectUnauthorized: true,
+    };
+    if (config.protocolVersion === 5) {
+      options.properties = {
+        sessionExpiryInterval: config.sessionExpirySeconds,
+        receiveMaximum: config.receiveMaximum,
+      };
+    }
+    if (config.protocol === "mqtts") {
+      if (config.ca !== undefined) options.ca = config.ca;
+      if (config.cert !== undefined) options.cert = config.cert;
+      if (config.key !== undefined) options.key = config.key;
+      options.servername = config.servername ?? config.host;
+    }
+    return options;
+  }
+}
+
+function noop(): void {}
+
+const CONNACK_REASONS: Record<number, string> = {
+  4: "bad user name or password",
+  5: "not authorized",
+  134: "bad user name or password",
+  135: "not authorized",
+};
+
+/** A one-line reason for a failed connection, naming the check that failed. */
+export function describeError(error: Error | undefined, config: Config["mqtt"]): string {
+  if (error === undefined) return "connection closed";
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "number" && CONNACK_REASONS[code]) {
+    return `the broker refused the login of "${config.username ?? ""}": ${CONNACK_REASONS[code]}`;
+  }
+  const message = error.message;
+  if (/certificate|self.signed|unable to (get|verify)|UnknownIssuer|issuer/i.test(message)) {
+    return `TLS: the certificate of ${config.host} is not trusted${
+      config.caFile ? ` by MQTT_CA_FILE "${config.caFile}"` : " by the system's CA certificates"
+    }: ${message}`;
+  }
+  if (/hostname|altname|NotValidForName|subject/i.test(message)) {
+    return `TLS: the certificate does not match the host name "${
+      config.servername ?? config.host
+    }": ${message}`;
+  }
+  return message;
+}

@@ -1,0 +1,158 @@
+/**
+ * The agent as a subprocess, run exactly as users run it: `deno run` with
+ * the permission set of `deno.json`.
+ *
+ * @module
+ */
+
+import { freePort } from "./broker.ts";
+
+/** The project's root folder. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Options for {@linkcode startAgent}. */
+export interface StartAgentOptions {
+  /** Extra arguments after `main.ts`. */
+  args?: string[];
+  /** Wait until `/readyz` answers 200 (default true). */
+  waitReady?: boolean;
+}
+
+/** A running agent with its stdout split into lines. */
+export class AgentProcess {
+  readonly child: Deno.ChildProcess;
+  /** The metrics port. */
+  readonly port: number;
+  /** Every complete stdout line so far. */
+  readonly lines: string[] = [];
+  /** Everything on stderr so far. */
+  stderr = "";
+  #reading: Promise<void>[];
+  #partial = "";
+
+  constructor(child: Deno.ChildProcess, port: number) {
+    this.child = child;
+    this.port = port;
+    this.#reading = [this.#readStdout(), this.#readStderr()];
+  }
+
+  async #readStdout(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.child.stdout) {
+      const text = this.#partial + decoder.decode(chunk, { stream: true });
+      const parts = text.split("\n");
+      this.#partial = parts.pop()!;
+      this.lines.push(...parts);
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.child.stderr) {
+      this.stderr += decoder.decode(chunk, { stream: true });
+    }
+  }
+
+  /** What is on stdout after the last newline (should stay empty). */
+  get partialLine(): string {
+    return this.#partial;
+  }
+
+  /** Fetches a path of the agent's HTTP endpoint. */
+  async get(path: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.port}${path}`);
+    return { status: response.status, body: await response.text() };
+  }
+
+  /** The value of one metric series, e.g. `metric('x_total{reason="a"}')`. */
+  async metric(series: string): Promise<number | undefined> {
+    const { body } = await this.get("/metrics");
+    for (const line of body.split("\n")) {
+      if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
+    }
+    return undefined;
+  }
+
+  /** Waits until `predicate` holds, polling; throws with `what` on timeout. */
+  async waitFor(
+    predicate: () => boolean | Promise<boolean>,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await predicate())) {
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for ${what}; stderr:\n${this.stderr.slice(-3000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Waits until at least `count` stdout lines have arrived. */
+  async waitForLines(count: number, timeoutMs = 15_000): Promise<void> {
+    await this.waitFor(
+      () => this.lines.length >= count,
+      `${count} stdout lines (have ${this.lines.length})`,
+      timeoutMs,
+    );
+  }
+
+  /** Sends a signal and waits for the exit code and the end of output. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // already exited
+    }
+    return await this.exited();
+  }
+
+  /** Waits for the process to exit and its output to be read. */
+  async exited(): Promise<number> {
+    const { code } = await this.child.status;
+    await Promise.all(this.#reading);
+    return code;
+  }
+}
+
+/** Starts `main.ts` with `env` and the `agent` permission set. */
+export async function startAgent(
+  env: Record<string, string>,
+  options: StartAgentOptions = {},
+): Promise<AgentProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      `--config=${ROOT}deno.json`,
+      "--permission-set=agent",
+      `${ROOT}main.ts`,
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      NO_COLOR: "1",
+      METRICS_LISTEN: `127.0.0.1:${port}`,
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const agent = new AgentProcess(child, port);
+  if (options.waitReady ?? true) {
+    await agent.waitFor(async () => {
+      try {
+        return (await agent.get("/readyz")).status === 200;
+      } catch {
+        return false;
+      }
+    }, "/readyz to answer 200");
+  }
+  return agent;
+}

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { connectAsync } from "mqtt";
+import { startAgent } from "./agent_process.ts";
+import { startBroker } from "./broker.ts";
+
+const fixtures = new URL("./fixtures/examples/", import.meta.url);
+
+interface Example {
+  name: string;
+  topic: string;
+  payload: Uint8Array;
+  expected?: string;
+}
+
+function loadExamples(): Example[] {
+  return [...Deno.readDirSync(fixtures)]
+    .map((entry) => entry.name)
+    .filter((name) => name.endsWith(".payload.json"))
+    .map((name) => name.slice(0, -".payload.json".length))
+    .sort()
+    .map((name) => {
+      const expected = Deno.readTextFileSync(new URL(`${name}.expected.ndjson`, fixtures)).trim();
+      return {
+        name,
+        topic: Deno.readTextFileSync(new URL(`${name}.topic`, fixtures)).trim(),
+        payload: Deno.readFileSync(new URL(`${name}.payload.json`, fixtures)),
+        expected: expected === "" ? undefined : expected,
+      };
+    });
+}
+
+Deno.test("the agent writes one record per payload, dead-letters the broken ones and counts it all", async () => {
+  const broker = await startBroker();
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_TOPICS: "a/#,site/+/data",
+    MQTT_CLIENT_ID: `e2e-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+    LOG_FORMAT: "json",
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const examples = loadExamples();
+    const nonData = [
+      ["a/b827eb000001/u/meta/boot_time", "1709288100"],
+      ["a/b827eb000001/bridge_state", "1"],
+      ["a/b827eb000001/u/log/msg", "not json"],
+    ];
+    for (const example of examples) {
+      await publisher.publishAsync(example.topic, example.payload as never, { qos: 1 });
+    }
+    for (const [topic, payload] of nonData) {
+      await publisher.publishAsync(topic, payload, { qos: 1 });
+    }
+
+    const records = examples.filter((example) => example.expected !== undefined);
+    const dead = examples.filter((example) => example.expected === undefined);
+    await agent.waitForLines(records.length);
+    const total = examples.length + nonData.length;
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_messages_received_total")) === total,
+      `${total} messages counted`,
+    );
+
+    // One publisher at QoS 1: records come out in publish order.
+    assert.deepEqual(agent.lines, records.map((example) => example.expected));
+    assert.equal(await agent.metric("ammp_agent_records_written_total"), records.length);
+    assert.equal(await agent.metric("ammp_agent_messages_ignored_total"), nonData.length);
+    const reasons = new Map<string, number>();
+    for (const line of agent.stderr.split("\n").filter((l) => l.includes('"Dead letter'))) {
+      const entry = JSON.parse(line);
+      reasons.set(entry.reason, (reasons.get(entry.reason) ?? 0) + 1);
+      assert.ok(entry.payload_base64.length > 0);
+      assert.ok(entry.topic.startsWith("a/"));
+    }
+    let failed = 0;
+    for (
+      const reason of ["not_utf8", "not_json", "not_object", "invalid_t", "invalid_r", "too_large"]
+    ) {
+      const count = await agent.metric(`ammp_agent_messages_failed_total{reason="${reason}"}`);
+      assert.equal(count, reasons.get(reason) ?? 0, reason);
+      failed += count!;
+    }
+    assert.equal(failed, dead.length);
+    assert.equal(await agent.metric('ammp_agent_readings_skipped_total{reason="missing_vid"}'), 4);
+    assert.equal(await agent.metric("ammp_agent_broker_connected"), 1);
+    const newest = Math.max(...records.map((r) => Date.parse(JSON.parse(r.expected!).time) / 1000));
+    assert.equal(await agent.metric("ammp_agent_last_reading_timestamp_seconds"), newest);
+
+    assert.equal(await agent.stop("SIGTERM"), 0);
+    assert.equal(agent.partialLine, "");
+    for (const line of agent.stderr.split("\n").filter((l) => l !== "")) {
+      JSON.parse(line); // every log line is JSON
+    }
+  } finally {
+    await publisher.endAsync();
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+});
+
+Deno.test("the agent serves health, readiness, a status page, and 404/405 for the rest", async () => {
+  const broker = await startBroker();
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `http-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+  });
+  try {
+    assert.deepEqual(await agent.get("/healthz"), { status: 200, body: "ok\n" });
+    assert.deepEqual(await agent.get("/readyz"), { status: 200, body: "ready\n" });
+    const index = await agent.get("/");
+    assert.equal(index.status, 200);
+    assert.match(index.body, /href="\/metrics"/);
+    assert.match(index.body, /connected/);
+    assert.equal((await agent.get("/nope")).status, 404);
+    const post = await fetch(`http://127.0.0.1:${agent.port}/metrics`, { method: "POST" });
+    await post.body?.cancel();
+    assert.equal(post.status, 405);
+
+    // readyz follows the connection
+    await broker.stop();
+    await agent.waitFor(async () => (await agent.get("/readyz")).status === 503, "readyz 503");
+    assert.equal(await agent.metric("ammp_agent_broker_connected"), 0);
+    assert.equal(await agent.stop("SIGINT"), 0);
+  } finally {
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+});
+
+Deno.test("a bad setting stops the agent with one line naming it and exit code 2", async () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ MQTT_QOS: "3" }, /^Invalid MQTT_QOS "3": expected one of 1, 0$/],
+    [{ MQTT_URL: "http://x" }, /^Invalid MQTT_URL "http:\/\/x": scheme "http" is not supported/],
+    [{ MQTT_CA_FILE: "/nonexistent/ca.pem", MQTT_URL: "mqtts://h" }, /^Cannot read MQTT_CA_FILE/],
+    [{ METRICS_LISTEN: "nope" }, /^Invalid METRICS_LISTEN "nope"/],
+  ];
+  for (const [env, message] of cases) {
+    const agent = await startAgent(env, { waitReady: false });
+    assert.equal(await agent.exited(), 2, JSON.stringify(env));
+    const lines = agent.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, agent.stderr);
+    assert.match(lines[0], message);
+    assert.deepEqual(agent.lines, []);
+  }
+});
+
+Deno.test("`main.ts transform` replays payload lines with the live transform", async () => {
+  const examples = loadExamples().filter((example) => example.topic === "a/b827eb000001/u/data");
+  const input = examples.map((example) => new TextDecoder().decode(example.payload).trim())
+    .join("\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--permission-set=agent",
+      "main.ts",
+      "transform",
+      "--topic",
+      "a/b827eb000001/u/data",
+    ],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input + "\n"));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const expected = examples.filter((e) => e.expected !== undefined).map((e) => e.expected);
+  assert.deepEqual(new TextDecoder().decode(stdout).trim().split("\n"), expected);
+  const deadLines = new TextDecoder().decode(stderr).trim().split("\n");
+  assert.equal(deadLines.length, examples.length - expected.length);
+  assert.equal(code, 1, "exit code 1 when a line became a dead letter");
+});
