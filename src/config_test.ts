@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const files: Record<string, string> = {
+  "/etc/ammp/ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+  "/etc/ammp/password": "s3cret pass\n",
+  "/etc/ammp/empty": "",
+  "/etc/ammp/not-pem": "hello",
+};
+
+function load(env: Record<string, string>) {
+  return loadConfig(env, {
+    hostname: () => "Gateway_01.local",
+    readTextFile: (path) => {
+      if (path in files) return files[path];
+      throw new Deno.errors.NotFound(path);
+    },
+  });
+}
+
+function rejects(env: Record<string, string>, variable: string, message: RegExp) {
+  try {
+    load(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.equal(error.variable, variable);
+    assert.match(error.message, message);
+    assert.ok(!error.message.includes("\n"), "one line");
+    return;
+  }
+  assert.fail(`expected ${variable} to be rejected in ${JSON.stringify(env)}`);
+}
+
+Deno.test("loadConfig() has working defaults for every setting", () => {
+  const config = load({});
+  assert.equal(config.mqtt.url, "mqtt://localhost:1883");
+  assert.deepEqual(config.mqtt.topics, ["a/+/u/data"]);
+  assert.deepEqual(config.mqtt.subscriptions, ["a/+/u/data"]);
+  assert.equal(config.mqtt.clientId, "ammp-agent-gateway-01-local");
+  assert.equal(config.mqtt.qos, 1);
+  assert.equal(config.mqtt.protocolVersion, 5);
+  assert.equal(config.mqtt.sessionExpirySeconds, 604800);
+  assert.equal(config.mqtt.receiveMaximum, 1000);
+  assert.deepEqual(config.metrics, { hostname: "127.0.0.1", port: 2667 });
+  assert.deepEqual(config.log, { level: "info", format: "json" });
+  assert.equal(config.maxPayloadBytes, 1048576);
+  assert.equal(config.shutdownTimeoutSeconds, 10);
+  assert.equal(config.mqtt.password, undefined);
+});
+
+Deno.test("loadConfig() reads the broker URL with default ports per scheme", () => {
+  assert.equal(load({ MQTT_URL: "mqtts://mqtt.stage.ammp.io" }).mqtt.port, 8883);
+  assert.equal(load({ MQTT_URL: "mqtt://10.0.0.2" }).mqtt.port, 1883);
+  const v6 = load({ MQTT_URL: "mqtt://[::1]:1884" }).mqtt;
+  assert.equal(v6.host, "::1");
+  assert.equal(v6.port, 1884);
+  rejects({ MQTT_URL: "not a url" }, "MQTT_URL", /^Invalid MQTT_URL "not a url": expected mqtt/);
+  rejects({ MQTT_URL: "ws://h:80" }, "MQTT_URL", /scheme "ws" is not supported/);
+  rejects({ MQTT_URL: "mqtt://h:1883/x" }, "MQTT_URL", /expected no path/);
+});
+
+Deno.test("loadConfig() refuses credentials in MQTT_URL without echoing the password", () => {
+  try {
+    load({ MQTT_URL: "mqtt://user:hunter2@h:1883" });
+    assert.fail("accepted");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.variable, "MQTT_URL");
+    assert.ok(!error.message.includes("hunter2"), error.message);
+  }
+});
+
+Deno.test("loadConfig() validates topic filters and applies the share group", () => {
+  assert.deepEqual(load({ MQTT_TOPICS: " a/+/u/data , a/+/data,a/+/u/data" }).mqtt.topics, [
+    "a/+/u/data",
+    "a/+/data",
+  ]);
+  const shared = load({ MQTT_TOPICS: "a/#", MQTT_SHARE_GROUP: "agents" }).mqtt;
+  assert.deepEqual(shared.subscriptions, ["$share/agents/a/#"]);
+  rejects({ MQTT_TOPICS: "a/#/x" }, "MQTT_TOPICS", /"a\/#\/x" uses "#"/);
+  rejects({ MQTT_TOPICS: "a/b+/c" }, "MQTT_TOPICS", /uses "\+"/);
+  rejects({ MQTT_TOPICS: "a/+,," }, "MQTT_TOPICS", /is empty/);
+  rejects({ MQTT_SHARE_GROUP: "a/b" }, "MQTT_SHARE_GROUP", /^Invalid MQTT_SHARE_GROUP "a\/b"/);
+});
+
+Deno.test("loadConfig() takes the password from a file, the environment, or neither", () => {
+  const fromFile = load({ MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/password" });
+  assert.equal(fromFile.mqtt.password, "s3cret pass");
+  assert.equal(load({ MQTT_USERNAME: "u", MQTT_PASSWORD: " p " }).mqtt.password, " p ");
+  rejects(
+    { MQTT_USERNAME: "u", MQTT_PASSWORD: "p", MQTT_PASSWORD_FILE: "/etc/ammp/password" },
+    "MQTT_PASSWORD_FILE",
+    /^Conflicting MQTT_PASSWORD_FILE and MQTT_PASSWORD/,
+  );
+  rejects(
+    { MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/nope" },
+    "MQTT_PASSWORD_FILE",
+    /^Cannot read MQTT_PASSWORD_FILE "\/etc\/ammp\/nope": file not found$/,
+  );
+  rejects(
+    { MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/empty" },
+    "MQTT_PASSWORD_FILE",
+    /the file is empty/,
+  );
+  rejects({ MQTT_PASSWORD: "p" }, "MQTT_USERNAME", /^Missing MQTT_USERNAME/);
+});
+
+Deno.test("loadConfig() reads TLS files only for mqtts:// and checks they are PEM", () => {
+  const tls = load({ MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/ca.pem" }).mqtt;
+  assert.match(tls.ca!, /BEGIN CERTIFICATE/);
+  rejects(
+    { MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/missing.pem" },
+    "MQTT_CA_FILE",
+    /^Cannot read MQTT_CA_FILE "\/etc\/ammp\/missing.pem": file not found$/,
+  );
+  rejects(
+    { MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/not-pem" },
+    "MQTT_CA_FILE",
+    /expected a PEM file/,
+  );
+  rejects({ MQTT_CA_FILE: "/etc/ammp/ca.pem" }, "MQTT_CA_FILE", /is not TLS/);
+  rejects(
+    { MQTT_URL: "mqtts://broker", MQTT_CERT_FILE: "/etc/ammp/ca.pem" },
+    "MQTT_KEY_FILE",
+    /^Missing MQTT_KEY_FILE/,
+  );
+});
+
+Deno.test("loadConfig() rejects each kind of bad number and choice with its range", () => {
+  rejects({ MQTT_QOS: "2" }, "MQTT_QOS", /^Invalid MQTT_QOS "2": expected one of 1, 0$/);
+  rejects({ MQTT_PROTOCOL_VERSION: "3" }, "MQTT_PROTOCOL_VERSION", /expected one of 5, 4/);
+  rejects({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /expected one of info, debug, warning, error/);
+  rejects({ LOG_FORMAT: "xml" }, "LOG_FORMAT", /expected one of json, text/);
+  rejects(
+    { MQTT_SESSION_EXPIRY_SECONDS: "-1" },
+    "MQTT_SESSION_EXPIRY_SECONDS",
+    /expected a whole number from 0 to 4294967295/,
+  );
+  rejects({ MQTT_RECEIVE_MAXIMUM: "0" }, "MQTT_RECEIVE_MAXIMUM", /from 1 to 65535/);
+  rejects({ MQTT_RECEIVE_MAXIMUM: "1.5" }, "MQTT_RECEIVE_MAXIMUM", /whole number/);
+  rejects({ MAX_PAYLOAD_BYTES: "lots" }, "MAX_PAYLOAD_BYTES", /^Invalid MAX_PAYLOAD_BYTES "lots"/);
+  rejects({ SHUTDOWN_TIMEOUT_SECONDS: "0" }, "SHUTDOWN_TIMEOUT_SECONDS", /from 1 to 3600/);
+  assert.equal(load({ LOG_LEVEL: "WARN" }).log.level, "warning");
+  assert.equal(load({ MQTT_PROTOCOL_VERSION: "4" }).mqtt.protocolVersion, 4);
+  assert.equal(load({ MQTT_QOS: "0" }).mqtt.qos, 0);
+});
+
+Deno.test("loadConfig() parses METRICS_LISTEN as host:port", () => {
+  assert.deepEqual(load({ METRICS_LISTEN: "0.0.0.0:9999" }).metrics, {
+    hostname: "0.0.0.0",
+    port: 9999,
+  });
+  assert.deepEqual(load({ METRICS_LISTEN: "[::]:2667" }).metrics, { hostname: "::", port: 2667 });
+  assert.deepEqual(load({ METRICS_LISTEN: ":8080" }).metrics, {
+    hostname: "127.0.0.1",
+    port: 8080,
+  });
+  rejects({ METRICS_LISTEN: "localhost" }, "METRICS_LISTEN", /expected host:port/);
+  rejects({ METRICS_LISTEN: "h:70000" }, "METRICS_LISTEN", /expected host:port/);
+});
+
+Deno.test("loadConfig() treats empty variables as unset", () => {
+  assert.equal(load({ MQTT_URL: "", MQTT_QOS: " " }).mqtt.url, "mqtt://localhost:1883");
+});
+
+Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(
+      load({ DEAD_LETTER_FILE: `${dir}/dead.ndjson` }).deadLetterFile,
+      `${dir}/dead.ndjson`,
+    );
+    rejects(
+      { DEAD_LETTER_FILE: `${dir}/missing/dead.ndjson` },
+      "DEAD_LETTER_FILE",
+      /^Cannot write DEAD_LETTER_FILE ".*": file not found$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
