@@ -1,0 +1,791 @@
+/**
+ * `deno task bench`: measures the agent side by side with the raw limit of
+ * broker plus client (`mosquitto_sub`) on one machine, in one run, and
+ * prints the figures against the targets. Absolute times on a shared
+ * machine are noise; the ratios between consumers of the same run are not.
+ *
+ * Scenarios: backlog drain, steady-stream latency, idle footprint,
+ * start-up, and the transform micro-benchmark.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { freePort, startBroker } from "./broker.ts";
+import {
+  agentCommand,
+  Consumer,
+  type ConsumerCommand,
+  mosquittoSubCommand,
+  ROOT,
+  waitReady,
+  within,
+} from "./consumer.ts";
+import { type GeneratedMessage, PayloadGenerator, withProbe } from "./generator.ts";
+import { cpuSeconds, type MachineInfo, machineInfo, memory } from "./proc.ts";
+import {
+  connectPublisher,
+  nowMicros,
+  prepareSession,
+  publishBacklog,
+  publishSteady,
+} from "./publisher.ts";
+import { type Distribution, distribution } from "./stats.ts";
+import type { LatencyReport } from "./reader.ts";
+import { PAYLOADS_PER_ITERATION } from "./transform_bench.ts";
+
+const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
+type Scenario = typeof SCENARIOS[number];
+
+/** The benchmark's settings. */
+export interface BenchOptions {
+  messages: number;
+  seed: number;
+  nodes: number;
+  rates: number[];
+  durationSeconds: number;
+  idleSeconds: number;
+  startups: number;
+  scenarios: Scenario[];
+  agentFlags: string[];
+  out: string;
+  quick: boolean;
+}
+
+const HELP = `Usage: deno task bench [OPTIONS]
+
+Starts its own mosquitto and measures the agent against mosquitto_sub.
+
+  --messages N      backlog size (default 100000; 3000 with --quick)
+  --quick           a small, fast run (CI): 3000 messages, 2 s streams,
+                    3 s idle, 2 start-ups
+  --rates A,B       steady-stream rates in msg/s (default 1000,10000)
+  --duration S      seconds per steady stream (default 10)
+  --idle S          seconds idle before measuring the footprint (default 30)
+  --startups N      start-ups to time (default 5)
+  --seed N          seed of the payload generator (default 1)
+  --nodes N         node ids the payloads spread over (default 500)
+  --only LIST       scenarios, comma-separated: ${SCENARIOS.join(",")}
+  --agent-flag F    extra \`deno run\` flag for the agent, repeatable
+                    (e.g. --agent-flag=--v8-flags=--max-semi-space-size=8)
+  --out PATH        results file (default bench/results/bench-<time>.json)
+`;
+
+function parseOptions(args: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args,
+    options: {
+      help: { type: "boolean", short: "h" },
+      quick: { type: "boolean" },
+      messages: { type: "string" },
+      rates: { type: "string" },
+      duration: { type: "string" },
+      idle: { type: "string" },
+      startups: { type: "string" },
+      seed: { type: "string" },
+      nodes: { type: "string" },
+      only: { type: "string" },
+      "agent-flag": { type: "string", multiple: true },
+      out: { type: "string" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return undefined;
+  }
+  const quick = values.quick ?? false;
+  const positive = (name: string, value: string | undefined, fallback: number) => {
+    if (value === undefined) return fallback;
+    const number = Number(value);
+    if (!(number > 0)) throw new RangeError(`Invalid --${name} "${value}": expected a number > 0`);
+    return number;
+  };
+  const scenarios = (values.only ?? SCENARIOS.join(",")).split(",").map((name) => {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new RangeError(`Invalid --only "${name}": expected some of ${SCENARIOS.join(", ")}`);
+    }
+    return name as Scenario;
+  });
+  const stamp = new Date().toISOString().replaceAll(":", "").replace(/\.\d+Z$/, "Z");
+  return {
+    quick,
+    messages: Math.round(positive("messages", values.messages, quick ? 3000 : 100_000)),
+    rates: (values.rates ?? "1000,10000").split(",").map((rate) => positive("rates", rate, 0)),
+    durationSeconds: positive("duration", values.duration, quick ? 2 : 10),
+    idleSeconds: positive("idle", values.idle, quick ? 3 : 30),
+    startups: Math.round(positive("startups", values.startups, quick ? 2 : 5)),
+    seed: positive("seed", values.seed, 1),
+    nodes: Math.round(positive("nodes", values.nodes, 500)),
+    scenarios,
+    agentFlags: values["agent-flag"] ?? [],
+    out: values.out ?? `${ROOT}bench/results/bench-${stamp}.json`,
+  };
+}
+
+/** One consumer's drain of the backlog. */
+export interface DrainResult {
+  consumer: string;
+  messages: number;
+  /** From the first line to the line that completed the backlog. */
+  seconds: number;
+  messagesPerSecond: number;
+  /** Payload megabytes (10^6 bytes) per second. */
+  payloadMBPerSecond: number;
+  /** Output bytes written on stdout. */
+  outputBytes: number;
+  /** From exec to the last line, start-up included. */
+  wallSeconds: number;
+  peakRssBytes: number;
+  /** CPU time of the consumer from its first line to its last. */
+  cpuMicrosPerMessage: number;
+  /** CPU time of the broker while this consumer drained. */
+  brokerCpuMicrosPerMessage: number;
+  exitCode: number;
+}
+
+/** The backlog scenario. */
+export interface DrainScenario {
+  published: { messages: number; bytes: number; seconds: number };
+  payloadSizes: Distribution;
+  mosquittoSub: DrainResult;
+  agent: DrainResult;
+  /** Agent messages per second / mosquitto_sub messages per second. */
+  ratio: number;
+}
+
+/** One consumer in the steady stream. */
+export interface LatencyResult {
+  consumer: string;
+  expected: number;
+  received: number;
+  duplicates: number;
+  /** Publish-to-read latency in ms. */
+  latency: Distribution;
+  firstQuarterP50: number;
+  lastQuarterP50: number;
+  /** Every record arrived and latency did not grow over the stream. */
+  keptUp: boolean;
+  /** CPU used while the stream ran, in percent of one core. */
+  cpuPercent: number;
+}
+
+/** One rate of the steady-stream scenario. */
+export interface LatencyScenario {
+  rate: number;
+  /** The rate the publisher actually achieved. */
+  publishedRate: number;
+  /** Messages the publisher held back because the broker's window was full. */
+  publisherHeld: number;
+  seconds: number;
+  agent: LatencyResult;
+  mosquittoSub: LatencyResult;
+}
+
+/** The idle footprint. */
+export interface IdleScenario {
+  seconds: number;
+  rssBytes: number;
+  peakRssBytes: number;
+  cpuPercent: number;
+}
+
+/** Start-up times, exec to /readyz answering 200. */
+export interface StartupScenario {
+  runs: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** The transform micro-benchmark. */
+export interface TransformScenario {
+  payloads: number;
+  /** Mean time per payload in microseconds. */
+  floorMicros: number;
+  transformMicros: number;
+  ratio: number;
+}
+
+/** One row of the targets table. */
+export interface TargetRow {
+  figure: string;
+  measured: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  options: BenchOptions;
+  machine: MachineInfo;
+  drain?: DrainScenario;
+  latency?: LatencyScenario[];
+  idle?: IdleScenario;
+  startup?: StartupScenario;
+  transform?: TransformScenario;
+  targets: TargetRow[];
+}
+
+const encoder = new TextEncoder();
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+let runCounter = 0;
+function clientId(what: string): string {
+  return `bench-${what}-${Date.now().toString(36)}-${runCounter++}`;
+}
+
+async function drainWith(
+  command: ConsumerCommand,
+  expect: number,
+  payloadBytes: number,
+  brokerPid: number,
+): Promise<DrainResult> {
+  const brokerCpuBefore = cpuSeconds(brokerPid);
+  const consumer = await Consumer.start(command, { mode: "count", expect });
+  const { at: spawnedAt } = await consumer.spawned;
+  const timeoutMs = 30_000 + expect;
+  try {
+    await within(consumer.first, timeoutMs, `the first line of ${command.name}`);
+    const cpuAtFirst = cpuSeconds(consumer.pid);
+    const done = await within(consumer.done, timeoutMs, `${expect} lines of ${command.name}`);
+    const cpuAtDone = cpuSeconds(consumer.pid);
+    const { peakRss } = memory(consumer.pid);
+    const brokerCpu = cpuSeconds(brokerPid) - brokerCpuBefore;
+    const exit = await consumer.stop("SIGTERM");
+    const report = done.report;
+    const seconds = (report.lastAt - report.firstAt) / 1000;
+    return {
+      consumer: command.name,
+      messages: report.lines,
+      seconds,
+      messagesPerSecond: report.lines / seconds,
+      payloadMBPerSecond: payloadBytes / seconds / 1e6,
+      outputBytes: report.bytes,
+      wallSeconds: (report.lastAt - spawnedAt) / 1000,
+      peakRssBytes: peakRss,
+      cpuMicrosPerMessage: (cpuAtDone - cpuAtFirst) * 1e6 / report.lines,
+      brokerCpuMicrosPerMessage: brokerCpu * 1e6 / report.lines,
+      exitCode: exit.code,
+    };
+  } catch (error) {
+    const exit = await consumer.stop("SIGKILL").catch(() => undefined);
+    throw new Error(
+      `${(error as Error).message}${exit ? `; stderr of ${command.name}:\n${exit.stderr}` : ""}`,
+    );
+  }
+}
+
+async function runDrain(options: BenchOptions): Promise<DrainScenario> {
+  const broker = await startBroker();
+  try {
+    const subId = clientId("sub");
+    const agentId = clientId("agent");
+    await prepareSession(broker.url, subId, "a/+/u/data");
+    await prepareSession(broker.url, agentId, "a/+/u/data");
+
+    log(`publishing a backlog of ${options.messages} payloads`);
+    const generator = new PayloadGenerator({ seed: options.seed, nodes: options.nodes });
+    const sizes = new Float64Array(options.messages);
+    let index = 0;
+    const publisher = await connectPublisher(broker.port, clientId("publisher"));
+    const published = await publishBacklog(publisher, take(generator, options.messages), {
+      onSize: (bytes) => sizes[index++] = bytes,
+    });
+    await publisher.close();
+    log(
+      `published ${published.messages} payloads (${(published.bytes / 1e6).toFixed(1)} MB) in ${
+        published.seconds.toFixed(1)
+      } s`,
+    );
+
+    log("draining with mosquitto_sub");
+    const mosquittoSub = await drainWith(
+      mosquittoSubCommand(broker.port, subId, { persistent: true }),
+      options.messages,
+      published.bytes,
+      broker.pid,
+    );
+    log(`mosquitto_sub: ${Math.round(mosquittoSub.messagesPerSecond)} msg/s`);
+    log("draining with the agent");
+    const agent = await drainWith(
+      agentCommand(broker.url, agentId, freePort(), { flags: options.agentFlags }),
+      options.messages,
+      published.bytes,
+      broker.pid,
+    );
+    log(`agent: ${Math.round(agent.messagesPerSecond)} msg/s`);
+    return {
+      published,
+      payloadSizes: distribution(sizes),
+      mosquittoSub,
+      agent,
+      ratio: agent.messagesPerSecond / mosquittoSub.messagesPerSecond,
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
+function* take(generator: PayloadGenerator, count: number): Generator<GeneratedMessage> {
+  for (let i = 0; i < count; i++) yield generator.next();
+}
+
+function latencyResult(
+  name: string,
+  expected: number,
+  report: LatencyReport,
+  cpuSeconds: number,
+  seconds: number,
+): LatencyResult {
+  const firstQuarterP50 = report.firstQuarter.p50;
+  const lastQuarterP50 = report.lastQuarter.p50;
+  return {
+    consumer: name,
+    expected,
+    received: report.received,
+    duplicates: report.duplicates,
+    latency: report.all,
+    firstQuarterP50,
+    lastQuarterP50,
+    // A consumer that falls behind builds a queue: latency then grows
+    // through the stream instead of staying flat.
+    keptUp: report.received === expected && lastQuarterP50 <= firstQuarterP50 + 5,
+    cpuPercent: 100 * cpuSeconds / seconds,
+  };
+}
+
+async function runLatency(options: BenchOptions, rate: number): Promise<LatencyScenario> {
+  const broker = await startBroker();
+  const expect = Math.round(rate * options.durationSeconds);
+  const consumers: Consumer[] = [];
+  try {
+    const agent = await Consumer.start(
+      agentCommand(broker.url, clientId("latency-agent"), freePort(), {
+        flags: options.agentFlags,
+      }),
+      { mode: "latency", expect },
+    );
+    consumers.push(agent);
+    const sub = await Consumer.start(mosquittoSubCommand(broker.port, clientId("latency-sub")), {
+      mode: "latency",
+      expect,
+    });
+    consumers.push(sub);
+    await agent.ready();
+
+    const generator = new PayloadGenerator({ seed: options.seed + rate, nodes: options.nodes });
+    const publisher = await connectPublisher(broker.port, clientId("publisher"));
+    // Probes with sequence -1 until both consumers read one: then both are
+    // subscribed and the stream can start.
+    let bothReading = false;
+    Promise.all([agent.first, sub.first]).then(() => bothReading = true, () => {});
+    await within(
+      (async () => {
+        while (!bothReading) {
+          const message = generator.next();
+          publisher.publish(
+            message.topic,
+            encoder.encode(withProbe(message.payload, -1, nowMicros())),
+          );
+          await publisher.flush();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })(),
+      20_000,
+      "both consumers to read",
+    );
+    // Let the probes' records pass before the stream starts.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Generated beforehand: generating takes longer than publishing.
+    const pool = Array.from({ length: Math.min(expect, 5000) }, () => generator.next());
+    let sent = 0;
+    log(`steady stream at ${rate} msg/s for ${options.durationSeconds} s`);
+    const agentCpu = cpuSeconds(agent.pid);
+    const subCpu = cpuSeconds(sub.pid);
+    const started = now();
+    const published = await publishSteady(publisher, () => pool[sent++ % pool.length], {
+      rate,
+      seconds: options.durationSeconds,
+    });
+    // Allow a consumer that fell behind some time to catch up.
+    const settle = (consumer: Consumer) =>
+      within(consumer.done, 5_000 + options.durationSeconds * 1000, "").then(
+        () => undefined,
+        () => undefined,
+      );
+    await Promise.all([settle(agent), settle(sub)]);
+    const seconds = (now() - started) / 1000;
+    const agentCpuUsed = cpuSeconds(agent.pid) - agentCpu;
+    const subCpuUsed = cpuSeconds(sub.pid) - subCpu;
+    await publisher.close();
+    const agentExit = await agent.stop();
+    const subExit = await sub.stop();
+    const result = (name: string, report: LatencyReport | undefined, cpu: number) => {
+      if (report === undefined) throw new Error(`${name} reported no latencies`);
+      return latencyResult(name, expect, report, cpu, seconds);
+    };
+    return {
+      rate,
+      publishedRate: published.rate,
+      publisherHeld: published.held,
+      seconds: published.seconds,
+      agent: result("agent", agentExit.report.latency, agentCpuUsed),
+      mosquittoSub: result("mosquitto_sub", subExit.report.latency, subCpuUsed),
+    };
+  } finally {
+    for (const consumer of consumers) await consumer.stop("SIGKILL").catch(() => {});
+    await broker.stop();
+  }
+}
+
+async function runIdle(options: BenchOptions): Promise<IdleScenario> {
+  const broker = await startBroker();
+  const port = freePort();
+  const command = agentCommand(broker.url, clientId("idle"), port, { flags: options.agentFlags });
+  const child = spawnAgent(command);
+  try {
+    await waitReady(command.readyUrl!, 20_000, 50);
+    const cpuBefore = cpuSeconds(child.pid);
+    log(`agent idle for ${options.idleSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
+    const cpu = cpuSeconds(child.pid) - cpuBefore;
+    const { rss, peakRss } = memory(child.pid);
+    return {
+      seconds: options.idleSeconds,
+      rssBytes: rss,
+      peakRssBytes: peakRss,
+      cpuPercent: 100 * cpu / options.idleSeconds,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await broker.stop();
+  }
+}
+
+function spawnAgent(command: ConsumerCommand): Deno.ChildProcess {
+  const [program, ...args] = command.args;
+  return new Deno.Command(program, {
+    args,
+    cwd: ROOT,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      NO_COLOR: "1",
+      ...command.env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function runStartup(options: BenchOptions): Promise<StartupScenario> {
+  const broker = await startBroker();
+  const runs: number[] = [];
+  try {
+    for (let i = 0; i < options.startups; i++) {
+      const command = agentCommand(broker.url, clientId("startup"), freePort(), {
+        flags: options.agentFlags,
+      });
+      const started = now();
+      const child = spawnAgent(command);
+      try {
+        const readyAt = await waitReady(command.readyUrl!, 20_000, 2);
+        runs.push(readyAt - started);
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return {
+    runs,
+    median: sorted[Math.floor(sorted.length / 2)],
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+interface DenoBenchJson {
+  benches: {
+    name: string;
+    results: { ok?: { avg: number; n: number } }[];
+  }[];
+}
+
+async function runTransform(): Promise<TransformScenario> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--quiet", "--json", `${ROOT}bench/transform_bench.ts`],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno bench failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
+  const json = JSON.parse(new TextDecoder().decode(stdout)) as DenoBenchJson;
+  const mean = (prefix: string) => {
+    const bench = json.benches.find((bench) => bench.name.startsWith(prefix));
+    const avg = bench?.results[0]?.ok?.avg;
+    if (avg === undefined) throw new Error(`deno bench reported no result for "${prefix}"`);
+    return avg;
+  };
+  const floor = mean("JSON.parse") / 1000 / PAYLOADS_PER_ITERATION;
+  const transform = mean("transform") / 1000 / PAYLOADS_PER_ITERATION;
+  return {
+    payloads: PAYLOADS_PER_ITERATION,
+    floorMicros: floor,
+    transformMicros: transform,
+    ratio: transform / floor,
+  };
+}
+
+// Formatting ---------------------------------------------------------------
+
+const MB = 1024 * 1024;
+
+function fixed(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+function thousands(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, i) =>
+    Math.max(cell.length, ...rows.map((row) => row[i].length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join(
+    "\n",
+  );
+}
+
+function targets(results: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const { drain, latency, idle, startup, transform } = results;
+  if (drain) {
+    rows.push({
+      figure: "backlog drain, agent / mosquitto_sub, same run",
+      measured: fixed(drain.ratio, 2),
+      target: "at least 0.9",
+      met: drain.ratio >= 0.9,
+    });
+    rows.push({
+      figure: `peak RSS during the ${thousands(drain.agent.messages)} drain`,
+      measured: `${fixed(drain.agent.peakRssBytes / MB)} MB`,
+      target: "at most 80 MB",
+      met: drain.agent.peakRssBytes <= 80 * MB,
+    });
+  }
+  if (idle) {
+    rows.push({
+      figure: `idle RSS (after ${idle.seconds} s)`,
+      measured: `${fixed(idle.rssBytes / MB)} MB`,
+      target: "at most 60 MB",
+      met: idle.rssBytes <= 60 * MB,
+    });
+  }
+  for (const scenario of latency ?? []) {
+    const limit = scenario.rate <= 1000 ? 5 : scenario.rate <= 10_000 ? 20 : undefined;
+    const p99 = scenario.agent.latency.p99;
+    rows.push({
+      figure: `p99 latency at ${thousands(scenario.rate)} msg/s`,
+      measured: `${fixed(p99, 2)} ms${scenario.agent.keptUp ? "" : ", fell behind"}`,
+      target: limit === undefined
+        ? "none"
+        : `at most ${limit} ms${scenario.rate > 1000 ? ", no growing backlog" : ""}`,
+      met: limit === undefined ? undefined : p99 <= limit && scenario.agent.keptUp,
+    });
+  }
+  if (startup) {
+    rows.push({
+      figure: "start-up to ready (median)",
+      measured: `${fixed(startup.median, 0)} ms`,
+      target: "at most 300 ms",
+      met: startup.median <= 300,
+    });
+  }
+  if (transform) {
+    rows.push({
+      figure: "transform / (parse + stringify)",
+      measured: fixed(transform.ratio, 2),
+      target: "at most 1.5",
+      met: transform.ratio <= 1.5,
+    });
+  }
+  return rows;
+}
+
+/** The results as Markdown tables. */
+export function formatResults(results: BenchResults): string {
+  const out: string[] = [];
+  const { machine, drain, latency, idle, startup, transform } = results;
+  out.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, ` +
+      `Deno ${machine.deno}; load average ${fixed(machine.loadAverage, 2)} at start.`,
+  );
+  if (drain) {
+    const sizes = drain.payloadSizes;
+    out.push(
+      "",
+      `Backlog drain: ${thousands(drain.published.messages)} payloads, ` +
+        `${fixed(drain.published.bytes / 1e6)} MB, sizes p50 ${thousands(sizes.p50)} B, ` +
+        `p90 ${thousands(sizes.p90)} B, p99 ${thousands(sizes.p99)} B, max ${
+          thousands(sizes.max)
+        } B.`,
+      "",
+      table(
+        [
+          "consumer",
+          "msg/s",
+          "payload MB/s",
+          "CPU µs/msg",
+          "broker CPU µs/msg",
+          "peak RSS",
+          "s (exec to last)",
+        ],
+        [drain.mosquittoSub, drain.agent].map((r) => [
+          r.consumer,
+          thousands(r.messagesPerSecond),
+          fixed(r.payloadMBPerSecond),
+          fixed(r.cpuMicrosPerMessage),
+          fixed(r.brokerCpuMicrosPerMessage),
+          `${fixed(r.peakRssBytes / MB)} MB`,
+          fixed(r.wallSeconds, 2),
+        ]),
+      ),
+    );
+  }
+  if (latency && latency.length > 0) {
+    out.push(
+      "",
+      "Steady stream, publish to line read (ms):",
+      "",
+      table(
+        ["rate", "consumer", "p50", "p99", "max", "received", "kept up", "CPU %"],
+        latency.flatMap((s) =>
+          [s.mosquittoSub, s.agent].map((r) => [
+            `${thousands(s.rate)}/s (sent ${thousands(s.publishedRate)}/s)`,
+            r.consumer,
+            fixed(r.latency.p50, 2),
+            fixed(r.latency.p99, 2),
+            fixed(r.latency.max, 2),
+            `${thousands(r.received)}/${thousands(r.expected)}`,
+            r.keptUp ? "yes" : "no",
+            fixed(r.cpuPercent, 0),
+          ])
+        ),
+      ),
+    );
+  }
+  const footprint: string[] = [];
+  if (idle) {
+    footprint.push(
+      `Idle after ${idle.seconds} s: RSS ${fixed(idle.rssBytes / MB)} MB ` +
+        `(peak ${fixed(idle.peakRssBytes / MB)} MB), CPU ${fixed(idle.cpuPercent, 2)} % of a core.`,
+    );
+  }
+  if (startup) {
+    footprint.push(
+      `Start-up, exec to /readyz 200: median ${fixed(startup.median, 0)} ms ` +
+        `(min ${fixed(startup.min, 0)}, max ${
+          fixed(startup.max, 0)
+        }, ${startup.runs.length} runs).`,
+    );
+  }
+  if (transform) {
+    footprint.push(
+      `Transform: ${fixed(transform.transformMicros, 1)} µs per payload, ` +
+        `floor (parse + stringify) ${fixed(transform.floorMicros, 1)} µs, ratio ${
+          fixed(transform.ratio, 2)
+        }.`,
+    );
+  }
+  if (footprint.length > 0) out.push("", ...footprint);
+  out.push(
+    "",
+    table(
+      ["figure", "measured", "target", "met"],
+      results.targets.map((row) => [
+        row.figure,
+        row.measured,
+        row.target,
+        row.met === undefined ? "" : row.met ? "yes" : "no",
+      ]),
+    ),
+  );
+  return out.join("\n");
+}
+
+/** Runs the scenarios and resolves to their results. */
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const results: BenchResults = {
+    version: 1,
+    startedAt: new Date().toISOString(),
+    finishedAt: "",
+    options,
+    machine: machineInfo(),
+    targets: [],
+  };
+  const want = (scenario: Scenario) => options.scenarios.includes(scenario);
+  if (want("drain")) results.drain = await runDrain(options);
+  if (want("latency")) {
+    results.latency = [];
+    for (const rate of options.rates) results.latency.push(await runLatency(options, rate));
+  }
+  if (want("startup")) {
+    log(`timing ${options.startups} start-ups`);
+    results.startup = await runStartup(options);
+  }
+  if (want("idle")) results.idle = await runIdle(options);
+  if (want("transform")) {
+    log("running the transform micro-benchmark");
+    results.transform = await runTransform();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.targets = targets(results);
+  return results;
+}
+
+async function main(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(args);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  if (options === undefined) return 0;
+  const results = await runBench(options);
+  console.log(formatResults(results));
+  const dir = options.out.slice(0, options.out.lastIndexOf("/") + 1) || ".";
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(options.out, JSON.stringify(results, null, 2) + "\n");
+  log(`results written to ${options.out}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
