@@ -16,7 +16,8 @@ export const FILTER = "a/+/u/data";
 
 /** A command line and the environment it needs. */
 export interface ConsumerCommand {
-  name: "agent" | "mosquitto_sub";
+  /** `agent`, `agent@<ref>` or `mosquitto_sub`. */
+  name: string;
   args: string[];
   env: Record<string, string>;
   /** The agent's `/readyz`, for the agent. */
@@ -29,6 +30,10 @@ export interface AgentCommandOptions {
   flags?: string[];
   /** Further environment variables. */
   env?: Record<string, string>;
+  /** Run the agent of another checkout (default: this one). */
+  root?: string;
+  /** The consumer's name in the results (default `agent`). */
+  name?: string;
 }
 
 /** The agent as users run it: `deno run --permission-set=agent main.ts`. */
@@ -38,16 +43,17 @@ export function agentCommand(
   metricsPort: number,
   options: AgentCommandOptions = {},
 ): ConsumerCommand {
+  const root = options.root ?? ROOT;
   return {
-    name: "agent",
+    name: options.name ?? "agent",
     args: [
       Deno.execPath(),
       "run",
       "--quiet",
-      `--config=${ROOT}deno.json`,
+      `--config=${root}deno.json`,
       "--permission-set=agent",
       ...(options.flags ?? []),
-      `${ROOT}main.ts`,
+      `${root}main.ts`,
     ],
     env: {
       MQTT_URL: brokerUrl,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { transform } from "../src/transform.ts";
+import { transform, transformToLine } from "../src/transform.ts";
 import { generateMessages, readProbe, withProbe } from "./generator.ts";
 import { distribution } from "./stats.ts";
 
@@ -33,7 +33,14 @@ Deno.test("generated payloads are AMMP data payloads of realistic sizes over man
       }
       if (device._s !== undefined) statuses++;
     }
-    assert.equal(transform(topic, encoder.encode(payload)).kind, "record");
+    // The agent's line is exactly the record's JSON.
+    const result = transform(topic, encoder.encode(payload));
+    assert.equal(result.kind, "record");
+    assert.deepEqual(transformToLine(topic, encoder.encode(payload)), {
+      kind: "record",
+      line: JSON.stringify(result.kind === "record" ? result.record : null),
+      readingTime: result.kind === "record" ? result.readingTime : NaN,
+    });
   }
   assert.ok(
     nulls > 0 && texts > 0 && statuses > 0,

@@ -16,6 +16,7 @@ import {
   agentCommand,
   Consumer,
   type ConsumerCommand,
+  FILTER,
   mosquittoSubCommand,
   ROOT,
   waitReady,
@@ -32,7 +33,12 @@ import {
 } from "./publisher.ts";
 import { type Distribution, distribution } from "./stats.ts";
 import type { LatencyReport } from "./reader.ts";
-import { PAYLOADS_PER_ITERATION } from "./transform_bench.ts";
+import {
+  COMPARE_BENCH,
+  FLOOR_BENCH,
+  PAYLOADS_PER_ITERATION,
+  TRANSFORM_BENCH,
+} from "./transform_bench.ts";
 
 const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
 type Scenario = typeof SCENARIOS[number];
@@ -48,6 +54,8 @@ export interface BenchOptions {
   startups: number;
   scenarios: Scenario[];
   agentFlags: string[];
+  /** A git revision whose agent is measured beside this one (drain, transform). */
+  compare?: string;
   out: string;
   quick: boolean;
 }
@@ -68,6 +76,8 @@ Starts its own mosquitto and measures the agent against mosquitto_sub.
   --only LIST       scenarios, comma-separated: ${SCENARIOS.join(",")}
   --agent-flag F    extra \`deno run\` flag for the agent, repeatable
                     (e.g. --agent-flag=--v8-flags=--max-semi-space-size=8)
+  --compare REF     also measure the agent of git revision REF (e.g. main) on
+                    the same backlog and in the transform micro-benchmark
   --out PATH        results file (default bench/results/bench-<time>.json)
 `;
 
@@ -86,6 +96,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
       nodes: { type: "string" },
       only: { type: "string" },
       "agent-flag": { type: "string", multiple: true },
+      compare: { type: "string" },
       out: { type: "string" },
     },
   });
@@ -118,6 +129,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     nodes: Math.round(positive("nodes", values.nodes, 500)),
     scenarios,
     agentFlags: values["agent-flag"] ?? [],
+    compare: values.compare,
     out: values.out ?? `${ROOT}bench/results/bench-${stamp}.json`,
   };
 }
@@ -151,6 +163,8 @@ export interface DrainScenario {
   agent: DrainResult;
   /** Agent messages per second / mosquitto_sub messages per second. */
   ratio: number;
+  /** The agent of `--compare`, on the same backlog. */
+  compare?: DrainResult;
 }
 
 /** One consumer in the steady stream. */
@@ -204,6 +218,8 @@ export interface TransformScenario {
   floorMicros: number;
   transformMicros: number;
   ratio: number;
+  /** The transform of `--compare`, per payload. */
+  compareMicros?: number;
 }
 
 /** One row of the targets table. */
@@ -285,13 +301,15 @@ async function drainWith(
   }
 }
 
-async function runDrain(options: BenchOptions): Promise<DrainScenario> {
+async function runDrain(options: BenchOptions, compareRoot?: string): Promise<DrainScenario> {
   const broker = await startBroker();
   try {
     const subId = clientId("sub");
     const agentId = clientId("agent");
-    await prepareSession(broker.url, subId, "a/+/u/data");
-    await prepareSession(broker.url, agentId, "a/+/u/data");
+    const compareId = clientId("agent-compare");
+    await prepareSession(broker.url, subId, FILTER);
+    await prepareSession(broker.url, agentId, FILTER);
+    if (compareRoot) await prepareSession(broker.url, compareId, FILTER);
 
     log(`publishing a backlog of ${options.messages} payloads`);
     const generator = new PayloadGenerator({ seed: options.seed, nodes: options.nodes });
@@ -316,6 +334,22 @@ async function runDrain(options: BenchOptions): Promise<DrainScenario> {
       broker.pid,
     );
     log(`mosquitto_sub: ${Math.round(mosquittoSub.messagesPerSecond)} msg/s`);
+    let compare: DrainResult | undefined;
+    if (compareRoot) {
+      const name = `agent@${options.compare}`;
+      log(`draining with ${name}`);
+      compare = await drainWith(
+        agentCommand(broker.url, compareId, freePort(), {
+          flags: options.agentFlags,
+          root: compareRoot,
+          name,
+        }),
+        options.messages,
+        published.bytes,
+        broker.pid,
+      );
+      log(`${name}: ${Math.round(compare.messagesPerSecond)} msg/s`);
+    }
     log("draining with the agent");
     const agent = await drainWith(
       agentCommand(broker.url, agentId, freePort(), { flags: options.agentFlags }),
@@ -330,6 +364,7 @@ async function runDrain(options: BenchOptions): Promise<DrainScenario> {
       mosquittoSub,
       agent,
       ratio: agent.messagesPerSecond / mosquittoSub.messagesPerSecond,
+      compare,
     };
   } finally {
     await broker.stop();
@@ -530,11 +565,21 @@ interface DenoBenchJson {
   }[];
 }
 
-async function runTransform(): Promise<TransformScenario> {
+async function runTransform(compareRoot?: string): Promise<TransformScenario> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--quiet", "--json", `${ROOT}bench/transform_bench.ts`],
+    args: [
+      "bench",
+      "--quiet",
+      "--json",
+      "--allow-env=BENCH_COMPARE_TRANSFORM",
+      ...(compareRoot ? [`--allow-read=${compareRoot}`] : []),
+      `${ROOT}bench/transform_bench.ts`,
+    ],
     cwd: ROOT,
-    env: { NO_COLOR: "1" },
+    env: {
+      NO_COLOR: "1",
+      ...(compareRoot ? { BENCH_COMPARE_TRANSFORM: `${compareRoot}src/transform.ts` } : {}),
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -542,19 +587,21 @@ async function runTransform(): Promise<TransformScenario> {
     throw new Error(`deno bench failed: ${new TextDecoder().decode(stderr).trim()}`);
   }
   const json = JSON.parse(new TextDecoder().decode(stdout)) as DenoBenchJson;
-  const mean = (prefix: string) => {
-    const bench = json.benches.find((bench) => bench.name.startsWith(prefix));
+  const mean = (name: string) => {
+    const bench = json.benches.find((bench) => bench.name === name);
     const avg = bench?.results[0]?.ok?.avg;
-    if (avg === undefined) throw new Error(`deno bench reported no result for "${prefix}"`);
+    if (avg === undefined) throw new Error(`deno bench reported no result for "${name}"`);
     return avg;
   };
-  const floor = mean("JSON.parse") / 1000 / PAYLOADS_PER_ITERATION;
-  const transform = mean("transform") / 1000 / PAYLOADS_PER_ITERATION;
+  const perPayload = (name: string) => mean(name) / 1000 / PAYLOADS_PER_ITERATION;
+  const floor = perPayload(FLOOR_BENCH);
+  const transform = perPayload(TRANSFORM_BENCH);
   return {
     payloads: PAYLOADS_PER_ITERATION,
     floorMicros: floor,
     transformMicros: transform,
     ratio: transform / floor,
+    compareMicros: compareRoot ? perPayload(COMPARE_BENCH) : undefined,
   };
 }
 
@@ -640,7 +687,7 @@ function targets(results: BenchResults): TargetRow[] {
 /** The results as Markdown tables. */
 export function formatResults(results: BenchResults): string {
   const out: string[] = [];
-  const { machine, drain, latency, idle, startup, transform } = results;
+  const { machine, drain, latency, idle, startup, transform, options } = results;
   out.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, ` +
       `Deno ${machine.deno}; load average ${fixed(machine.loadAverage, 2)} at start.`,
@@ -665,7 +712,7 @@ export function formatResults(results: BenchResults): string {
           "peak RSS",
           "s (exec to last)",
         ],
-        [drain.mosquittoSub, drain.agent].map((r) => [
+        [drain.mosquittoSub, ...(drain.compare ? [drain.compare] : []), drain.agent].map((r) => [
           r.consumer,
           thousands(r.messagesPerSecond),
           fixed(r.payloadMBPerSecond),
@@ -717,9 +764,13 @@ export function formatResults(results: BenchResults): string {
   if (transform) {
     footprint.push(
       `Transform: ${fixed(transform.transformMicros, 1)} µs per payload, ` +
-        `floor (parse + stringify) ${fixed(transform.floorMicros, 1)} µs, ratio ${
-          fixed(transform.ratio, 2)
-        }.`,
+        `floor (parse + stringify) ${fixed(transform.floorMicros, 1)} µs, ` +
+        `ratio ${fixed(transform.ratio, 2)}` +
+        (transform.compareMicros === undefined
+          ? "."
+          : `; ${options.compare}: ${fixed(transform.compareMicros, 1)} µs, ratio ${
+            fixed(transform.compareMicros / transform.floorMicros, 2)
+          }.`),
     );
   }
   if (footprint.length > 0) out.push("", ...footprint);
@@ -748,8 +799,24 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     machine: machineInfo(),
     targets: [],
   };
+  const compareRoot = options.compare === undefined ? undefined : await checkout(options.compare);
+  try {
+    await runScenarios(options, results, compareRoot);
+  } finally {
+    if (compareRoot) await Deno.remove(compareRoot, { recursive: true });
+  }
+  results.finishedAt = new Date().toISOString();
+  results.targets = targets(results);
+  return results;
+}
+
+async function runScenarios(
+  options: BenchOptions,
+  results: BenchResults,
+  compareRoot: string | undefined,
+): Promise<void> {
   const want = (scenario: Scenario) => options.scenarios.includes(scenario);
-  if (want("drain")) results.drain = await runDrain(options);
+  if (want("drain")) results.drain = await runDrain(options, compareRoot);
   if (want("latency")) {
     results.latency = [];
     for (const rate of options.rates) results.latency.push(await runLatency(options, rate));
@@ -761,11 +828,26 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (want("idle")) results.idle = await runIdle(options);
   if (want("transform")) {
     log("running the transform micro-benchmark");
-    results.transform = await runTransform();
+    results.transform = await runTransform(compareRoot);
   }
-  results.finishedAt = new Date().toISOString();
-  results.targets = targets(results);
-  return results;
+}
+
+// Extracts git revision `ref` of this repository into a temporary folder.
+async function checkout(ref: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ammp-agent-bench-compare-" });
+  const { code, stderr } = await new Deno.Command("sh", {
+    args: ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "sh", ROOT, ref, dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `Cannot check out "${ref}" to compare with: ${new TextDecoder().decode(stderr).trim()}`,
+    );
+  }
+  log(`comparing with ${ref}`);
+  return `${dir}/`;
 }
 
 async function main(args: string[]): Promise<number> {

@@ -1,18 +1,23 @@
 /**
  * The transform against the floor of any JavaScript implementation: both
  * decode the same generated payload bytes; the floor then only parses and
- * stringifies them, the transform builds and stringifies the record.
+ * stringifies them, the transform turns them into the record's JSON line
+ * as the agent writes it.
  *
- * Run: `deno bench bench/transform_bench.ts`
+ * Run: `deno bench --allow-env bench/transform_bench.ts`
  *
  * @module
  */
 
 import { generateMessages } from "./generator.ts";
-import { transform } from "../src/transform.ts";
+import { type TransformResult, transformToLine } from "../src/transform.ts";
 
 /** Payloads per benchmark iteration; each iteration runs over all of them. */
 export const PAYLOADS_PER_ITERATION = 500;
+/** The benchmarks' names. */
+export const FLOOR_BENCH = "JSON.parse + JSON.stringify (floor)";
+export const TRANSFORM_BENCH = "transform to the record's line";
+export const COMPARE_BENCH = "transform of --compare to the record's line";
 
 const encoder = new TextEncoder();
 const messages = generateMessages(PAYLOADS_PER_ITERATION, { seed: 7 }).map((message) => ({
@@ -24,7 +29,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 let sink = 0;
 
 Deno.bench({
-  name: "JSON.parse + JSON.stringify (floor)",
+  name: FLOOR_BENCH,
   group: "transform",
   baseline: true,
   fn() {
@@ -35,15 +40,41 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "transform + JSON.stringify",
+  name: TRANSFORM_BENCH,
   group: "transform",
   fn() {
     for (const { topic, bytes } of messages) {
-      const result = transform(topic, bytes);
-      if (result.kind === "record") sink += JSON.stringify(result.record).length;
+      const result = transformToLine(topic, bytes);
+      if (result.kind === "record") sink += result.line.length;
     }
   },
 });
+
+// `deno task bench --compare REF` points this at REF's transform; an older
+// one has only transform(), whose record the agent then stringified.
+const comparePath = Deno.env.get("BENCH_COMPARE_TRANSFORM");
+if (comparePath) {
+  const other = (await import(comparePath)) as {
+    transform: (topic: string, bytes: Uint8Array) => TransformResult;
+    transformToLine?: typeof transformToLine;
+  };
+  const toLine = other.transformToLine;
+  Deno.bench({
+    name: COMPARE_BENCH,
+    group: "transform",
+    fn() {
+      for (const { topic, bytes } of messages) {
+        if (toLine) {
+          const result = toLine(topic, bytes);
+          if (result.kind === "record") sink += result.line.length;
+        } else {
+          const result = other.transform(topic, bytes);
+          if (result.kind === "record") sink += JSON.stringify(result.record).length;
+        }
+      }
+    },
+  });
+}
 
 globalThis.addEventListener("unload", () => {
   if (sink < 0) console.log(sink);

@@ -11,7 +11,7 @@ import type { AgentMetrics } from "./metrics.ts";
 import { escapeHtml, startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
 import { Subscriber } from "./subscriber.ts";
-import { transform, type TransformOptions } from "./transform.ts";
+import { type TransformOptions, transformToLine } from "./transform.ts";
 
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {
@@ -71,10 +71,10 @@ export class Agent {
     metrics.received.inc();
     metrics.lastMessageReceived = Date.now() / 1000;
 
-    const result = transform(topic, payload, this.#transformOptions);
+    const result = transformToLine(topic, payload, this.#transformOptions);
     switch (result.kind) {
       case "record":
-        this.#sink.write(JSON.stringify(result.record));
+        this.#sink.write(result.line);
         metrics.recordsWritten.inc();
         if (result.readingTime > metrics.lastReadingTime) {
           metrics.lastReadingTime = result.readingTime;

@@ -7,6 +7,7 @@ import {
   type SkipReason,
   transform,
   type TransformResult,
+  transformToLine,
 } from "./transform.ts";
 
 const encoder = new TextEncoder();
@@ -239,4 +240,80 @@ Deno.test("parseJson() reads Python's non-finite tokens as null outside strings 
   });
   assert.deepEqual(parseJson('{"k\\"NaN":1}'), { 'k"NaN': 1 });
   assert.throws(() => parseJson("{NaN}"), SyntaxError);
+});
+
+// transformToLine() must write what JSON.stringify writes for transform()'s
+// record, and report the same skips, whatever the payload.
+function assertSameLine(topic: string, payload: string | Uint8Array): void {
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const { result, skipped } = run(topic, bytes);
+  const lineSkipped: SkipReason[] = [];
+  const lineResult = transformToLine(topic, bytes, {
+    onSkip: (reason) => lineSkipped.push(reason),
+  });
+  if (result.kind === "record") {
+    assert.deepEqual(lineResult, {
+      kind: "record",
+      line: JSON.stringify(result.record),
+      readingTime: result.readingTime,
+    }, new TextDecoder().decode(bytes));
+  } else {
+    assert.deepEqual(lineResult, result);
+  }
+  assert.deepEqual(lineSkipped, skipped, new TextDecoder().decode(bytes));
+}
+
+Deno.test("transformToLine() writes JSON.stringify of the record for every contract example", () => {
+  for (const name of names) {
+    assertSameLine(
+      Deno.readTextFileSync(new URL(`${name}.topic`, fixtures)).trim(),
+      Deno.readFileSync(new URL(`${name}.payload.json`, fixtures)),
+    );
+  }
+});
+
+Deno.test("transformToLine() matches the record where object key order and merging matter", () => {
+  const payloads = [
+    // repeated vendor ids are merged, the later field wins in place
+    '{"t":1,"r":[{"_vid":"a","x":1,"y":2},{"_vid":"b","q":1},{"_vid":"a","x":3,"z":4}]}',
+    '{"t":1,"r":[{"_vid":"a","_s":[{"c":"A","l":1}]},{"_vid":"a","_s":[{"c":"B","l":2}],"v":1}]}',
+    // objects list array-index keys first, in numeric order
+    '{"t":1,"r":[{"_vid":"b","x":1},{"_vid":"2","y":1},{"_vid":"10","z":1},{"_vid":"1","w":1}]}',
+    '{"t":1,"r":[{"_vid":"a","b":1,"2":2,"1":3,"01":4,"4294967295":5}]}',
+    '{"t":1,"r":[{"_vid":"7up","x":1},{"_vid":"a","_s":[{"c":"x","l":0}]}]}',
+    // keys that objects treat specially
+    '{"t":1,"r":[{"_vid":"__proto__","polluted":1},{"_vid":"constructor","prototype":2,"__proto__":3}]}',
+    '{"t":1,"r":[{"_vid":"toString","valueOf":1,"hasOwnProperty":"x"}]}',
+    // escapes, non-ASCII and lone surrogates in ids, keys and values
+    String
+      .raw`{"t":1,"r":[{"_vid":"q\"v\\","k\u00e9y":"a\nb\u0001","\ud800":"\udfff","é":"日本","emoji":"😀"}]}`,
+    String.raw`{"t":1,"r":[{"_vid":"inv/1","a b":"\/","tab\t":true}]}`,
+    // numbers in every form, and values that are not readings
+    '{"t":1,"r":[{"_vid":"n","a":-0,"b":1.50,"c":1e3,"d":1E-7,"e":123456789012345678901,"f":1e999,"g":-1e999,"h":0.1,"i":5e-324,"j":null,"k":false,"l":[1],"m":{"x":1}}]}',
+    '{"t":1,"r":[{"_vid":"n","a":NaN,"b":Infinity,"c":-Infinity,"d":"NaN"}]}',
+    // devices and statuses that are skipped
+    '{"t":1,"r":[1,null,"x",[{"_vid":"y"}],{"_d":"calc","v":1},{"_vid":null},{"_vid":""},{"_vid":5,"v":1},{"_vid":"ok"}]}',
+    String
+      .raw`{"t":1,"r":[{"_vid":"s","_s":"bad"},{"_vid":"e","_s":[]},{"_vid":"z","_s":null},{"_vid":"w","_s":[{"c":"é\"","l":4},null,1]}]}`,
+    // whitespace, fractional t, empty r, and the meta object
+    '{ "t" : 1709288460.25 , "r" : [ { "_vid" : "m" , "f" : 50.01 } ] , "m" : { "snap_rev" : 1 } }',
+    '{"t":0,"r":[]}',
+    '{"r":[{"_vid":"late","x":1}],"t":1709288100.0004}',
+  ];
+  for (const payload of payloads) {
+    assertSameLine(DATA, payload);
+    assertSameLine("site/plant-3/data", payload);
+  }
+  // dead letters and ignored topics come out unchanged
+  assertSameLine(DATA, '{"t":"1","r":[]}');
+  assertSameLine(DATA, "not json");
+  assertSameLine("a/b827eb000001/u/meta/boot_time", "1709288100");
+  assertSameLine(DATA, new Uint8Array([0x7b, 0xff, 0x7d]));
+});
+
+Deno.test("transformToLine() stays exact past the bound of its cache of quoted keys", () => {
+  const fields = Array.from({ length: 5000 }, (_, i) => `"f${i}\\"x":${i}`).join(",");
+  const vids = Array.from({ length: 300 }, (_, i) => `{"_vid":"v${i}","k${i % 7}":${i}}`);
+  assertSameLine(DATA, `{"t":1,"r":[{"_vid":"big",${fields}},${vids.join(",")}]}`);
+  assertSameLine(DATA, `{"t":1,"r":[{"_vid":"again",${fields}}]}`);
 });
