@@ -21,6 +21,9 @@ export function cpuSeconds(pid: number): number {
 export interface Memory {
   rss: number;
   peakRss: number;
+  /** Of `rss`: anonymous memory (heaps, stacks) and mapped files (the executable's code). */
+  rssAnon: number;
+  rssFile: number;
 }
 
 /** The resident memory of a process (`VmRSS`) and its peak (`VmHWM`). */
@@ -31,7 +34,12 @@ export function memory(pid: number): Memory {
     if (match === null) throw new Error(`Cannot read ${name} of process ${pid}`);
     return Number(match[1]) * 1024;
   };
-  return { rss: kib("VmRSS"), peakRss: kib("VmHWM") };
+  return {
+    rss: kib("VmRSS"),
+    peakRss: kib("VmHWM"),
+    rssAnon: kib("RssAnon"),
+    rssFile: kib("RssFile"),
+  };
 }
 
 /** The machine: CPU model, cores, memory, kernel, load, for the results. */

@@ -43,6 +43,8 @@ export interface LatencyReport {
   /** The first and the last quarter of the stream by sequence number. */
   firstQuarter: Distribution;
   lastQuarter: Distribution;
+  /** p50, p99 and max of each tenth of the stream, to show when latency rose. */
+  tenths: { p50: number; p99: number; max: number }[];
 }
 
 /** One event on the reader's stdout. */
@@ -123,6 +125,12 @@ async function main(): Promise<number> {
         all: distribution(seen(0, expect)),
         firstQuarter: distribution(seen(0, quarter)),
         lastQuarter: distribution(seen(expect - quarter, expect)),
+        tenths: Array.from({ length: 10 }, (_, i) => {
+          const { p50, p99, max } = distribution(
+            seen(Math.floor(i * expect / 10), Math.floor((i + 1) * expect / 10)),
+          );
+          return { p50, p99, max };
+        }),
       };
     }
     return result;

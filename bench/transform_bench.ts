@@ -4,7 +4,7 @@
  * stringifies them, the transform turns them into the record's JSON line
  * as the agent writes it.
  *
- * Run: `deno bench --allow-env bench/transform_bench.ts`
+ * Run: `deno bench bench/transform_bench.ts`
  *
  * @module
  */
@@ -52,7 +52,11 @@ Deno.bench({
 
 // `deno task bench --compare REF` points this at REF's transform; an older
 // one has only transform(), whose record the agent then stringified.
-const comparePath = Deno.env.get("BENCH_COMPARE_TRANSFORM");
+const compareVariable = "BENCH_COMPARE_TRANSFORM";
+const comparePath =
+  Deno.permissions.querySync({ name: "env", variable: compareVariable }).state === "granted"
+    ? Deno.env.get(compareVariable)
+    : undefined;
 if (comparePath) {
   const other = (await import(comparePath)) as {
     transform: (topic: string, bytes: Uint8Array) => TransformResult;
