@@ -52,6 +52,8 @@ export interface BenchOptions {
   nodes: number;
   rates: number[];
   durationSeconds: number;
+  /** Seconds of stream at the same rate before measuring, for the JIT. */
+  warmupSeconds: number;
   idleSeconds: number;
   startups: number;
   scenarios: Scenario[];
@@ -69,12 +71,13 @@ const HELP = `Usage: deno task bench [OPTIONS]
 Starts its own mosquitto and measures the agent against mosquitto_sub.
 
   --messages N      backlog size (default 100000; 3000 with --quick)
-  --quick           a small, fast run (CI): 3000 messages, 2 s streams,
-                    3 s idle, 2 start-ups
+  --quick           a small, fast run (CI): 3000 messages, 2 s streams after
+                    0.5 s of warm-up, 3 s idle, 2 start-ups
   --rounds N        drain the backlog N times with each consumer (default 1);
                     the figures are those of the round with the median ratio
   --rates A,B       steady-stream rates in msg/s (default 1000,10000)
   --duration S      seconds per steady stream (default 10)
+  --warmup S        seconds of unmeasured stream before each (default 3)
   --idle S          seconds idle before measuring the footprint (default 30)
   --startups N      start-ups to time (default 5)
   --seed N          seed of the payload generator (default 1)
@@ -99,6 +102,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
       rounds: { type: "string" },
       rates: { type: "string" },
       duration: { type: "string" },
+      warmup: { type: "string" },
       idle: { type: "string" },
       startups: { type: "string" },
       seed: { type: "string" },
@@ -134,6 +138,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     rounds: Math.round(positive("rounds", values.rounds, 1)),
     rates: (values.rates ?? "1000,10000").split(",").map((rate) => positive("rates", rate, 0)),
     durationSeconds: positive("duration", values.duration, quick ? 2 : 10),
+    warmupSeconds: values.warmup === "0" ? 0 : positive("warmup", values.warmup, quick ? 0.5 : 3),
     idleSeconds: positive("idle", values.idle, quick ? 3 : 30),
     startups: Math.round(positive("startups", values.startups, quick ? 2 : 5)),
     seed: positive("seed", values.seed, 1),
@@ -486,6 +491,15 @@ async function runLatency(options: BenchOptions, rate: number): Promise<LatencyS
     // Generated beforehand: generating takes longer than publishing.
     const pool = Array.from({ length: Math.min(expect, 5000) }, () => generator.next());
     let sent = 0;
+    if (options.warmupSeconds > 0) {
+      log(`warming up at ${rate} msg/s for ${options.warmupSeconds} s`);
+      await publishSteady(publisher, () => pool[sent++ % pool.length], {
+        rate,
+        seconds: options.warmupSeconds,
+        warmup: true,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     log(`steady stream at ${rate} msg/s for ${options.durationSeconds} s`);
     const agentCpu = cpuSeconds(agent.pid);
     const subCpu = cpuSeconds(sub.pid);

@@ -81,6 +81,8 @@ export interface PublishSteadyOptions {
   rate: number;
   /** How long to publish, in seconds. */
   seconds: number;
+  /** Warm-up: every probe gets sequence number -1, which readers do not count. */
+  warmup?: boolean;
 }
 
 /** What a steady publisher sent, and how closely it kept its rate. */
@@ -123,7 +125,8 @@ export async function publishSteady(
         await publisher.room();
       }
       const message = next();
-      const payload = encoder.encode(withProbe(message.payload, sent, nowMicros()));
+      const seq = options.warmup ? -1 : sent;
+      const payload = encoder.encode(withProbe(message.payload, seq, nowMicros()));
       publisher.publish(message.topic, payload);
       bytes += payload.byteLength;
       sent++;
