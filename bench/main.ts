@@ -272,6 +272,8 @@ export interface BenchResults {
   version: 1;
   startedAt: string;
   finishedAt: string;
+  /** The 1-minute load average when the run ended: other work on the machine. */
+  loadAverageAtEnd: number;
   options: BenchOptions;
   machine: MachineInfo;
   drain?: DrainScenario;
@@ -774,7 +776,9 @@ export function formatResults(results: BenchResults): string {
   const { machine, drain, latency, idle, startup, transform, options } = results;
   out.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, ` +
-      `Deno ${machine.deno}; load average ${fixed(machine.loadAverage, 2)} at start.`,
+      `Deno ${machine.deno}; load average ${fixed(machine.loadAverage, 2)} at start, ${
+        fixed(results.loadAverageAtEnd, 2)
+      } at end.`,
   );
   if (drain) {
     const sizes = drain.payloadSizes;
@@ -888,6 +892,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     version: 1,
     startedAt: new Date().toISOString(),
     finishedAt: "",
+    loadAverageAtEnd: NaN,
     options,
     machine: machineInfo(),
     targets: [],
@@ -899,6 +904,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     if (compareRoot) await Deno.remove(compareRoot, { recursive: true });
   }
   results.finishedAt = new Date().toISOString();
+  results.loadAverageAtEnd = Deno.loadavg()[0];
   results.targets = targets(results);
   return results;
 }
