@@ -29,8 +29,11 @@ const encoder = new TextEncoder();
 
 /** Configures the agent's loggers; call once at start. */
 export function setupLogging(options: LoggingOptions): void {
+  const json = getJsonLinesFormatter({ properties: "flatten" });
   const format = options.format === "json"
-    ? getJsonLinesFormatter({ properties: "flatten" })
+    // The message reads as plain text, as in the text format: values are
+    // not quoted (they are also properties of the line, with their types).
+    ? (record: LogRecord) => json({ ...record, message: [renderMessage(record.message)] })
     : getTextFormatter({ timestamp: "date-time-tz", value: textValue });
   const write = options.write ??
     ((line: string) => writeAllSync(Deno.stderr, encoder.encode(line)));
@@ -44,6 +47,10 @@ export function setupLogging(options: LoggingOptions): void {
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
+}
+
+function renderMessage(parts: readonly unknown[]): string {
+  return parts.map((part, i) => i % 2 === 0 ? part : textValue(part)).join("");
 }
 
 function textValue(value: unknown): string {

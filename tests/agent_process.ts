@@ -53,6 +53,13 @@ export class AgentProcess {
     }
   }
 
+  /** The `message` of every complete JSON log line on stderr so far. */
+  get logMessages(): string[] {
+    const complete = this.stderr.slice(0, this.stderr.lastIndexOf("\n") + 1);
+    return complete.split("\n").filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line).message);
+  }
+
   /** What is on stdout after the last newline (should stay empty). */
   get partialLine(): string {
     return this.#partial;
@@ -127,6 +134,7 @@ export async function startAgent(
       "--quiet",
       `--config=${ROOT}deno.json`,
       "--permission-set=agent",
+      "--no-prompt",
       `${ROOT}main.ts`,
       ...(options.args ?? []),
     ],
