@@ -94,7 +94,7 @@ export class Agent {
 
   /** Starts the HTTP endpoint and connects to the broker. */
   start(): void {
-    const { hostname, port } = this.#config.metrics;
+    const { hostname, port, token } = this.#config.metrics;
     this.#server = startServer({
       metrics: () => this.#metrics.text(),
       ready: () => this.ready,
@@ -102,6 +102,7 @@ export class Agent {
     }, {
       hostname,
       port,
+      token,
       onListen: (address) =>
         log.info("Serving metrics on http://{address}/metrics", {
           address: formatAddress(address),

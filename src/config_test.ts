@@ -179,3 +179,68 @@ Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () => {
+  for (
+    const url of [
+      "mqtt://user:hunter2@h:99999",
+      "admin:hunter2@broker:1883",
+      "mqtt:hunter2@broker",
+      "ws://user:hunter2@h",
+    ]
+  ) {
+    try {
+      load({ MQTT_URL: url });
+      assert.fail(`accepted ${url}`);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.variable, "MQTT_URL");
+      assert.ok(!error.message.includes("hunter2"), error.message);
+    }
+  }
+});
+
+Deno.test("loadConfig() takes MQTT_TLS_SERVERNAME as a DNS name only", () => {
+  const tls = { MQTT_URL: "mqtts://10.0.0.5:8883" };
+  assert.equal(
+    load({ ...tls, MQTT_TLS_SERVERNAME: "mqtt.ammp.io" }).mqtt.servername,
+    "mqtt.ammp.io",
+  );
+  for (const name of ["10.0.0.5", "::1", "bad name", "a..b", "-x.example"]) {
+    rejects(
+      { ...tls, MQTT_TLS_SERVERNAME: name },
+      "MQTT_TLS_SERVERNAME",
+      /^Invalid MQTT_TLS_SERVERNAME ".*": expected a DNS name/,
+    );
+  }
+});
+
+Deno.test("loadConfig() announces a maximum packet size well above MAX_PAYLOAD_BYTES", () => {
+  assert.equal(load({}).mqtt.maximumPacketSize, 4 * 1048576 + 65536);
+  assert.equal(load({ MAX_PAYLOAD_BYTES: "1000" }).mqtt.maximumPacketSize, 4000 + 65536);
+  // Never above what MQTT can express.
+  assert.equal(
+    load({ MAX_PAYLOAD_BYTES: String(256 * 1024 * 1024) }).mqtt.maximumPacketSize,
+    268435455,
+  );
+});
+
+Deno.test("loadConfig() reads the metrics token from METRICS_TOKEN_FILE", () => {
+  files["/etc/ammp/token"] = "0123456789abcdef0123456789abcdef\n";
+  files["/etc/ammp/short-token"] = "abc";
+  assert.equal(
+    load({ METRICS_TOKEN_FILE: "/etc/ammp/token" }).metrics.token,
+    "0123456789abcdef0123456789abcdef",
+  );
+  assert.equal(load({}).metrics.token, undefined);
+  rejects(
+    { METRICS_TOKEN_FILE: "/etc/ammp/short-token" },
+    "METRICS_TOKEN_FILE",
+    /^Invalid METRICS_TOKEN_FILE "\/etc\/ammp\/short-token": expected one token of at least 16/,
+  );
+  rejects(
+    { METRICS_TOKEN_FILE: "/etc/ammp/none" },
+    "METRICS_TOKEN_FILE",
+    /^Cannot read METRICS_TOKEN_FILE "\/etc\/ammp\/none": file not found$/,
+  );
+});
