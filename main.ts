@@ -12,6 +12,7 @@ import { readEnvFile } from "./src/env_file.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
+import { dropPermissions, grantedPermissions } from "./src/permissions.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The agent's version, from `deno.json`. */
@@ -98,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === "transform") {
     const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
     setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
+    dropPermissions(["net", "write", "env", "sys"]);
     return await runTransform(files, { topic: values.topic ?? "" });
   }
   if (command !== undefined) {
@@ -142,6 +144,12 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
     },
   });
   log.info("ammp-agent {version} starting", { version: VERSION });
+  // Every file the agent needs is read or open by now: give up the rest.
+  const permissions = dropPermissions();
+  log.info("Running with permissions: {granted}", {
+    granted: grantedPermissions(permissions).join(", "),
+    permissions,
+  });
   try {
     agent.start();
   } catch (error) {
