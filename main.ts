@@ -40,6 +40,7 @@ and variables already set win over the file):
   MQTT_PASSWORD_FILE           file holding the password (or MQTT_PASSWORD, or
                                mqtt-password under $CREDENTIALS_DIRECTORY)
   MQTT_CA_FILE                 CA certificate (PEM) for mqtts:// brokers
+                               (default: Deno's root certificates)
   MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS
   MQTT_TLS_SERVERNAME          host name to verify when connecting by address
   MQTT_QOS                     0 or 1 (default 1)
@@ -50,6 +51,8 @@ and variables already set win over the file):
   MQTT_KEEPALIVE_SECONDS       keepalive interval (default 30)
   MQTT_RECONNECT_MAX_SECONDS   longest wait between reconnects (default 60)
   METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
+  METRICS_TOKEN_FILE           file holding a bearer token that /metrics and /
+                               then require
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
   DEAD_LETTER_FILE             append dead letters to this file instead of the log
