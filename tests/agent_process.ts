@@ -29,6 +29,8 @@ export class AgentProcess {
   stderr = "";
   #reading: Promise<void>[];
   #partial = "";
+  #paused: PromiseWithResolvers<void> | undefined;
+  #stdout: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   constructor(child: Deno.ChildProcess, port: number) {
     this.child = child;
@@ -38,12 +40,37 @@ export class AgentProcess {
 
   async #readStdout(): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of this.child.stdout) {
-      const text = this.#partial + decoder.decode(chunk, { stream: true });
+    this.#stdout = this.child.stdout.getReader();
+    while (true) {
+      if (this.#paused) await this.#paused.promise;
+      let chunk;
+      try {
+        chunk = await this.#stdout.read();
+      } catch {
+        return; // cancelled by closeStdout()
+      }
+      if (chunk.done) return;
+      const text = this.#partial + decoder.decode(chunk.value, { stream: true });
       const parts = text.split("\n");
       this.#partial = parts.pop()!;
       this.lines.push(...parts);
     }
+  }
+
+  /** Closes the reading end of stdout, as a consumer that died would. */
+  async closeStdout(): Promise<void> {
+    await this.#stdout?.cancel();
+  }
+
+  /** Stops reading stdout, as a stalled consumer would; the pipe fills up. */
+  pauseReading(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /** Reads stdout again after {@linkcode pauseReading}. */
+  resumeReading(): void {
+    this.#paused?.resolve();
+    this.#paused = undefined;
   }
 
   async #readStderr(): Promise<void> {
