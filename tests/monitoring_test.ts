@@ -338,3 +338,53 @@ testWithTool(
     }
   },
 );
+
+Deno.test("the status page of a running agent shows its counts and rates and no credentials", async () => {
+  const broker = await startBroker();
+  const password = `pw-${crypto.randomUUID()}`;
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `status-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+    MQTT_USERNAME: "gateway-operator",
+    MQTT_PASSWORD: password,
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const t = 1709288100;
+    for (let i = 0; i < 3; i++) {
+      const payload = JSON.stringify({ t: t + i, r: [{ _vid: "inv-1", P: i }] });
+      await publisher.publishAsync("a/b827eb000001/u/data", payload, { qos: 1 });
+    }
+    await publisher.publishAsync("a/b827eb000001/u/data", "not json", { qos: 1 });
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_messages_received_total")) === 4,
+      "4 messages counted",
+    );
+    // Rates appear once the agent's samples span 5 s.
+    let page = await agent.get("/");
+    await agent.waitFor(async () => {
+      page = await agent.get("/");
+      return page.body.includes("per second, last");
+    }, "rates on the status page");
+    assert.equal(page.status, 200);
+    const shown = page.body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+    assert.match(shown, /Connection connected since/);
+    assert.match(shown, new RegExp(`Broker ${broker.url.replaceAll(".", "\\.")}`));
+    assert.match(shown, /Topics a\/\+\/u\/data/);
+    const rate = /Messages received 4 (\d+\.\d+) /.exec(shown);
+    assert.ok(rate && Number(rate[1]) > 0 && Number(rate[1]) <= 4 / 5, `a rate: ${shown}`);
+    assert.match(shown, /Records written 3 /);
+    assert.match(shown, /Failed \(dead letters\) 1 /);
+    assert.match(shown, /Failures by reason: not_json 1/);
+    assert.match(shown, /Last message \d+ s ago/);
+    assert.match(shown, /Newest reading 2024-03-01T10:15:02Z, lag /);
+    assert.ok(!page.body.includes(password), "no password");
+    assert.ok(!page.body.includes("gateway-operator"), "no user name");
+    assert.ok(!page.body.includes("<script"), "no scripts");
+  } finally {
+    await publisher.endAsync();
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+});
