@@ -20,6 +20,18 @@ export interface AgentMetricsOptions {
   processMetrics?: boolean;
 }
 
+/** Message counts since the start, as the counters hold them. */
+export interface MessageTotals {
+  /** Messages taken from the broker. */
+  received: number;
+  /** Records written. */
+  records: number;
+  /** Dead letters, of every reason. */
+  failed: number;
+  /** Messages on topics that carry no data. */
+  ignored: number;
+}
+
 /** Buckets of the processing-time histogram: 50 µs to 1 s. */
 export const PROCESSING_BUCKETS = [
   0.00005,
@@ -52,6 +64,8 @@ const PROC_METRICS = [
  * numbers and copied into their gauges when Prometheus scrapes.
  */
 export class AgentMetrics {
+  /** The agent's version. */
+  readonly version: string;
   /** The registry `/metrics` serves. */
   readonly registry: Registry = new Registry();
   /** Messages taken from the broker, of any kind. */
@@ -70,11 +84,13 @@ export class AgentMetrics {
   lastMessageReceived = 0;
   /** The newest payload `t` seen, Unix seconds; 0 before any. */
   lastReadingTime = 0;
+  #failedCounter: Counter<"reason">;
   #failed: Record<DeadLetterReason, { inc(): void }>;
   #skipped: Record<SkipReason, { inc(): void }>;
 
   /** Registers every metric on a new registry. */
   constructor(options: AgentMetricsOptions) {
+    this.version = options.version;
     const registers = [this.registry];
     this.received = new Counter({
       name: "ammp_agent_messages_received_total",
@@ -108,6 +124,7 @@ export class AgentMetrics {
       labelNames: ["reason"],
       registers,
     });
+    this.#failedCounter = failed;
     this.#failed = labelled(failed, DEAD_LETTER_REASONS);
     const skipped = new Counter({
       name: "ammp_agent_readings_skipped_total",
@@ -163,6 +180,26 @@ export class AgentMetrics {
   /** Counts a reading or device left out of a record. */
   skipped(reason: SkipReason): void {
     this.#skipped[reason].inc();
+  }
+
+  /** The message counters' values, and the dead letters by reason. */
+  async totals(): Promise<{ totals: MessageTotals; failedByReason: Record<string, number> }> {
+    const value = async (counter: Counter) => (await counter.get()).values[0]?.value ?? 0;
+    const failedByReason: Record<string, number> = {};
+    let failed = 0;
+    for (const { labels, value } of (await this.#failedCounter.get()).values) {
+      failedByReason[String(labels.reason)] = value;
+      failed += value;
+    }
+    return {
+      totals: {
+        received: await value(this.received),
+        records: await value(this.recordsWritten),
+        failed,
+        ignored: await value(this.ignored),
+      },
+      failedByReason,
+    };
   }
 
   /** The metrics in the Prometheus text format. */

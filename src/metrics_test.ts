@@ -79,3 +79,18 @@ Deno.test("backoffDelay() grows exponentially from about a second up to the cap,
   assert.equal(backoffDelay(10, backoff, () => 1), 60_000);
   assert.equal(backoffDelay(100, backoff, () => 0), 30_000);
 });
+
+Deno.test("AgentMetrics.totals() reads the message counters and the dead letters by reason", async () => {
+  const metrics = new AgentMetrics({ version: "1", processMetrics: false });
+  metrics.received.inc(5);
+  metrics.recordsWritten.inc(2);
+  metrics.ignored.inc();
+  metrics.failed("not_json");
+  metrics.failed("invalid_t");
+  metrics.failed("not_json");
+  const { totals, failedByReason } = await metrics.totals();
+  assert.deepEqual(totals, { received: 5, records: 2, failed: 3, ignored: 1 });
+  assert.equal(failedByReason.not_json, 2);
+  assert.equal(failedByReason.invalid_t, 1);
+  assert.equal(failedByReason.too_large, 0);
+});
