@@ -72,6 +72,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$purge" = no ] || [ "$uninstall" = yes ] || fail "--purge goes with --uninstall"
+case $root in /*) ;; *) root=$(pwd)/$root ;; esac
 root=${root%/}
 live=no
 if [ -z "$root" ]; then
