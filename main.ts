@@ -7,8 +7,15 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
-import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "./src/config.ts";
+import {
+  ConfigError,
+  DEFAULT_METRICS_PORT,
+  ENV_VARS,
+  loadConfig,
+  parseListen,
+} from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
+import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
@@ -26,6 +33,8 @@ Usage:
   ammp-agent transform [--topic TOPIC] [FILE...]
                                         transform payloads, one per line, from
                                         the files or stdin, and exit
+  ammp-agent healthcheck                exit 0 when /readyz of the agent at
+                                        METRICS_LISTEN answers 200, else 1
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,
@@ -58,8 +67,14 @@ and variables already set win over the file):
 Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration.
 `;
 
+/** Options for {@linkcode main}. */
+export interface MainOptions {
+  /** The source revision a build was made from; shown by `--version` and in metrics. */
+  revision?: string;
+}
+
 /** Runs the command line; resolves to the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -82,7 +97,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    console.log(`ammp-agent ${VERSION} (deno ${Deno.version.deno})`);
+    const revision = options.revision === undefined ? "" : `revision ${options.revision}, `;
+    console.log(`ammp-agent ${VERSION} (${revision}deno ${Deno.version.deno})`);
     return 0;
   }
   const [command, ...files] = positionals;
@@ -100,11 +116,12 @@ export async function main(args: string[]): Promise<number> {
     setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
     return await runTransform(files, { topic: values.topic ?? "" });
   }
+  if (command === "healthcheck") return await healthcheck(env);
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
     return 2;
   }
-  return await run(env);
+  return await run(env, options.revision);
 }
 
 function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
@@ -116,7 +133,24 @@ function readEnvironment(envFile: string | undefined): Record<string, string | u
   return env;
 }
 
-async function run(env: Record<string, string | undefined>): Promise<number> {
+async function healthcheck(env: Record<string, string | undefined>): Promise<number> {
+  let listen;
+  try {
+    listen = parseListen(env.METRICS_LISTEN?.trim() || `127.0.0.1:${DEFAULT_METRICS_PORT}`);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const problem = await checkReady(readyUrl(listen));
+  if (problem === undefined) return 0;
+  console.error(problem);
+  return 1;
+}
+
+async function run(
+  env: Record<string, string | undefined>,
+  revision: string | undefined,
+): Promise<number> {
   let config;
   try {
     config = loadConfig(env);
@@ -131,7 +165,7 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
   const log = logger("main");
 
   const exit = Promise.withResolvers<number>();
-  const metrics = new AgentMetrics({ version: VERSION });
+  const metrics = new AgentMetrics({ version: VERSION, revision });
   const agent = new Agent(config, {
     metrics,
     onFatal: (error) => {
@@ -141,7 +175,7 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
       exit.resolve(1);
     },
   });
-  log.info("ammp-agent {version} starting", { version: VERSION });
+  log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
   try {
     agent.start();
   } catch (error) {

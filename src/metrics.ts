@@ -16,6 +16,8 @@ import {
 export interface AgentMetricsOptions {
   /** The agent's version, for `ammp_agent_build_info`. */
   version: string;
+  /** The source revision of the build; `unknown` when absent (`deno run` of a checkout). */
+  revision?: string;
   /** Also collect the process metrics (CPU, memory, file descriptors). */
   processMetrics?: boolean;
 }
@@ -153,11 +155,16 @@ export class AgentMetrics {
     );
     const buildInfo = new Gauge({
       name: "ammp_agent_build_info",
-      help: "Always 1; the labels tell the agent's and Deno's versions.",
-      labelNames: ["version", "deno"],
+      help:
+        "Always 1; the labels tell the agent's version, its source revision and Deno's version.",
+      labelNames: ["version", "revision", "deno"],
       registers,
     });
-    buildInfo.set({ version: options.version, deno: Deno.version.deno }, 1);
+    buildInfo.set({
+      version: options.version,
+      revision: options.revision ?? "unknown",
+      deno: Deno.version.deno,
+    }, 1);
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client reads these from /proc/self, which Deno opens only to

@@ -18,9 +18,25 @@ Deno.test("AgentMetrics exposes every failure and skip reason at 0 from the star
       new RegExp(`^ammp_agent_readings_skipped_total\\{reason="${reason}"\\} 0$`, "m"),
     );
   }
-  assert.match(text, /^ammp_agent_build_info\{version="9.9.9",deno="\d+\.\d+\.\d+"\} 1$/m);
+  assert.match(
+    text,
+    /^ammp_agent_build_info\{version="9.9.9",revision="unknown",deno="\d+\.\d+\.\d+"\} 1$/m,
+  );
   assert.match(text, /^ammp_agent_message_processing_seconds_bucket\{le="0.00005"\} 0$/m);
   assert.match(text, /^ammp_agent_message_processing_seconds_bucket\{le="1"\} 0$/m);
+});
+
+Deno.test("AgentMetrics names the build's revision in ammp_agent_build_info", async () => {
+  const text = await new AgentMetrics({
+    version: "1.2.3",
+    revision: "0a1b2c3d4e5f",
+    processMetrics: false,
+  })
+    .text();
+  assert.match(
+    text,
+    /^ammp_agent_build_info\{version="1.2.3",revision="0a1b2c3d4e5f",deno="[^"]+"\} 1$/m,
+  );
 });
 
 Deno.test("AgentMetrics counts and reads scrape-time gauges when scraped", async () => {

@@ -16,6 +16,11 @@ export interface StartAgentOptions {
   args?: string[];
   /** Wait until `/readyz` answers 200 (default true). */
   waitReady?: boolean;
+  /**
+   * The program and its arguments before `args`, e.g. a compiled binary
+   * (default: `deno run` of `main.ts` with the `agent` permission set).
+   */
+  command?: string[];
 }
 
 /** A running agent with its stdout split into lines. */
@@ -142,21 +147,22 @@ export class AgentProcess {
   }
 }
 
-/** Starts `main.ts` with `env` and the `agent` permission set. */
+/** Starts `main.ts` (or `options.command`) with `env` and the `agent` permission set. */
 export async function startAgent(
   env: Record<string, string>,
   options: StartAgentOptions = {},
 ): Promise<AgentProcess> {
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      `--config=${ROOT}deno.json`,
-      "--permission-set=agent",
-      `${ROOT}main.ts`,
-      ...(options.args ?? []),
-    ],
+  const [program, ...programArgs] = options.command ?? [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    `--config=${ROOT}deno.json`,
+    "--permission-set=agent",
+    `${ROOT}main.ts`,
+  ];
+  const child = new Deno.Command(program, {
+    args: [...programArgs, ...(options.args ?? [])],
     cwd: ROOT,
     clearEnv: true,
     env: {
