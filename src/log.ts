@@ -7,7 +7,6 @@
 
 import {
   configureSync,
-  getJsonLinesFormatter,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -29,11 +28,8 @@ const encoder = new TextEncoder();
 
 /** Configures the agent's loggers; call once at start. */
 export function setupLogging(options: LoggingOptions): void {
-  const json = getJsonLinesFormatter({ properties: "flatten" });
   const format = options.format === "json"
-    // The message reads as plain text, as in the text format: values are
-    // not quoted (they are also properties of the line, with their types).
-    ? (record: LogRecord) => json({ ...record, message: [renderMessage(record.message)] })
+    ? formatJsonLine
     : getTextFormatter({ timestamp: "date-time-tz", value: textValue });
   const write = options.write ??
     ((line: string) => writeAllSync(Deno.stderr, encoder.encode(line)));
@@ -49,8 +45,36 @@ export function setupLogging(options: LoggingOptions): void {
   });
 }
 
-function renderMessage(parts: readonly unknown[]): string {
-  return parts.map((part, i) => i % 2 === 0 ? part : textValue(part)).join("");
+const LEVELS: Record<string, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARN",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+/**
+ * One log record as a JSON line: time, level, logger, the message with its
+ * values written in as plain text (no quotes around strings, so the
+ * message reads as a sentence), then every property as its own key.
+ */
+export function formatJsonLine(record: LogRecord): string {
+  let message = "";
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    message += i % 2 === 0 ? part : textValue(part);
+  }
+  const entry: Record<string, unknown> = {
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: LEVELS[record.level] ?? record.level,
+    logger: record.category.join("."),
+    message,
+  };
+  for (const [key, value] of Object.entries(record.properties)) {
+    if (!(key in entry)) entry[key] = value;
+  }
+  return JSON.stringify(entry) + "\n";
 }
 
 function textValue(value: unknown): string {

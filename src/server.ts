@@ -15,8 +15,8 @@ export interface ServerHandlers {
   metrics(): Promise<string>;
   /** Whether the agent is connected and subscribed. */
   ready(): boolean;
-  /** The status page's body (HTML inside `<body>`). */
-  status(): string;
+  /** The status page, a whole HTML document. */
+  status(): string | Promise<string>;
 }
 
 /** Options for {@linkcode createHandler}. */
@@ -77,7 +77,7 @@ export function createHandler(
       case "readyz":
         return handlers.ready() ? text(200, "ready\n") : text(503, "not ready\n");
       case "index":
-        return new Response(page(handlers.status()), {
+        return new Response(await handlers.status(), {
           headers: {
             ...COMMON_HEADERS,
             "content-type": "text/html; charset=utf-8",
@@ -141,23 +141,4 @@ export function startServer(
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { ...COMMON_HEADERS, "content-type": TEXT } });
-}
-
-function page(body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ammp-agent</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:48rem}
-table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left}
-.ok{color:#17703a}.bad{color:#b3261e}</style></head>
-<body>
-<h1>ammp-agent</h1>
-${body}
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
-</body></html>
-`;
-}
-
-/** Escapes text for HTML. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -302,9 +302,9 @@ export function describeError(
   const code = raw === undefined ? undefined : String(raw);
   if (typeof raw === "number" && CONNACK_REASONS[raw]) {
     return {
-      reason: `the broker refused the login of user "${config.username ?? ""}" (${
+      reason: `the broker refused the login of user "${config.username ?? ""}": ${
         CONNACK_REASONS[raw]
-      }), check MQTT_USERNAME and the password`,
+      }, check MQTT_USERNAME and the password`,
       code,
     };
   }

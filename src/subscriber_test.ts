@@ -24,7 +24,7 @@ Deno.test("describeError() names the refused user, never the password", () => {
     const { reason } = describeError(failure(`Connection refused: ${PASSWORD}`, code), mqtt);
     assert.equal(
       reason,
-      `the broker refused the login of user "gateway-7" (${words}), check MQTT_USERNAME and the password`,
+      `the broker refused the login of user "gateway-7": ${words}, check MQTT_USERNAME and the password`,
     );
   }
 });

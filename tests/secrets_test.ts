@@ -131,7 +131,7 @@ Deno.test({
         assert.match(
           refusals()[0],
           new RegExp(
-            `^Cannot connect to mqtt://127\\.0\\.0\\.1:\\d+: the broker refused the login of user "${USER}" \\((not authorized|bad user name or password)\\), check MQTT_USERNAME and the password; trying again in \\d+ ms$`,
+            `^Cannot connect to mqtt://127\\.0\\.0\\.1:\\d+: the broker refused the login of user "${USER}": (not authorized|bad user name or password), check MQTT_USERNAME and the password; trying again in \\d+ ms$`,
           ),
         );
         assert.equal((await agent.get("/readyz")).status, 503);
