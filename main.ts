@@ -146,6 +146,7 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
     console.error((error as Error).message);
     return 2;
   }
+  dropPermissions();
   const problem = await checkReady(readyUrl(listen));
   if (problem === undefined) return 0;
   console.error(problem);
