@@ -7,7 +7,13 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
-import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "./src/config.ts";
+import {
+  ConfigError,
+  DEFAULT_METRICS_PORT,
+  ENV_VARS,
+  loadConfig,
+  parseOutputFormat,
+} from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
@@ -51,6 +57,9 @@ and variables already set win over the file):
   METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
+  OUTPUT_FORMAT                record (one JSON record per payload), device
+                               (one JSON line per device) or influx (InfluxDB
+                               line protocol) (default record)
   DEAD_LETTER_FILE             append dead letters to this file instead of the log
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
@@ -98,7 +107,14 @@ export async function main(args: string[]): Promise<number> {
   if (command === "transform") {
     const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
     setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
-    return await runTransform(files, { topic: values.topic ?? "" });
+    let format;
+    try {
+      format = parseOutputFormat(env);
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
+    }
+    return await runTransform(files, { topic: values.topic ?? "", format });
   }
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
