@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
+import { checkBroker, CheckError } from "./src/check.ts";
 import {
   ConfigError,
   DEFAULT_METRICS_PORT,
@@ -32,6 +33,9 @@ Usage:
   ammp-agent transform [--topic TOPIC] [FILE...]
                                         transform payloads, one per line, from
                                         the files or stdin, and exit
+  ammp-agent check [--wait-message SECONDS]
+                                        connect, log in and subscribe with this
+                                        configuration, report, and exit
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,
@@ -64,7 +68,8 @@ and variables already set win over the file):
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
 
-Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration.
+Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
+failed), 2 bad configuration.
 `;
 
 /** Runs the command line; resolves to the exit code. */
@@ -79,6 +84,7 @@ export async function main(args: string[]): Promise<number> {
         version: { type: "boolean", short: "V" },
         "env-file": { type: "string" },
         topic: { type: "string" },
+        "wait-message": { type: "string" },
       },
     });
   } catch (error) {
@@ -116,6 +122,7 @@ export async function main(args: string[]): Promise<number> {
     }
     return await runTransform(files, { topic: values.topic ?? "", format });
   }
+  if (command === "check") return await check(env, values["wait-message"]);
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
     return 2;
@@ -130,6 +137,41 @@ function readEnvironment(envFile: string | undefined): Record<string, string | u
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+async function check(
+  env: Record<string, string | undefined>,
+  waitMessage: string | undefined,
+): Promise<number> {
+  const waitMessageSeconds = Number(waitMessage ?? "0");
+  if (!/^\d+(\.\d+)?$/.test(waitMessage ?? "0") || waitMessageSeconds > 3600) {
+    console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  try {
+    await checkBroker(config.mqtt, {
+      waitMessageSeconds,
+      onFinding: ({ level, step, text }) => console.log(`${level.padEnd(4)} ${step}: ${text}`),
+    });
+  } catch (error) {
+    if (error instanceof CheckError) {
+      console.error(`Check failed: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  console.log("Check passed");
+  return 0;
 }
 
 async function run(env: Record<string, string | undefined>): Promise<number> {

@@ -89,7 +89,7 @@ export class Subscriber {
 
   /** Connects, and keeps connecting until {@linkcode stop}. */
   start(): void {
-    const client = connect(this.#clientOptions());
+    const client = connect(this.clientOptions());
     this.#client = client;
     const internals = client as unknown as ClientInternals;
     const sendPacket = internals._sendPacket.bind(client);
@@ -218,7 +218,8 @@ export class Subscriber {
     }, delay);
   }
 
-  #clientOptions(): IClientOptions {
+  /** The MQTT.js options of this session, TLS included; `ammp-agent check` starts from them. */
+  clientOptions(): IClientOptions {
     const config = this.#config;
     const options: IClientOptions = {
       protocol: config.protocol,
