@@ -220,8 +220,10 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
   ];
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
 
+  // The listeners stay until the process exits: Ctrl-C under `deno task`
+  // delivers SIGINT twice (the terminal's, and the one the task runner
+  // passes on), and the second must not cut the drain short.
   const code = await exit.promise;
-  for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
   const timeout = AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000);
   await agent.stop({ signal: timeout });
   if (timeout.aborted) {

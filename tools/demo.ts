@@ -214,9 +214,10 @@ export async function main(args: string[]): Promise<number> {
     exit.resolve(1);
   }
 
+  // The listeners stay until the process exits: Ctrl-C under `deno task`
+  // delivers SIGINT twice (the terminal's, and the one the task runner
+  // passes on), and the second must not cut the shutdown short.
   const code = await exit.promise;
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
   log.info("Stopping the demo");
   stop.abort();
   await simulation;
