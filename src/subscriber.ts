@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import { isIP } from "node:net";
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
 
@@ -247,7 +248,11 @@ export class Subscriber {
       if (config.ca !== undefined) options.ca = config.ca;
       if (config.cert !== undefined) options.cert = config.cert;
       if (config.key !== undefined) options.key = config.key;
-      options.servername = config.servername ?? config.host;
+      // TLS forbids an address as server name (SNI); the certificate is then
+      // checked against the address itself.
+      if (config.servername !== undefined || isIP(config.host) === 0) {
+        options.servername = config.servername ?? config.host;
+      }
     }
     return options;
   }

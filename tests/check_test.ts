@@ -208,3 +208,86 @@ Deno.test("`check` stops at a bad setting or option with exit code 2", async () 
     'Invalid --wait-message "soon": expected seconds from 0 to 3600\n',
   );
 });
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null" })
+    .output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+}
+
+// A CA and a server certificate for 127.0.0.1 signed by it, made fresh.
+async function makeCertificates(dir: string): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(
+    dir,
+    ["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1"]
+      .concat(["-subj", "/CN=check test CA"]),
+  );
+  await openssl(
+    dir,
+    ["req", ...ec, "-keyout", "server.key", "-out", "server.csr"]
+      .concat(["-subj", "/CN=127.0.0.1"]),
+  );
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
+  await openssl(dir, [
+    ...["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key"],
+    ...["-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext"],
+  ]);
+  // A second CA that did not sign the server's certificate.
+  await openssl(
+    dir,
+    ["req", "-x509", ...ec, "-keyout", "other.key", "-out", "other.crt"]
+      .concat(["-days", "1", "-subj", "/CN=another CA"]),
+  );
+}
+
+const tlsIgnore = ignore || (which("openssl") === undefined && !mosquittoRequired());
+
+Deno.test({
+  name: `\`check\` reports TLS verified against MQTT_CA_FILE, and names an untrusted certificate${
+    tlsIgnore ? " (ignored: mosquitto or openssl not installed)" : ""
+  }`,
+  ignore: tlsIgnore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-check-tls-" });
+    await makeCertificates(dir);
+    const broker = await startBroker({
+      require: true,
+      config: [`cafile ${dir}/ca.crt`, `certfile ${dir}/server.crt`, `keyfile ${dir}/server.key`],
+    });
+    const url = `mqtts://127.0.0.1:${broker.port}`;
+    try {
+      const trusted = await runCheck({
+        MQTT_URL: url,
+        MQTT_CA_FILE: `${dir}/ca.crt`,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(trusted.code, 0, trusted.stderr);
+      assert.match(
+        trusted.stdout,
+        new RegExp(
+          `^ok +connection: 127\\.0\\.0\\.1:${broker.port}, TLS: yes, the certificate of ` +
+            `"127\\.0\\.0\\.1" verified against MQTT_CA_FILE "${dir}/ca\\.crt"$`,
+          "m",
+        ),
+      );
+
+      const untrusted = await runCheck({
+        MQTT_URL: url,
+        MQTT_CA_FILE: `${dir}/other.crt`,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(untrusted.code, 1);
+      assert.match(
+        untrusted.stderr,
+        new RegExp(
+          `^Check failed: Cannot connect to ${url}: TLS: the certificate of 127\\.0\\.0\\.1 is ` +
+            `not trusted by MQTT_CA_FILE "${dir}/other\\.crt": .*\\n$`,
+        ),
+      );
+    } finally {
+      await broker.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
