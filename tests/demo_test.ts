@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./agent_process.ts";
-
-// The process ids whose process group is `group` (ps: reading /proc takes every permission).
-async function processesInGroup(group: number): Promise<number[]> {
-  const { stdout } = await new Deno.Command("ps", { args: ["-e", "-o", "pid=", "-o", "pgid="] })
-    .output();
-  return new TextDecoder().decode(stdout).trim().split("\n")
-    .map((line) => line.trim().split(/\s+/).map(Number))
-    .filter(([, pgid]) => pgid === group)
-    .map(([pid]) => pid);
-}
+import { ctrlC, processesInGroup } from "./process_group.ts";
 
 Deno.test({
   name: "`deno task demo` streams records within seconds and stops cleanly on Ctrl-C",
@@ -76,14 +67,7 @@ Deno.test({
 
       // The task runner and the demo it started, at least.
       assert.ok((await processesInGroup(group)).length >= 2);
-      Deno.kill(-group, "SIGINT");
-      // Pressed twice: a repeated SIGINT during the shutdown must not cut it short.
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      try {
-        Deno.kill(-group, "SIGINT");
-      } catch {
-        // already gone
-      }
+      await ctrlC(group);
       const status = await child.status;
       await reading;
       assert.equal(status.code, 0, stderr);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./agent_process.ts";
 import { freePort, startBroker } from "./broker.ts";
+import { ctrlC, processesInGroup } from "./process_group.ts";
 
 Deno.test({
   name:
@@ -37,19 +38,12 @@ Deno.test({
         if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.ok(ready, "the agent became ready");
-      Deno.kill(-child.pid, "SIGINT");
-      // The task runner's SIGINT may come after the terminal's; one sent a
-      // moment later makes sure that a late one arrives during the drain.
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      try {
-        Deno.kill(-child.pid, "SIGINT");
-      } catch {
-        // already gone
-      }
+      await ctrlC(child.pid);
       const status = await child.status;
       const log = await stderr;
       assert.equal(status.code, 0, log);
       assert.match(log, /Stopped after writing 0 records/);
+      assert.deepEqual(await processesInGroup(child.pid), [], "no process is left");
     } finally {
       try {
         Deno.kill(-child.pid, "SIGKILL");
