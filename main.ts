@@ -13,9 +13,11 @@ import {
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
+  parseListen,
   parseOutputFormat,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
+import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
@@ -36,6 +38,8 @@ Usage:
   ammp-agent check [--wait-message SECONDS]
                                         connect, log in and subscribe with this
                                         configuration, report, and exit
+  ammp-agent healthcheck                exit 0 when /readyz of the agent at
+                                        METRICS_LISTEN answers 200, else 1
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,
@@ -72,8 +76,14 @@ Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
 `;
 
+/** Options for {@linkcode main}. */
+export interface MainOptions {
+  /** The source revision a build was made from; shown by `--version` and in metrics. */
+  revision?: string;
+}
+
 /** Runs the command line; resolves to the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -97,7 +107,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    console.log(`ammp-agent ${VERSION} (deno ${Deno.version.deno})`);
+    const revision = options.revision === undefined ? "" : `revision ${options.revision}, `;
+    console.log(`ammp-agent ${VERSION} (${revision}deno ${Deno.version.deno})`);
     return 0;
   }
   const [command, ...files] = positionals;
@@ -123,11 +134,12 @@ export async function main(args: string[]): Promise<number> {
     return await runTransform(files, { topic: values.topic ?? "", format });
   }
   if (command === "check") return await check(env, values["wait-message"]);
+  if (command === "healthcheck") return await healthcheck(env);
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
     return 2;
   }
-  return await run(env);
+  return await run(env, options.revision);
 }
 
 function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
@@ -174,7 +186,24 @@ async function check(
   return 0;
 }
 
-async function run(env: Record<string, string | undefined>): Promise<number> {
+async function healthcheck(env: Record<string, string | undefined>): Promise<number> {
+  let listen;
+  try {
+    listen = parseListen(env.METRICS_LISTEN?.trim() || `127.0.0.1:${DEFAULT_METRICS_PORT}`);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const problem = await checkReady(readyUrl(listen));
+  if (problem === undefined) return 0;
+  console.error(problem);
+  return 1;
+}
+
+async function run(
+  env: Record<string, string | undefined>,
+  revision: string | undefined,
+): Promise<number> {
   let config;
   try {
     config = loadConfig(env);
@@ -189,7 +218,7 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
   const log = logger("main");
 
   const exit = Promise.withResolvers<number>();
-  const metrics = new AgentMetrics({ version: VERSION });
+  const metrics = new AgentMetrics({ version: VERSION, revision });
   const agent = new Agent(config, {
     metrics,
     onFatal: (error) => {
@@ -199,7 +228,7 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
       exit.resolve(1);
     },
   });
-  log.info("ammp-agent {version} starting", { version: VERSION });
+  log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
   try {
     agent.start();
   } catch (error) {

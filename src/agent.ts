@@ -9,8 +9,9 @@ import { DeadLetterWriter } from "./dead_letter.ts";
 import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { escapeHtml, startServer } from "./server.ts";
+import { startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
+import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
 import { transform, type TransformOptions } from "./transform.ts";
 
@@ -35,6 +36,9 @@ export class Agent {
   #transformOptions: TransformOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #startedAt = new Date();
+  #connectionSince = this.#startedAt;
+  #rates = new RecentRates();
+  #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
   constructor(config: Config, options: AgentOptions) {
@@ -57,7 +61,10 @@ export class Agent {
     this.#subscriber = new Subscriber(config.mqtt, {
       log: logger("subscriber"),
       onMessage: (topic, payload, ack) => this.#handle(topic, payload, ack),
-      onConnection: (connected) => metrics.connected = connected ? 1 : 0,
+      onConnection: (connected) => {
+        metrics.connected = connected ? 1 : 0;
+        this.#connectionSince = new Date();
+      },
       onReconnect: () => metrics.reconnects.inc(),
     });
   }
@@ -103,7 +110,7 @@ export class Agent {
     this.#server = startServer({
       metrics: () => this.#metrics.text(),
       ready: () => this.ready,
-      status: () => this.#statusHtml(),
+      status: () => this.#statusPage(),
     }, {
       hostname,
       port,
@@ -117,6 +124,10 @@ export class Agent {
       topics: this.#config.mqtt.subscriptions,
     });
     this.#subscriber.start();
+    // Samples for the status page's current rates.
+    this.#sampleRates();
+    this.#rateTimer = setInterval(() => this.#sampleRates(), 5000);
+    Deno.unrefTimer(this.#rateTimer);
   }
 
   /** Connected and subscribed. */
@@ -137,6 +148,7 @@ export class Agent {
    */
   async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#subscriber.stopTaking();
+    clearInterval(this.#rateTimer);
     const aborted = new Promise<void>((resolve) => {
       if (options.signal?.aborted) resolve();
       options.signal?.addEventListener("abort", () => resolve(), { once: true });
@@ -148,23 +160,32 @@ export class Agent {
     log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
   }
 
-  #statusHtml(): string {
-    const subscriber = this.#subscriber;
-    const since = subscriber.connectedSince;
-    const state = since
-      ? `<span class="ok">connected</span> since ${since.toISOString()}`
-      : '<span class="bad">not connected</span>';
-    const rows: [string, string][] = [
-      ["Broker", escapeHtml(this.#config.mqtt.url)],
-      ["Connection", state],
-      ["Subscribed to", escapeHtml(this.#config.mqtt.subscriptions.join(", "))],
-      ["Client id", escapeHtml(this.#config.mqtt.clientId)],
-      ["Records written", String(this.#sink.linesWritten)],
-      ["Running since", this.#startedAt.toISOString()],
-    ];
-    return `<table>${
-      rows.map(([name, value]) => `<tr><th>${name}</th><td>${value}</td></tr>`).join("")
-    }</table>`;
+  #sampleRates(): void {
+    const at = Date.now();
+    this.#metrics.totals().then(({ totals }) => this.#rates.add(at, totals));
+  }
+
+  async #statusPage(): Promise<string> {
+    const now = new Date();
+    const { totals, failedByReason } = await this.#metrics.totals();
+    const { lastMessageReceived, lastReadingTime } = this.#metrics;
+    const mqtt = this.#config.mqtt;
+    return renderStatusPage({
+      now,
+      version: this.#metrics.version,
+      startedAt: this.#startedAt,
+      connected: this.#metrics.connected === 1,
+      subscribed: this.ready,
+      connectionSince: this.#connectionSince,
+      broker: mqtt.url,
+      clientId: mqtt.clientId,
+      topics: mqtt.subscriptions,
+      totals,
+      failedByReason,
+      rates: this.#rates.rates(now.getTime(), totals),
+      lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
+      newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
+    });
   }
 }
 

@@ -449,7 +449,11 @@ function parseInteger(
   return number;
 }
 
-function parseListen(value: string): { hostname: string; port: number } {
+/**
+ * Parses a `METRICS_LISTEN` value, `host:port`, `[v6]:port` or `port`, or
+ * throws a {@linkcode ConfigError}.
+ */
+export function parseListen(value: string): { hostname: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value) ??
     /^()()(\d{1,5})$/.exec(value);
   const port = match ? Number(match[3]) : NaN;

@@ -11,8 +11,8 @@ export interface ServerHandlers {
   metrics(): Promise<string>;
   /** Whether the agent is connected and subscribed. */
   ready(): boolean;
-  /** The status page's body (HTML inside `<body>`). */
-  status(): string;
+  /** The status page, a whole HTML document. */
+  status(): string | Promise<string>;
 }
 
 /** Options for {@linkcode startServer}. */
@@ -49,7 +49,7 @@ export function createHandler(
       case "readyz":
         return handlers.ready() ? text(200, "ready\n") : text(503, "not ready\n");
       case "index":
-        return new Response(page(handlers.status()), {
+        return new Response(await handlers.status(), {
           headers: {
             "content-type": "text/html; charset=utf-8",
             "cache-control": "no-store",
@@ -86,23 +86,4 @@ function text(status: number, body: string): Response {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
   });
-}
-
-function page(body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ammp-agent</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:48rem}
-table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left}
-.ok{color:#17703a}.bad{color:#b3261e}</style></head>
-<body>
-<h1>ammp-agent</h1>
-${body}
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
-</body></html>
-`;
-}
-
-/** Escapes text for HTML. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
