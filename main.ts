@@ -7,12 +7,14 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
+import { checkBroker, CheckError } from "./src/check.ts";
 import {
   ConfigError,
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
   parseListen,
+  parseOutputFormat,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
 import { checkReady, readyUrl } from "./src/healthcheck.ts";
@@ -34,6 +36,9 @@ Usage:
   ammp-agent transform [--topic TOPIC] [FILE...]
                                         transform payloads, one per line, from
                                         the files or stdin, and exit
+  ammp-agent check [--wait-message SECONDS]
+                                        connect, log in and subscribe with this
+                                        configuration, report, and exit
   ammp-agent healthcheck                exit 0 when /readyz of the agent at
                                         METRICS_LISTEN answers 200, else 1
   ammp-agent --help | --version
@@ -64,11 +69,15 @@ and variables already set win over the file):
                                then require
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
+  OUTPUT_FORMAT                record (one JSON record per payload), device
+                               (one JSON line per device) or influx (InfluxDB
+                               line protocol) (default record)
   DEAD_LETTER_FILE             append dead letters to this file instead of the log
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
 
-Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration.
+Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
+failed), 2 bad configuration.
 `;
 
 /** Options for {@linkcode main}. */
@@ -89,6 +98,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         version: { type: "boolean", short: "V" },
         "env-file": { type: "string" },
         topic: { type: "string" },
+        "wait-message": { type: "string" },
       },
     });
   } catch (error) {
@@ -118,9 +128,17 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   if (command === "transform") {
     const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
     setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
+    let format;
+    try {
+      format = parseOutputFormat(env);
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
+    }
     dropPermissions(["net", "write", "env", "sys"]);
-    return await runTransform(files, { topic: values.topic ?? "" });
+    return await runTransform(files, { topic: values.topic ?? "", format });
   }
+  if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
@@ -136,6 +154,42 @@ function readEnvironment(envFile: string | undefined): Record<string, string | u
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+async function check(
+  env: Record<string, string | undefined>,
+  waitMessage: string | undefined,
+): Promise<number> {
+  const waitMessageSeconds = Number(waitMessage ?? "0");
+  if (!/^\d+(\.\d+)?$/.test(waitMessage ?? "0") || waitMessageSeconds > 3600) {
+    console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  dropPermissions();
+  try {
+    await checkBroker(config.mqtt, {
+      waitMessageSeconds,
+      onFinding: ({ level, step, text }) => console.log(`${level.padEnd(4)} ${step}: ${text}`),
+    });
+  } catch (error) {
+    if (error instanceof CheckError) {
+      console.error(`Check failed: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  console.log("Check passed");
+  return 0;
 }
 
 async function healthcheck(env: Record<string, string | undefined>): Promise<number> {
@@ -208,8 +262,10 @@ async function run(
   ];
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
 
+  // The listeners stay until the process exits: Ctrl-C under `deno task`
+  // delivers SIGINT twice (the terminal's, and the one the task runner
+  // passes on), and the second must not cut the drain short.
   const code = await exit.promise;
-  for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
   const timeout = AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000);
   await agent.stop({ signal: timeout });
   if (timeout.aborted) {

@@ -6,6 +6,7 @@
 
 import type { Config } from "./config.ts";
 import { DeadLetterWriter } from "./dead_letter.ts";
+import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { startServer } from "./server.ts";
@@ -80,13 +81,17 @@ export class Agent {
 
     const result = transform(topic, payload, this.#transformOptions);
     switch (result.kind) {
-      case "record":
-        this.#sink.write(JSON.stringify(result.record));
+      case "record": {
+        // One line per record, or per device for `device` and `influx`; none
+        // when the format has nothing to write for this record.
+        const text = formatRecord(result.record, this.#config.outputFormat);
+        if (text !== "") this.#sink.write(text);
         metrics.recordsWritten.inc();
         if (result.readingTime > metrics.lastReadingTime) {
           metrics.lastReadingTime = result.readingTime;
         }
         break;
+      }
       case "dead":
         this.#deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
         metrics.failed(result.reason);

@@ -7,6 +7,7 @@
  */
 
 import { isIP } from "node:net";
+import { OUTPUT_FORMATS, type OutputFormat } from "./format.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
 
 /** A setting that cannot be used; its message names the variable. */
@@ -69,6 +70,8 @@ export interface Config {
     token?: string;
   };
   log: { level: LogLevel; format: "json" | "text" };
+  /** How records are written on stdout. */
+  outputFormat: OutputFormat;
   deadLetterFile?: string;
   maxPayloadBytes: number;
   shutdownTimeoutSeconds: number;
@@ -97,6 +100,7 @@ export const ENV_VARS = [
   "METRICS_TOKEN_FILE",
   "LOG_LEVEL",
   "LOG_FORMAT",
+  "OUTPUT_FORMAT",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
@@ -286,6 +290,7 @@ export function loadConfig(
       level: logLevel as LogLevel,
       format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
     },
+    outputFormat: parseOutputFormat(env),
     deadLetterFile,
     maxPayloadBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
@@ -294,6 +299,15 @@ export function loadConfig(
       max: 3600,
     }),
   };
+}
+
+/**
+ * Reads `OUTPUT_FORMAT` alone, for commands that need no broker settings
+ * (`transform`); throws a {@linkcode ConfigError} for a bad value.
+ */
+export function parseOutputFormat(env: Record<string, string | undefined>): OutputFormat {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  return parseChoice("OUTPUT_FORMAT", get, [...OUTPUT_FORMATS], "record") as OutputFormat;
 }
 
 function parseBrokerUrl(value: string) {

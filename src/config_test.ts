@@ -43,6 +43,7 @@ Deno.test("loadConfig() has working defaults for every setting", () => {
   assert.equal(config.mqtt.receiveMaximum, 1000);
   assert.deepEqual(config.metrics, { hostname: "127.0.0.1", port: 2667 });
   assert.deepEqual(config.log, { level: "info", format: "json" });
+  assert.equal(config.outputFormat, "record");
   assert.equal(config.maxPayloadBytes, 1048576);
   assert.equal(config.shutdownTimeoutSeconds, 10);
   assert.equal(config.mqtt.password, undefined);
@@ -132,6 +133,11 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
   rejects({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /expected one of info, debug, warning, error/);
   rejects({ LOG_FORMAT: "xml" }, "LOG_FORMAT", /expected one of json, text/);
   rejects(
+    { OUTPUT_FORMAT: "csv" },
+    "OUTPUT_FORMAT",
+    /^Invalid OUTPUT_FORMAT "csv": expected one of record, device, influx$/,
+  );
+  rejects(
     { MQTT_SESSION_EXPIRY_SECONDS: "-1" },
     "MQTT_SESSION_EXPIRY_SECONDS",
     /expected a whole number from 0 to 4294967295/,
@@ -143,6 +149,7 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
   assert.equal(load({ LOG_LEVEL: "WARN" }).log.level, "warning");
   assert.equal(load({ MQTT_PROTOCOL_VERSION: "4" }).mqtt.protocolVersion, 4);
   assert.equal(load({ MQTT_QOS: "0" }).mqtt.qos, 0);
+  assert.equal(load({ OUTPUT_FORMAT: "influx" }).outputFormat, "influx");
 });
 
 Deno.test("loadConfig() parses METRICS_LISTEN as host:port", () => {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { isIP } from "node:net";
 import type { Logger } from "@logtape/logtape";
+import { isIP } from "node:net";
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
 
@@ -90,7 +90,7 @@ export class Subscriber {
 
   /** Connects, and keeps connecting until {@linkcode stop}. */
   start(): void {
-    const client = connect(this.#clientOptions());
+    const client = connect(this.clientOptions());
     this.#client = client;
     const internals = client as unknown as ClientInternals;
     const sendPacket = internals._sendPacket.bind(client);
@@ -219,7 +219,8 @@ export class Subscriber {
     }, delay);
   }
 
-  #clientOptions(): IClientOptions {
+  /** The MQTT.js options of this session, TLS included; `ammp-agent check` starts from them. */
+  clientOptions(): IClientOptions {
     const config = this.#config;
     const options: IClientOptions = {
       protocol: config.protocol,
@@ -249,11 +250,11 @@ export class Subscriber {
       if (config.ca !== undefined) options.ca = config.ca;
       if (config.cert !== undefined) options.cert = config.cert;
       if (config.key !== undefined) options.key = config.key;
-      // The name to check in the broker's certificate. Without one, Node's
-      // TLS checks the host itself, which is how an IP address is checked:
-      // TLS server names (SNI) cannot be addresses.
-      const servername = config.servername ?? (isIP(config.host) === 0 ? config.host : undefined);
-      if (servername !== undefined) options.servername = servername;
+      // TLS forbids an address as server name (SNI); the certificate is then
+      // checked against the address itself.
+      if (config.servername !== undefined || isIP(config.host) === 0) {
+        options.servername = config.servername ?? config.host;
+      }
     }
     return options;
   }
@@ -356,7 +357,7 @@ export function describeError(
     };
   }
   if (code === "ECONNREFUSED") {
-    return { reason: `nothing accepts connections at ${host}:${config.port}`, code };
+    return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
   }
   return { reason: message, code };
 }

@@ -39,7 +39,7 @@ Deno.test("describeError() tells expiry and an unreachable broker apart from tru
     /is not valid yet, check the broker's certificate and this machine's clock$/,
   );
   assert.deepEqual(describeError(failure("connect ECONNREFUSED", "ECONNREFUSED"), mqtt), {
-    reason: "nothing accepts connections at mqtt.stage.ammp.io:8883",
+    reason: "nothing accepts connections at mqtt.stage.ammp.io:8883 (ECONNREFUSED)",
     code: "ECONNREFUSED",
   });
   assert.equal(
