@@ -18,6 +18,7 @@
  */
 
 import { parseArgs } from "node:util";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** The targets `deno task compile` builds by default. */
 export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
@@ -26,12 +27,26 @@ export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]
 export type Target = typeof TARGETS[number];
 
 /**
- * The permission flags of the built agent, for `deno compile` and for
- * `deno run` of the bundle alike: the `agent` set of `deno.json` (defined
- * there once), and no prompt, so that a missing permission fails instead of
- * waiting on a terminal.
+ * The flags the agent runs with, taken from the `start` task of
+ * `deno.json` so that they are written down once: the `agent` permission
+ * set, no prompt (a missing permission fails instead of waiting on a
+ * terminal), and the V8 flags. `deno compile` bakes them into the
+ * executable; the tests run `deno run` and the bundle with them.
  */
-export const PERMISSION_FLAGS: readonly string[] = ["--permission-set=agent", "--no-prompt"];
+export const AGENT_FLAGS: readonly string[] = agentFlags(denoJson.tasks.start);
+
+/** The flags between `deno run` and `main.ts` of a task's command. */
+export function agentFlags(task: string): string[] {
+  const words = task.trim().split(/\s+/);
+  const from = words.indexOf("run");
+  const to = words.indexOf("main.ts");
+  if (words[0] !== "deno" || from !== 1 || to < from) {
+    throw new TypeError(
+      `Cannot read the agent's flags from task "${task}": expected "deno run ... main.ts"`,
+    );
+  }
+  return words.slice(from + 1, to);
+}
 
 /**
  * The program bundled and minified with esbuild: one 0.5 MB module embedded
@@ -109,7 +124,7 @@ export function compileArgs(entry: string, options: CompileArgsOptions): string[
   return [
     "compile",
     `--config=${ROOT}deno.json`,
-    ...PERMISSION_FLAGS,
+    ...AGENT_FLAGS,
     ...SIZE_FLAGS,
     ...(options.target ? [`--target=${options.target}`] : []),
     `--output=${options.output}`,

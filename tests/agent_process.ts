@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AGENT_FLAGS } from "../scripts/compile.ts";
 import { freePort } from "./broker.ts";
 
 /** The project's root folder. */
@@ -154,7 +155,7 @@ export class AgentProcess {
   }
 }
 
-/** Starts `main.ts` (or `options.command`) with `env` and the `agent` permission set. */
+/** Starts `main.ts` (or `options.command`) with `env` and the flags of `deno task start`. */
 export async function startAgent(
   env: Record<string, string>,
   options: StartAgentOptions = {},
@@ -165,8 +166,7 @@ export async function startAgent(
     "run",
     "--quiet",
     `--config=${ROOT}deno.json`,
-    "--permission-set=agent",
-    "--no-prompt",
+    ...AGENT_FLAGS,
     `${ROOT}main.ts`,
   ];
   const child = new Deno.Command(program, {

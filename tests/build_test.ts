@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { startAgent } from "./agent_process.ts";
 import { assertEndToEnd } from "./scenario.ts";
 import {
+  AGENT_FLAGS,
   bundleArgs,
   compileArgs,
   DIST,
-  PERMISSION_FLAGS,
   ROOT,
   writeEntry,
 } from "../scripts/compile.ts";
@@ -43,7 +43,7 @@ Deno.test("the bundled agent, run with the compile task's permission flags, pass
       "run",
       "--quiet",
       `--config=${ROOT}deno.json`,
-      ...PERMISSION_FLAGS,
+      ...AGENT_FLAGS,
       bundle,
     ];
 
