@@ -7,11 +7,21 @@
 
 import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
-import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "./src/config.ts";
+import { checkBroker, CheckError } from "./src/check.ts";
+import {
+  ConfigError,
+  DEFAULT_METRICS_PORT,
+  ENV_VARS,
+  loadConfig,
+  parseListen,
+  parseOutputFormat,
+} from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
+import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
+import { dropPermissions, grantedPermissions } from "./src/permissions.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The agent's version, from `deno.json`. */
@@ -26,6 +36,11 @@ Usage:
   ammp-agent transform [--topic TOPIC] [FILE...]
                                         transform payloads, one per line, from
                                         the files or stdin, and exit
+  ammp-agent check [--wait-message SECONDS]
+                                        connect, log in and subscribe with this
+                                        configuration, report, and exit
+  ammp-agent healthcheck                exit 0 when /readyz of the agent at
+                                        METRICS_LISTEN answers 200, else 1
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,
@@ -39,6 +54,7 @@ and variables already set win over the file):
   MQTT_PASSWORD_FILE           file holding the password (or MQTT_PASSWORD, or
                                mqtt-password under $CREDENTIALS_DIRECTORY)
   MQTT_CA_FILE                 CA certificate (PEM) for mqtts:// brokers
+                               (default: Deno's root certificates)
   MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS
   MQTT_TLS_SERVERNAME          host name to verify when connecting by address
   MQTT_QOS                     0 or 1 (default 1)
@@ -49,17 +65,29 @@ and variables already set win over the file):
   MQTT_KEEPALIVE_SECONDS       keepalive interval (default 30)
   MQTT_RECONNECT_MAX_SECONDS   longest wait between reconnects (default 60)
   METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
+  METRICS_TOKEN_FILE           file holding a bearer token that /metrics and /
+                               then require
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
+  OUTPUT_FORMAT                record (one JSON record per payload), device
+                               (one JSON line per device) or influx (InfluxDB
+                               line protocol) (default record)
   DEAD_LETTER_FILE             append dead letters to this file instead of the log
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
 
-Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration.
+Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
+failed), 2 bad configuration.
 `;
 
+/** Options for {@linkcode main}. */
+export interface MainOptions {
+  /** The source revision a build was made from; shown by `--version` and in metrics. */
+  revision?: string;
+}
+
 /** Runs the command line; resolves to the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -70,6 +98,7 @@ export async function main(args: string[]): Promise<number> {
         version: { type: "boolean", short: "V" },
         "env-file": { type: "string" },
         topic: { type: "string" },
+        "wait-message": { type: "string" },
       },
     });
   } catch (error) {
@@ -82,7 +111,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    console.log(`ammp-agent ${VERSION} (deno ${Deno.version.deno})`);
+    const revision = options.revision === undefined ? "" : `revision ${options.revision}, `;
+    console.log(`ammp-agent ${VERSION} (${revision}deno ${Deno.version.deno})`);
     return 0;
   }
   const [command, ...files] = positionals;
@@ -98,13 +128,23 @@ export async function main(args: string[]): Promise<number> {
   if (command === "transform") {
     const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
     setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
-    return await runTransform(files, { topic: values.topic ?? "" });
+    let format;
+    try {
+      format = parseOutputFormat(env);
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
+    }
+    dropPermissions(["net", "write", "env", "sys"]);
+    return await runTransform(files, { topic: values.topic ?? "", format });
   }
+  if (command === "check") return await check(env, values["wait-message"]);
+  if (command === "healthcheck") return await healthcheck(env);
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
     return 2;
   }
-  return await run(env);
+  return await run(env, options.revision);
 }
 
 function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
@@ -116,7 +156,61 @@ function readEnvironment(envFile: string | undefined): Record<string, string | u
   return env;
 }
 
-async function run(env: Record<string, string | undefined>): Promise<number> {
+async function check(
+  env: Record<string, string | undefined>,
+  waitMessage: string | undefined,
+): Promise<number> {
+  const waitMessageSeconds = Number(waitMessage ?? "0");
+  if (!/^\d+(\.\d+)?$/.test(waitMessage ?? "0") || waitMessageSeconds > 3600) {
+    console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  dropPermissions();
+  try {
+    await checkBroker(config.mqtt, {
+      waitMessageSeconds,
+      onFinding: ({ level, step, text }) => console.log(`${level.padEnd(4)} ${step}: ${text}`),
+    });
+  } catch (error) {
+    if (error instanceof CheckError) {
+      console.error(`Check failed: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  console.log("Check passed");
+  return 0;
+}
+
+async function healthcheck(env: Record<string, string | undefined>): Promise<number> {
+  let listen;
+  try {
+    listen = parseListen(env.METRICS_LISTEN?.trim() || `127.0.0.1:${DEFAULT_METRICS_PORT}`);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  dropPermissions();
+  const problem = await checkReady(readyUrl(listen));
+  if (problem === undefined) return 0;
+  console.error(problem);
+  return 1;
+}
+
+async function run(
+  env: Record<string, string | undefined>,
+  revision: string | undefined,
+): Promise<number> {
   let config;
   try {
     config = loadConfig(env);
@@ -131,7 +225,7 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
   const log = logger("main");
 
   const exit = Promise.withResolvers<number>();
-  const metrics = new AgentMetrics({ version: VERSION });
+  const metrics = new AgentMetrics({ version: VERSION, revision });
   const agent = new Agent(config, {
     metrics,
     onFatal: (error) => {
@@ -141,7 +235,13 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
       exit.resolve(1);
     },
   });
-  log.info("ammp-agent {version} starting", { version: VERSION });
+  log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
+  // Every file the agent needs is read or open by now: give up the rest.
+  const permissions = dropPermissions();
+  log.info("Running with permissions: {granted}", {
+    granted: grantedPermissions(permissions).join(", "),
+    permissions,
+  });
   try {
     agent.start();
   } catch (error) {
@@ -162,8 +262,10 @@ async function run(env: Record<string, string | undefined>): Promise<number> {
   ];
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
 
+  // The listeners stay until the process exits: Ctrl-C under `deno task`
+  // delivers SIGINT twice (the terminal's, and the one the task runner
+  // passes on), and the second must not cut the drain short.
   const code = await exit.promise;
-  for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
   const timeout = AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000);
   await agent.stop({ signal: timeout });
   if (timeout.aborted) {

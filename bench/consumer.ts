@@ -6,6 +6,7 @@
  * @module
  */
 
+import { agentFlags } from "../scripts/compile.ts";
 import type { ReaderEvent, ReaderReport } from "./reader.ts";
 
 /** The project's root folder. */
@@ -36,7 +37,16 @@ export interface AgentCommandOptions {
   name?: string;
 }
 
-/** The agent as users run it: `deno run --permission-set=agent main.ts`. */
+/**
+ * The flags between `deno run` and `main.ts` of the `start` task of the
+ * checkout at `root`: the permission set and V8 flags users run with.
+ */
+export function startTaskFlags(root: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
+  return agentFlags(config.tasks.start);
+}
+
+/** The agent as users run it: `deno run`, the flags of `deno task start`, `main.ts`. */
 export function agentCommand(
   brokerUrl: string,
   clientId: string,
@@ -51,7 +61,7 @@ export function agentCommand(
       "run",
       "--quiet",
       `--config=${root}deno.json`,
-      "--permission-set=agent",
+      ...startTaskFlags(root),
       ...(options.flags ?? []),
       `${root}main.ts`,
     ],

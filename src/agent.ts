@@ -6,12 +6,14 @@
 
 import type { Config } from "./config.ts";
 import { DeadLetterWriter } from "./dead_letter.ts";
+import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { escapeHtml, startServer } from "./server.ts";
+import { startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
+import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
-import { type TransformOptions, transformToLine } from "./transform.ts";
+import { transform, type TransformOptions, transformToLine } from "./transform.ts";
 
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {
@@ -34,6 +36,9 @@ export class Agent {
   #transformOptions: TransformOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #startedAt = new Date();
+  #connectionSince = this.#startedAt;
+  #rates = new RecentRates();
+  #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
   constructor(config: Config, options: AgentOptions) {
@@ -56,7 +61,10 @@ export class Agent {
     this.#subscriber = new Subscriber(config.mqtt, {
       log: logger("subscriber"),
       onMessage: (topic, payload, ack) => this.#handle(topic, payload, ack),
-      onConnection: (connected) => metrics.connected = connected ? 1 : 0,
+      onConnection: (connected) => {
+        metrics.connected = connected ? 1 : 0;
+        this.#connectionSince = new Date();
+      },
       onReconnect: () => metrics.reconnects.inc(),
     });
   }
@@ -71,15 +79,23 @@ export class Agent {
     metrics.received.inc();
     metrics.lastMessageReceived = Date.now() / 1000;
 
-    const result = transformToLine(topic, payload, this.#transformOptions);
+    // The record format has a faster way straight to the line.
+    const format = this.#config.outputFormat;
+    const result = format === "record"
+      ? transformToLine(topic, payload, this.#transformOptions)
+      : transform(topic, payload, this.#transformOptions);
     switch (result.kind) {
-      case "record":
-        this.#sink.write(result.line);
+      case "record": {
+        // One line per record, or per device for `device` and `influx`; none
+        // when the format has nothing to write for this record.
+        const text = "line" in result ? result.line : formatRecord(result.record, format);
+        if (text !== "") this.#sink.write(text);
         metrics.recordsWritten.inc();
         if (result.readingTime > metrics.lastReadingTime) {
           metrics.lastReadingTime = result.readingTime;
         }
         break;
+      }
       case "dead":
         this.#deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
         metrics.failed(result.reason);
@@ -94,14 +110,15 @@ export class Agent {
 
   /** Starts the HTTP endpoint and connects to the broker. */
   start(): void {
-    const { hostname, port } = this.#config.metrics;
+    const { hostname, port, token } = this.#config.metrics;
     this.#server = startServer({
       metrics: () => this.#metrics.text(),
       ready: () => this.ready,
-      status: () => this.#statusHtml(),
+      status: () => this.#statusPage(),
     }, {
       hostname,
       port,
+      token,
       onListen: (address) =>
         log.info("Serving metrics on http://{address}/metrics", {
           address: formatAddress(address),
@@ -112,6 +129,10 @@ export class Agent {
       topics: this.#config.mqtt.subscriptions,
     });
     this.#subscriber.start();
+    // Samples for the status page's current rates.
+    this.#sampleRates();
+    this.#rateTimer = setInterval(() => this.#sampleRates(), 5000);
+    Deno.unrefTimer(this.#rateTimer);
   }
 
   /** Connected and subscribed. */
@@ -132,6 +153,7 @@ export class Agent {
    */
   async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#subscriber.stopTaking();
+    clearInterval(this.#rateTimer);
     const aborted = new Promise<void>((resolve) => {
       if (options.signal?.aborted) resolve();
       options.signal?.addEventListener("abort", () => resolve(), { once: true });
@@ -143,23 +165,32 @@ export class Agent {
     log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
   }
 
-  #statusHtml(): string {
-    const subscriber = this.#subscriber;
-    const since = subscriber.connectedSince;
-    const state = since
-      ? `<span class="ok">connected</span> since ${since.toISOString()}`
-      : '<span class="bad">not connected</span>';
-    const rows: [string, string][] = [
-      ["Broker", escapeHtml(this.#config.mqtt.url)],
-      ["Connection", state],
-      ["Subscribed to", escapeHtml(this.#config.mqtt.subscriptions.join(", "))],
-      ["Client id", escapeHtml(this.#config.mqtt.clientId)],
-      ["Records written", String(this.#sink.linesWritten)],
-      ["Running since", this.#startedAt.toISOString()],
-    ];
-    return `<table>${
-      rows.map(([name, value]) => `<tr><th>${name}</th><td>${value}</td></tr>`).join("")
-    }</table>`;
+  #sampleRates(): void {
+    const at = Date.now();
+    this.#metrics.totals().then(({ totals }) => this.#rates.add(at, totals));
+  }
+
+  async #statusPage(): Promise<string> {
+    const now = new Date();
+    const { totals, failedByReason } = await this.#metrics.totals();
+    const { lastMessageReceived, lastReadingTime } = this.#metrics;
+    const mqtt = this.#config.mqtt;
+    return renderStatusPage({
+      now,
+      version: this.#metrics.version,
+      startedAt: this.#startedAt,
+      connected: this.#metrics.connected === 1,
+      subscribed: this.ready,
+      connectionSince: this.#connectionSince,
+      broker: mqtt.url,
+      clientId: mqtt.clientId,
+      topics: mqtt.subscriptions,
+      totals,
+      failedByReason,
+      rates: this.#rates.rates(now.getTime(), totals),
+      lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
+      newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
+    });
   }
 }
 

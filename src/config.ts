@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isIP } from "node:net";
+import { OUTPUT_FORMATS, type OutputFormat } from "./format.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
 
 /** A setting that cannot be used; its message names the variable. */
@@ -45,6 +47,8 @@ export interface Config {
     ca?: string;
     caFile?: string;
     cert?: string;
+    /** The path of `MQTT_CERT_FILE`, for messages. */
+    certFile?: string;
     key?: string;
     servername?: string;
     qos: 0 | 1;
@@ -53,9 +57,21 @@ export interface Config {
     receiveMaximum: number;
     keepaliveSeconds: number;
     reconnectMaxSeconds: number;
+    /**
+     * The MQTT 5 maximum packet size announced to the broker: well above
+     * `MAX_PAYLOAD_BYTES`, see {@linkcode maximumPacketSize}.
+     */
+    maximumPacketSize: number;
   };
-  metrics: { hostname: string; port: number };
+  metrics: {
+    hostname: string;
+    port: number;
+    /** The bearer token `/metrics` and `/` require, from `METRICS_TOKEN_FILE`. */
+    token?: string;
+  };
   log: { level: LogLevel; format: "json" | "text" };
+  /** How records are written on stdout. */
+  outputFormat: OutputFormat;
   deadLetterFile?: string;
   maxPayloadBytes: number;
   shutdownTimeoutSeconds: number;
@@ -81,8 +97,10 @@ export const ENV_VARS = [
   "MQTT_KEEPALIVE_SECONDS",
   "MQTT_RECONNECT_MAX_SECONDS",
   "METRICS_LISTEN",
+  "METRICS_TOKEN_FILE",
   "LOG_LEVEL",
   "LOG_FORMAT",
+  "OUTPUT_FORMAT",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
@@ -94,6 +112,21 @@ export const DEFAULT_METRICS_PORT = 2667;
 
 /** The name of the password under `$CREDENTIALS_DIRECTORY` (systemd). */
 export const CREDENTIAL_NAME = "mqtt-password";
+
+/** The largest packet size MQTT can express: 256 MiB - 1. */
+export const MQTT_MAX_PACKET_SIZE = 268435455;
+
+/**
+ * The maximum packet size announced to the broker for a payload limit.
+ * A broker silently discards a message larger than the announced size, so
+ * announcing the payload limit itself would turn every oversized payload
+ * into a loss nobody sees. Four times the limit (plus room for the topic
+ * and properties) still bounds memory, while the payloads between the
+ * limit and that size arrive and become visible `too_large` dead letters.
+ */
+export function maximumPacketSize(maxPayloadBytes: number): number {
+  return Math.min(MQTT_MAX_PACKET_SIZE, 4 * maxPayloadBytes + 65536);
+}
 
 /** Options for {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
@@ -169,6 +202,13 @@ export function loadConfig(
       `Missing ${missing}: mutual TLS needs both MQTT_CERT_FILE and MQTT_KEY_FILE`,
     );
   }
+  const servername = get("MQTT_TLS_SERVERNAME");
+  if (servername !== undefined && (isIP(servername) !== 0 || !HOST_NAME.test(servername))) {
+    throw new ConfigError(
+      "MQTT_TLS_SERVERNAME",
+      `Invalid MQTT_TLS_SERVERNAME "${servername}": expected a DNS name such as mqtt.ammp.io (an IP address is checked when it is the host of MQTT_URL)`,
+    );
+  }
   const tlsOnly = ["MQTT_CA_FILE", "MQTT_CERT_FILE", "MQTT_TLS_SERVERNAME"];
   if (url.protocol === "mqtt") {
     for (const name of tlsOnly) {
@@ -189,6 +229,15 @@ export function loadConfig(
     "info",
   );
 
+  const tokenFile = get("METRICS_TOKEN_FILE");
+  const token = tokenFile === undefined ? undefined : readToken(tokenFile, readFile);
+
+  const maxPayloadBytes = parseInteger("MAX_PAYLOAD_BYTES", get, {
+    default: DEFAULT_MAX_PAYLOAD_BYTES,
+    min: 64,
+    max: 256 * 1024 * 1024,
+  });
+
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
 
@@ -206,8 +255,9 @@ export function loadConfig(
       ca,
       caFile,
       cert: certFile === undefined ? undefined : readPem("MQTT_CERT_FILE", certFile, readFile),
+      certFile,
       key: keyFile === undefined ? undefined : readPem("MQTT_KEY_FILE", keyFile, readFile),
-      servername: get("MQTT_TLS_SERVERNAME"),
+      servername,
       qos: Number(parseChoice("MQTT_QOS", get, ["1", "0"], "1")) as 0 | 1,
       protocolVersion: Number(protocolVersion) as 4 | 5,
       sessionExpirySeconds: parseInteger("MQTT_SESSION_EXPIRY_SECONDS", get, {
@@ -230,18 +280,19 @@ export function loadConfig(
         min: 1,
         max: 3600,
       }),
+      maximumPacketSize: maximumPacketSize(maxPayloadBytes),
     },
-    metrics: parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
+    metrics: {
+      ...parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
+      ...(token === undefined ? {} : { token }),
+    },
     log: {
       level: logLevel as LogLevel,
       format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
     },
+    outputFormat: parseOutputFormat(env),
     deadLetterFile,
-    maxPayloadBytes: parseInteger("MAX_PAYLOAD_BYTES", get, {
-      default: DEFAULT_MAX_PAYLOAD_BYTES,
-      min: 64,
-      max: 256 * 1024 * 1024,
-    }),
+    maxPayloadBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
       default: 10,
       min: 1,
@@ -250,31 +301,38 @@ export function loadConfig(
   };
 }
 
+/**
+ * Reads `OUTPUT_FORMAT` alone, for commands that need no broker settings
+ * (`transform`); throws a {@linkcode ConfigError} for a bad value.
+ */
+export function parseOutputFormat(env: Record<string, string | undefined>): OutputFormat {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  return parseChoice("OUTPUT_FORMAT", get, [...OUTPUT_FORMATS], "record") as OutputFormat;
+}
+
 function parseBrokerUrl(value: string) {
+  // Every message shows the URL without anything that looks like user:password@.
+  const shown = redactCredentials(value);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new ConfigError(
       "MQTT_URL",
-      `Invalid MQTT_URL "${value}": expected mqtt://host:port or mqtts://host:port`,
+      `Invalid MQTT_URL "${shown}": expected mqtt://host:port or mqtts://host:port`,
     );
   }
   const protocol = url.protocol.slice(0, -1);
   if (protocol !== "mqtt" && protocol !== "mqtts") {
     throw new ConfigError(
       "MQTT_URL",
-      `Invalid MQTT_URL "${
-        redactUrl(url)
-      }": scheme "${protocol}" is not supported, expected mqtt:// or mqtts://`,
+      `Invalid MQTT_URL "${shown}": scheme "${protocol}" is not supported, expected mqtt:// or mqtts://`,
     );
   }
-  if (url.username !== "" || url.password !== "") {
+  if (url.username !== "" || url.password !== "" || shown !== value) {
     throw new ConfigError(
       "MQTT_URL",
-      `Invalid MQTT_URL "${
-        redactUrl(url)
-      }": it carries credentials, expected them in MQTT_USERNAME and MQTT_PASSWORD_FILE`,
+      `Invalid MQTT_URL "${shown}": it carries credentials, expected them in MQTT_USERNAME and MQTT_PASSWORD_FILE`,
     );
   }
   if (url.hostname === "") {
@@ -297,8 +355,9 @@ function parseBrokerUrl(value: string) {
   };
 }
 
-function redactUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+/** Replaces a `user:password@` part of a URL, however malformed, with `***@`. */
+export function redactCredentials(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/]*@/, "$1***@");
 }
 
 function parseTopics(value: string): string[] {
@@ -373,6 +432,26 @@ function fromFile(
   return password;
 }
 
+// RFC 6750 b64token: what an Authorization: Bearer header can carry.
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const MIN_TOKEN_LENGTH = 16;
+
+function readToken(path: string, readFile: (name: string, path: string) => string): string {
+  // Prometheus trims the credentials file as well, so a trailing newline is not part of it.
+  const token = readFile("METRICS_TOKEN_FILE", path).trim();
+  if (token.length < MIN_TOKEN_LENGTH || !TOKEN.test(token)) {
+    throw new ConfigError(
+      "METRICS_TOKEN_FILE",
+      `Invalid METRICS_TOKEN_FILE "${path}": expected one token of at least ${MIN_TOKEN_LENGTH} letters, digits or -._~+/ (e.g. from openssl rand -hex 32)`,
+    );
+  }
+  return token;
+}
+
+// A DNS name: labels of letters, digits and hyphens, dot-separated.
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
 function readPem(
   name: string,
   path: string,
@@ -435,7 +514,11 @@ function parseInteger(
   return number;
 }
 
-function parseListen(value: string): { hostname: string; port: number } {
+/**
+ * Parses a `METRICS_LISTEN` value, `host:port`, `[v6]:port` or `port`, or
+ * throws a {@linkcode ConfigError}.
+ */
+export function parseListen(value: string): { hostname: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value) ??
     /^()()(\d{1,5})$/.exec(value);
   const port = match ? Number(match[3]) : NaN;

@@ -43,6 +43,7 @@ Deno.test("loadConfig() has working defaults for every setting", () => {
   assert.equal(config.mqtt.receiveMaximum, 1000);
   assert.deepEqual(config.metrics, { hostname: "127.0.0.1", port: 2667 });
   assert.deepEqual(config.log, { level: "info", format: "json" });
+  assert.equal(config.outputFormat, "record");
   assert.equal(config.maxPayloadBytes, 1048576);
   assert.equal(config.shutdownTimeoutSeconds, 10);
   assert.equal(config.mqtt.password, undefined);
@@ -132,6 +133,11 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
   rejects({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /expected one of info, debug, warning, error/);
   rejects({ LOG_FORMAT: "xml" }, "LOG_FORMAT", /expected one of json, text/);
   rejects(
+    { OUTPUT_FORMAT: "csv" },
+    "OUTPUT_FORMAT",
+    /^Invalid OUTPUT_FORMAT "csv": expected one of record, device, influx$/,
+  );
+  rejects(
     { MQTT_SESSION_EXPIRY_SECONDS: "-1" },
     "MQTT_SESSION_EXPIRY_SECONDS",
     /expected a whole number from 0 to 4294967295/,
@@ -143,6 +149,7 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
   assert.equal(load({ LOG_LEVEL: "WARN" }).log.level, "warning");
   assert.equal(load({ MQTT_PROTOCOL_VERSION: "4" }).mqtt.protocolVersion, 4);
   assert.equal(load({ MQTT_QOS: "0" }).mqtt.qos, 0);
+  assert.equal(load({ OUTPUT_FORMAT: "influx" }).outputFormat, "influx");
 });
 
 Deno.test("loadConfig() parses METRICS_LISTEN as host:port", () => {
@@ -178,4 +185,69 @@ Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () =
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () => {
+  for (
+    const url of [
+      "mqtt://user:hunter2@h:99999",
+      "admin:hunter2@broker:1883",
+      "mqtt:hunter2@broker",
+      "ws://user:hunter2@h",
+    ]
+  ) {
+    try {
+      load({ MQTT_URL: url });
+      assert.fail(`accepted ${url}`);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.variable, "MQTT_URL");
+      assert.ok(!error.message.includes("hunter2"), error.message);
+    }
+  }
+});
+
+Deno.test("loadConfig() takes MQTT_TLS_SERVERNAME as a DNS name only", () => {
+  const tls = { MQTT_URL: "mqtts://10.0.0.5:8883" };
+  assert.equal(
+    load({ ...tls, MQTT_TLS_SERVERNAME: "mqtt.ammp.io" }).mqtt.servername,
+    "mqtt.ammp.io",
+  );
+  for (const name of ["10.0.0.5", "::1", "bad name", "a..b", "-x.example"]) {
+    rejects(
+      { ...tls, MQTT_TLS_SERVERNAME: name },
+      "MQTT_TLS_SERVERNAME",
+      /^Invalid MQTT_TLS_SERVERNAME ".*": expected a DNS name/,
+    );
+  }
+});
+
+Deno.test("loadConfig() announces a maximum packet size well above MAX_PAYLOAD_BYTES", () => {
+  assert.equal(load({}).mqtt.maximumPacketSize, 4 * 1048576 + 65536);
+  assert.equal(load({ MAX_PAYLOAD_BYTES: "1000" }).mqtt.maximumPacketSize, 4000 + 65536);
+  // Never above what MQTT can express.
+  assert.equal(
+    load({ MAX_PAYLOAD_BYTES: String(256 * 1024 * 1024) }).mqtt.maximumPacketSize,
+    268435455,
+  );
+});
+
+Deno.test("loadConfig() reads the metrics token from METRICS_TOKEN_FILE", () => {
+  files["/etc/ammp/token"] = "0123456789abcdef0123456789abcdef\n";
+  files["/etc/ammp/short-token"] = "abc";
+  assert.equal(
+    load({ METRICS_TOKEN_FILE: "/etc/ammp/token" }).metrics.token,
+    "0123456789abcdef0123456789abcdef",
+  );
+  assert.equal(load({}).metrics.token, undefined);
+  rejects(
+    { METRICS_TOKEN_FILE: "/etc/ammp/short-token" },
+    "METRICS_TOKEN_FILE",
+    /^Invalid METRICS_TOKEN_FILE "\/etc\/ammp\/short-token": expected one token of at least 16/,
+  );
+  rejects(
+    { METRICS_TOKEN_FILE: "/etc/ammp/none" },
+    "METRICS_TOKEN_FILE",
+    /^Cannot read METRICS_TOKEN_FILE "\/etc\/ammp\/none": file not found$/,
+  );
 });

@@ -7,7 +7,6 @@
 
 import {
   configureSync,
-  getJsonLinesFormatter,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -30,7 +29,7 @@ const encoder = new TextEncoder();
 /** Configures the agent's loggers; call once at start. */
 export function setupLogging(options: LoggingOptions): void {
   const format = options.format === "json"
-    ? getJsonLinesFormatter({ properties: "flatten" })
+    ? formatJsonLine
     : getTextFormatter({ timestamp: "date-time-tz", value: textValue });
   const write = options.write ??
     ((line: string) => writeAllSync(Deno.stderr, encoder.encode(line)));
@@ -44,6 +43,38 @@ export function setupLogging(options: LoggingOptions): void {
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
+}
+
+const LEVELS: Record<string, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARN",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+/**
+ * One log record as a JSON line: time, level, logger, the message with its
+ * values written in as plain text (no quotes around strings, so the
+ * message reads as a sentence), then every property as its own key.
+ */
+export function formatJsonLine(record: LogRecord): string {
+  let message = "";
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    message += i % 2 === 0 ? part : textValue(part);
+  }
+  const entry: Record<string, unknown> = {
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: LEVELS[record.level] ?? record.level,
+    logger: record.category.join("."),
+    message,
+  };
+  for (const [key, value] of Object.entries(record.properties)) {
+    if (!(key in entry)) entry[key] = value;
+  }
+  return JSON.stringify(entry) + "\n";
 }
 
 function textValue(value: unknown): string {

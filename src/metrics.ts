@@ -16,8 +16,22 @@ import {
 export interface AgentMetricsOptions {
   /** The agent's version, for `ammp_agent_build_info`. */
   version: string;
+  /** The source revision of the build; `unknown` when absent (`deno run` of a checkout). */
+  revision?: string;
   /** Also collect the process metrics (CPU, memory, file descriptors). */
   processMetrics?: boolean;
+}
+
+/** Message counts since the start, as the counters hold them. */
+export interface MessageTotals {
+  /** Messages taken from the broker. */
+  received: number;
+  /** Records written. */
+  records: number;
+  /** Dead letters, of every reason. */
+  failed: number;
+  /** Messages on topics that carry no data. */
+  ignored: number;
 }
 
 /** Buckets of the processing-time histogram: 50 µs to 1 s. */
@@ -52,6 +66,8 @@ const PROC_METRICS = [
  * numbers and copied into their gauges when Prometheus scrapes.
  */
 export class AgentMetrics {
+  /** The agent's version. */
+  readonly version: string;
   /** The registry `/metrics` serves. */
   readonly registry: Registry = new Registry();
   /** Messages taken from the broker, of any kind. */
@@ -70,11 +86,13 @@ export class AgentMetrics {
   lastMessageReceived = 0;
   /** The newest payload `t` seen, Unix seconds; 0 before any. */
   lastReadingTime = 0;
+  #failedCounter: Counter<"reason">;
   #failed: Record<DeadLetterReason, { inc(): void }>;
   #skipped: Record<SkipReason, { inc(): void }>;
 
   /** Registers every metric on a new registry. */
   constructor(options: AgentMetricsOptions) {
+    this.version = options.version;
     const registers = [this.registry];
     this.received = new Counter({
       name: "ammp_agent_messages_received_total",
@@ -108,6 +126,7 @@ export class AgentMetrics {
       labelNames: ["reason"],
       registers,
     });
+    this.#failedCounter = failed;
     this.#failed = labelled(failed, DEAD_LETTER_REASONS);
     const skipped = new Counter({
       name: "ammp_agent_readings_skipped_total",
@@ -136,11 +155,16 @@ export class AgentMetrics {
     );
     const buildInfo = new Gauge({
       name: "ammp_agent_build_info",
-      help: "Always 1; the labels tell the agent's and Deno's versions.",
-      labelNames: ["version", "deno"],
+      help:
+        "Always 1; the labels tell the agent's version, its source revision and Deno's version.",
+      labelNames: ["version", "revision", "deno"],
       registers,
     });
-    buildInfo.set({ version: options.version, deno: Deno.version.deno }, 1);
+    buildInfo.set({
+      version: options.version,
+      revision: options.revision ?? "unknown",
+      deno: Deno.version.deno,
+    }, 1);
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client reads these from /proc/self, which Deno opens only to
@@ -163,6 +187,26 @@ export class AgentMetrics {
   /** Counts a reading or device left out of a record. */
   skipped(reason: SkipReason): void {
     this.#skipped[reason].inc();
+  }
+
+  /** The message counters' values, and the dead letters by reason. */
+  async totals(): Promise<{ totals: MessageTotals; failedByReason: Record<string, number> }> {
+    const value = async (counter: Counter) => (await counter.get()).values[0]?.value ?? 0;
+    const failedByReason: Record<string, number> = {};
+    let failed = 0;
+    for (const { labels, value } of (await this.#failedCounter.get()).values) {
+      failedByReason[String(labels.reason)] = value;
+      failed += value;
+    }
+    return {
+      totals: {
+        received: await value(this.received),
+        records: await value(this.recordsWritten),
+        failed,
+        ignored: await value(this.ignored),
+      },
+      failedByReason,
+    };
   }
 
   /** The metrics in the Prometheus text format. */

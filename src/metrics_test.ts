@@ -18,9 +18,25 @@ Deno.test("AgentMetrics exposes every failure and skip reason at 0 from the star
       new RegExp(`^ammp_agent_readings_skipped_total\\{reason="${reason}"\\} 0$`, "m"),
     );
   }
-  assert.match(text, /^ammp_agent_build_info\{version="9.9.9",deno="\d+\.\d+\.\d+"\} 1$/m);
+  assert.match(
+    text,
+    /^ammp_agent_build_info\{version="9.9.9",revision="unknown",deno="\d+\.\d+\.\d+"\} 1$/m,
+  );
   assert.match(text, /^ammp_agent_message_processing_seconds_bucket\{le="0.00005"\} 0$/m);
   assert.match(text, /^ammp_agent_message_processing_seconds_bucket\{le="1"\} 0$/m);
+});
+
+Deno.test("AgentMetrics names the build's revision in ammp_agent_build_info", async () => {
+  const text = await new AgentMetrics({
+    version: "1.2.3",
+    revision: "0a1b2c3d4e5f",
+    processMetrics: false,
+  })
+    .text();
+  assert.match(
+    text,
+    /^ammp_agent_build_info\{version="1.2.3",revision="0a1b2c3d4e5f",deno="[^"]+"\} 1$/m,
+  );
 });
 
 Deno.test("AgentMetrics counts and reads scrape-time gauges when scraped", async () => {
@@ -78,4 +94,19 @@ Deno.test("backoffDelay() grows exponentially from about a second up to the cap,
   assert.equal(backoffDelay(3, backoff, () => 1), 8000);
   assert.equal(backoffDelay(10, backoff, () => 1), 60_000);
   assert.equal(backoffDelay(100, backoff, () => 0), 30_000);
+});
+
+Deno.test("AgentMetrics.totals() reads the message counters and the dead letters by reason", async () => {
+  const metrics = new AgentMetrics({ version: "1", processMetrics: false });
+  metrics.received.inc(5);
+  metrics.recordsWritten.inc(2);
+  metrics.ignored.inc();
+  metrics.failed("not_json");
+  metrics.failed("invalid_t");
+  metrics.failed("not_json");
+  const { totals, failedByReason } = await metrics.totals();
+  assert.deepEqual(totals, { received: 5, records: 2, failed: 3, ignored: 1 });
+  assert.equal(failedByReason.not_json, 2);
+  assert.equal(failedByReason.invalid_t, 1);
+  assert.equal(failedByReason.too_large, 0);
 });

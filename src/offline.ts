@@ -6,6 +6,7 @@
  */
 
 import { DeadLetterWriter } from "./dead_letter.ts";
+import { formatRecord, type OutputFormat } from "./format.ts";
 import { logger } from "./log.ts";
 import { type Output, writeAll } from "./sink.ts";
 import { transform } from "./transform.ts";
@@ -14,6 +15,8 @@ import { transform } from "./transform.ts";
 export interface RunTransformOptions {
   /** The topic the payloads count as received on; `""` for none. */
   topic: string;
+  /** How records are written; defaults to `record`. */
+  format?: OutputFormat;
   /** Where records go; defaults to stdout. */
   output?: Output;
   /** Where payload lines come from when no file is named; defaults to stdin. */
@@ -35,13 +38,15 @@ export async function runTransform(
   const output = options.output ?? Deno.stdout;
   const deadLetters = new DeadLetterWriter(logger("dead-letter"));
   const topic = options.topic;
+  const format = options.format ?? "record";
   let failed = 0;
   const handle = async (line: Uint8Array) => {
     if (line.byteLength === 0 || (line.byteLength === 1 && line[0] === 13)) return;
     const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
     const result = transform(topic, payload);
     if (result.kind === "record") {
-      await writeAll(output, encoder.encode(JSON.stringify(result.record) + "\n"));
+      const text = formatRecord(result.record, format);
+      if (text !== "") await writeAll(output, encoder.encode(text + "\n"));
     } else if (result.kind === "dead") {
       failed++;
       deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });

@@ -1,9 +1,13 @@
 /**
  * The HTTP endpoint: `/metrics` for Prometheus, `/healthz` and `/readyz`
- * for supervisors, `/` for a person.
+ * for supervisors, `/` for a person. Nothing else: four paths, GET and HEAD,
+ * no request bodies, short URLs, and an optional bearer token.
  *
  * @module
  */
+
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
 
 /** What the server asks of the running agent. */
 export interface ServerHandlers {
@@ -11,12 +15,21 @@ export interface ServerHandlers {
   metrics(): Promise<string>;
   /** Whether the agent is connected and subscribed. */
   ready(): boolean;
-  /** The status page's body (HTML inside `<body>`). */
-  status(): string;
+  /** The status page, a whole HTML document. */
+  status(): string | Promise<string>;
+}
+
+/** Options for {@linkcode createHandler}. */
+export interface HandlerOptions {
+  /**
+   * When set, `/metrics` and `/` answer only requests that carry
+   * `Authorization: Bearer <token>`; `/healthz` and `/readyz` stay open.
+   */
+  token?: string;
 }
 
 /** Options for {@linkcode startServer}. */
-export interface ServerOptions {
+export interface ServerOptions extends HandlerOptions {
   hostname: string;
   port: number;
   /** Called once listening, with the actual address. */
@@ -25,39 +38,84 @@ export interface ServerOptions {
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
+/** The longest request URL (path and query) the endpoint reads, in bytes. */
+export const MAX_URL_BYTES = 2048;
+
 /** Builds the request handler; exported so tests can call it directly. */
 export function createHandler(
   handlers: ServerHandlers,
+  options: HandlerOptions = {},
 ): (request: Request) => Promise<Response> {
+  const expected = options.token === undefined ? undefined : digest(options.token);
   return async (request) => {
-    const { pathname } = new URL(request.url);
-    const route = ROUTES[pathname];
+    if (request.url.length > MAX_URL_BYTES + 256) return text(414, "URI too long\n");
+    const url = new URL(request.url);
+    if (url.pathname.length + url.search.length > MAX_URL_BYTES) {
+      return text(414, "URI too long\n");
+    }
+    const route = ROUTES[url.pathname];
     if (route === undefined) return text(404, "Not found\n");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", {
         status: 405,
-        headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
+        headers: { ...COMMON_HEADERS, allow: "GET, HEAD", "content-type": TEXT },
       });
+    }
+    // GET and HEAD carry no body; one that comes anyway is not read.
+    if (hasBody(request)) return text(413, "Request body not accepted\n");
+    if (expected !== undefined && (route === "metrics" || route === "index")) {
+      const denied = checkToken(request, expected);
+      if (denied !== undefined) return denied;
     }
     switch (route) {
       case "metrics":
         return new Response(await handlers.metrics(), {
-          headers: { "content-type": PROMETHEUS_TEXT, "cache-control": "no-store" },
+          headers: { ...COMMON_HEADERS, "content-type": PROMETHEUS_TEXT },
         });
       case "healthz":
         return text(200, "ok\n");
       case "readyz":
         return handlers.ready() ? text(200, "ready\n") : text(503, "not ready\n");
       case "index":
-        return new Response(page(handlers.status()), {
+        return new Response(await handlers.status(), {
           headers: {
+            ...COMMON_HEADERS,
             "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "content-security-policy":
+              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
           },
         });
     }
   };
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const COMMON_HEADERS = { "cache-control": "no-store", "x-content-type-options": "nosniff" };
+const REALM = 'Bearer realm="ammp-agent"';
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  return (length !== null && length.trim() !== "0") || request.headers.has("transfer-encoding");
+}
+
+// Hashing both sides first makes the comparison take the same time
+// whatever the length or content of the token that was sent.
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+function checkToken(request: Request, expected: Buffer): Response | undefined {
+  const header = request.headers.get("authorization");
+  const match = header === null ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (match !== null && timingSafeEqual(digest(match[1]), expected)) return undefined;
+  return new Response("Unauthorized\n", {
+    status: 401,
+    headers: {
+      ...COMMON_HEADERS,
+      "content-type": TEXT,
+      "www-authenticate": header === null ? REALM : `${REALM}, error="invalid_token"`,
+    },
+  });
 }
 
 const ROUTES: Record<string, "metrics" | "healthz" | "readyz" | "index" | undefined> = Object
@@ -78,31 +136,9 @@ export function startServer(
     port: options.port,
     // Deno.serve announces itself on stdout by default; stdout is for records.
     onListen: (address) => options.onListen?.(address),
-  }, createHandler(handlers));
+  }, createHandler(handlers, { token: options.token }));
 }
 
 function text(status: number, body: string): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-  });
-}
-
-function page(body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ammp-agent</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:48rem}
-table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left}
-.ok{color:#17703a}.bad{color:#b3261e}</style></head>
-<body>
-<h1>ammp-agent</h1>
-${body}
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
-</body></html>
-`;
-}
-
-/** Escapes text for HTML. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return new Response(body, { status, headers: { ...COMMON_HEADERS, "content-type": TEXT } });
 }

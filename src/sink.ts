@@ -46,7 +46,10 @@ export class RecordSink {
     this.#onError = options.onError;
   }
 
-  /** Queues one line; `line` must hold no newline. */
+  /**
+   * Queues the output of one message: one line, or several joined by
+   * `"\n"`, without a final newline.
+   */
   write(line: string): void {
     if (this.#error) return;
     this.#lines.push(line);
@@ -60,12 +63,12 @@ export class RecordSink {
     this.#drainSoon();
   }
 
-  /** The number of lines written in full so far. */
+  /** The number of {@linkcode write} calls (messages) written in full so far. */
   get linesWritten(): number {
     return this.#linesWritten;
   }
 
-  /** The number of lines queued and not yet written. */
+  /** The number of {@linkcode write} calls queued and not yet written. */
   get pending(): number {
     return this.#lines.length;
   }

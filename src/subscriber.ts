@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import { isIP } from "node:net";
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
 
@@ -89,7 +90,7 @@ export class Subscriber {
 
   /** Connects, and keeps connecting until {@linkcode stop}. */
   start(): void {
-    const client = connect(this.#clientOptions());
+    const client = connect(this.clientOptions());
     this.#client = client;
     const internals = client as unknown as ClientInternals;
     const sendPacket = internals._sendPacket.bind(client);
@@ -202,12 +203,12 @@ export class Subscriber {
       initialMs: 1000,
       maxMs: this.#config.reconnectMaxSeconds * 1000,
     });
-    const reason = describeError(this.#lastError, this.#config);
+    const failure = describeError(this.#lastError, this.#config);
     this.#options.log.warn(
       wasUp
-        ? "Lost the broker connection to {broker} ({reason}); connecting again in {delayMs} ms"
-        : "Cannot connect to {broker} ({reason}); trying again in {delayMs} ms",
-      { broker: this.#config.url, reason, delayMs: delay },
+        ? "Lost the connection to {broker}: {reason}; connecting again in {delayMs} ms"
+        : "Cannot connect to {broker}: {reason}; trying again in {delayMs} ms",
+      { broker: this.#config.url, reason: failure.reason, code: failure.code, delayMs: delay },
     );
     this.#lastError = undefined;
     clearTimeout(this.#retryTimer);
@@ -218,7 +219,8 @@ export class Subscriber {
     }, delay);
   }
 
-  #clientOptions(): IClientOptions {
+  /** The MQTT.js options of this session, TLS included; `ammp-agent check` starts from them. */
+  clientOptions(): IClientOptions {
     const config = this.#config;
     const options: IClientOptions = {
       protocol: config.protocol,
@@ -240,13 +242,19 @@ export class Subscriber {
       options.properties = {
         sessionExpiryInterval: config.sessionExpirySeconds,
         receiveMaximum: config.receiveMaximum,
+        // Bounds the memory one message can take; see maximumPacketSize().
+        maximumPacketSize: config.maximumPacketSize,
       };
     }
     if (config.protocol === "mqtts") {
       if (config.ca !== undefined) options.ca = config.ca;
       if (config.cert !== undefined) options.cert = config.cert;
       if (config.key !== undefined) options.key = config.key;
-      options.servername = config.servername ?? config.host;
+      // TLS forbids an address as server name (SNI); the certificate is then
+      // checked against the address itself.
+      if (config.servername !== undefined || isIP(config.host) === 0) {
+        options.servername = config.servername ?? config.host;
+      }
     }
     return options;
   }
@@ -261,23 +269,95 @@ const CONNACK_REASONS: Record<number, string> = {
   135: "not authorized",
 };
 
-/** A one-line reason for a failed connection, naming the check that failed. */
-export function describeError(error: Error | undefined, config: Config["mqtt"]): string {
-  if (error === undefined) return "connection closed";
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "number" && CONNACK_REASONS[code]) {
-    return `the broker refused the login of "${config.username ?? ""}": ${CONNACK_REASONS[code]}`;
+// Node's codes for a broker certificate that no trusted CA signed.
+const UNTRUSTED = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "INVALID_CA",
+]);
+
+/** Why a connection failed: a plain sentence part, and the code behind it. */
+export interface ConnectionFailure {
+  /** What failed and what to check, e.g. for the log. */
+  reason: string;
+  /** The error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ECONNREFUSED`, `134`), if any. */
+  code?: string;
+}
+
+/**
+ * Describes a failed connection in words a field engineer can act on: which
+ * check failed, against which host, and the setting to look at. Never
+ * includes the password.
+ */
+export function describeError(
+  error: Error | undefined,
+  config: Config["mqtt"],
+): ConnectionFailure {
+  if (error === undefined) return { reason: "the connection closed" };
+  const raw = (error as { code?: unknown }).code;
+  const code = raw === undefined ? undefined : String(raw);
+  if (typeof raw === "number" && CONNACK_REASONS[raw]) {
+    return {
+      reason: `the broker refused the login of user "${config.username ?? ""}": ${
+        CONNACK_REASONS[raw]
+      }, check MQTT_USERNAME and the password`,
+      code,
+    };
   }
+  const host = config.host;
+  const name = config.servername ?? host;
   const message = error.message;
-  if (/certificate|self.signed|unable to (get|verify)|UnknownIssuer|issuer/i.test(message)) {
-    return `TLS: the certificate of ${config.host} is not trusted${
-      config.caFile ? ` by MQTT_CA_FILE "${config.caFile}"` : " by the system's CA certificates"
-    }: ${message}`;
+  if (code !== undefined && UNTRUSTED.has(code)) {
+    return {
+      reason: config.caFile === undefined
+        ? `the TLS certificate of ${host} is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate`
+        : `the TLS certificate of ${host} is not signed by the CA in MQTT_CA_FILE "${config.caFile}", check that this file is the broker's CA certificate`,
+      code,
+    };
   }
-  if (/hostname|altname|NotValidForName|subject/i.test(message)) {
-    return `TLS: the certificate does not match the host name "${
-      config.servername ?? config.host
-    }": ${message}`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return {
+      reason: `the TLS certificate of ${host} ${
+        code === "CERT_HAS_EXPIRED" ? "has expired" : "is not valid yet"
+      }, check the broker's certificate and this machine's clock`,
+      code,
+    };
   }
-  return message;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    // Node's TLS error carries the certificate it refused.
+    const listed = (error as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
+    return {
+      reason: `the TLS certificate of ${host} is not valid for the name "${name}"${
+        typeof listed === "string" && listed !== "" ? ` (it lists ${listed})` : ""
+      }, connect by a name it lists or set MQTT_TLS_SERVERNAME to one`,
+      code,
+    };
+  }
+  if (/CertificateRequired|CERTIFICATE_REQUIRED/i.test(`${code} ${message}`)) {
+    return {
+      reason: config.cert === undefined
+        ? `the broker ${host} requires a client certificate, set MQTT_CERT_FILE and MQTT_KEY_FILE`
+        : `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}"`,
+      code,
+    };
+  }
+  if (
+    config.cert !== undefined &&
+    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code ?? "")
+  ) {
+    return {
+      reason:
+        `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}" (${message})`,
+      code,
+    };
+  }
+  if (code === "ECONNREFUSED") {
+    return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
+  }
+  return { reason: message, code };
 }

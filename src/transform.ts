@@ -6,6 +6,8 @@
  * @module
  */
 
+import { hasEscapedKey, parseStrictJson } from "./strict_json.ts";
+
 /** Why a message could not become a record. Each is a `reason` label. */
 export const DEAD_LETTER_REASONS = [
   "too_large",
@@ -307,17 +309,37 @@ function collectReadings(
     if (entries !== undefined && entries !== null) {
       if (!Array.isArray(entries)) {
         onSkip?.("invalid_status");
-      } else if (entries.length > 0) {
-        status ??= Object.create(null) as Record<string, unknown[]>;
-        const kept = status[vid];
-        if (kept === undefined) status[vid] = entries.slice();
-        else kept.push(...entries);
+      } else {
+        for (const entry of entries) {
+          // Entries are kept as they are, so they must stay writable:
+          // JSON.stringify recurses and would overflow on deep nesting.
+          if (nestedDeeperThan(entry, MAX_STATUS_DEPTH)) {
+            onSkip?.("invalid_status");
+            continue;
+          }
+          status ??= Object.create(null) as Record<string, unknown[]>;
+          (status[vid] ??= []).push(entry);
+        }
       }
     }
   }
 
   record.data = data;
   if (status !== undefined) record.status = status;
+}
+
+/** How deeply a status entry may nest objects and arrays. */
+export const MAX_STATUS_DEPTH = 16;
+
+// Whether `value` nests objects or arrays more than `limit` levels deep.
+// The recursion stops at `limit`, whatever the input.
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  for (const child of Object.values(value)) {
+    if (nestedDeeperThan(child, limit - 1)) return true;
+  }
+  return false;
 }
 
 // Writes the record's line from the parsed payload itself. JSON.stringify
@@ -368,9 +390,18 @@ function writeRecordLine(
     if (entries !== undefined && entries !== null) {
       if (!Array.isArray(entries)) {
         onSkip?.("invalid_status");
-      } else if (entries.length > 0) {
-        status ??= {};
-        setOwn(status, vid, entries);
+      } else {
+        // As in collectReadings: entries nested too deeply to write are
+        // left out, each one counted.
+        const kept = entries.filter((entry) => {
+          if (!nestedDeeperThan(entry, MAX_STATUS_DEPTH)) return true;
+          onSkip?.("invalid_status");
+          return false;
+        });
+        if (kept.length > 0) {
+          status ??= {};
+          setOwn(status, vid, kept);
+        }
       }
     }
   }
@@ -424,6 +455,8 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
  * readings they stand for are dropped like any other failed read.
  */
 export function parseJson(text: string): unknown {
+  // V8 can misread escaped keys after earlier parses; see strict_json.ts.
+  if (hasEscapedKey(text)) return parseStrictJson(text);
   try {
     return JSON.parse(text);
   } catch (error) {

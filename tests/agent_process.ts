@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AGENT_FLAGS } from "../scripts/compile.ts";
 import { freePort } from "./broker.ts";
 
 /** The project's root folder. */
@@ -16,6 +17,11 @@ export interface StartAgentOptions {
   args?: string[];
   /** Wait until `/readyz` answers 200 (default true). */
   waitReady?: boolean;
+  /**
+   * The program and its arguments before `args`, e.g. a compiled binary
+   * (default: `deno run` of `main.ts` with the `agent` permission set).
+   */
+  command?: string[];
 }
 
 /** A running agent with its stdout split into lines. */
@@ -29,6 +35,8 @@ export class AgentProcess {
   stderr = "";
   #reading: Promise<void>[];
   #partial = "";
+  #paused: PromiseWithResolvers<void> | undefined;
+  #stdout: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   constructor(child: Deno.ChildProcess, port: number) {
     this.child = child;
@@ -38,12 +46,37 @@ export class AgentProcess {
 
   async #readStdout(): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of this.child.stdout) {
-      const text = this.#partial + decoder.decode(chunk, { stream: true });
+    this.#stdout = this.child.stdout.getReader();
+    while (true) {
+      if (this.#paused) await this.#paused.promise;
+      let chunk;
+      try {
+        chunk = await this.#stdout.read();
+      } catch {
+        return; // cancelled by closeStdout()
+      }
+      if (chunk.done) return;
+      const text = this.#partial + decoder.decode(chunk.value, { stream: true });
       const parts = text.split("\n");
       this.#partial = parts.pop()!;
       this.lines.push(...parts);
     }
+  }
+
+  /** Closes the reading end of stdout, as a consumer that died would. */
+  async closeStdout(): Promise<void> {
+    await this.#stdout?.cancel();
+  }
+
+  /** Stops reading stdout, as a stalled consumer would; the pipe fills up. */
+  pauseReading(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /** Reads stdout again after {@linkcode pauseReading}. */
+  resumeReading(): void {
+    this.#paused?.resolve();
+    this.#paused = undefined;
   }
 
   async #readStderr(): Promise<void> {
@@ -51,6 +84,13 @@ export class AgentProcess {
     for await (const chunk of this.child.stderr) {
       this.stderr += decoder.decode(chunk, { stream: true });
     }
+  }
+
+  /** The `message` of every complete JSON log line on stderr so far. */
+  get logMessages(): string[] {
+    const complete = this.stderr.slice(0, this.stderr.lastIndexOf("\n") + 1);
+    return complete.split("\n").filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line).message);
   }
 
   /** What is on stdout after the last newline (should stay empty). */
@@ -115,21 +155,22 @@ export class AgentProcess {
   }
 }
 
-/** Starts `main.ts` with `env` and the `agent` permission set. */
+/** Starts `main.ts` (or `options.command`) with `env` and the flags of `deno task start`. */
 export async function startAgent(
   env: Record<string, string>,
   options: StartAgentOptions = {},
 ): Promise<AgentProcess> {
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      `--config=${ROOT}deno.json`,
-      "--permission-set=agent",
-      `${ROOT}main.ts`,
-      ...(options.args ?? []),
-    ],
+  const [program, ...programArgs] = options.command ?? [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    `--config=${ROOT}deno.json`,
+    ...AGENT_FLAGS,
+    `${ROOT}main.ts`,
+  ];
+  const child = new Deno.Command(program, {
+    args: [...programArgs, ...(options.args ?? [])],
     cwd: ROOT,
     clearEnv: true,
     env: {

@@ -1,104 +1,12 @@
 import assert from "node:assert/strict";
-import { connectAsync } from "mqtt";
 import { startAgent } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
-
-const fixtures = new URL("./fixtures/examples/", import.meta.url);
-
-interface Example {
-  name: string;
-  topic: string;
-  payload: Uint8Array;
-  expected?: string;
-}
-
-function loadExamples(): Example[] {
-  return [...Deno.readDirSync(fixtures)]
-    .map((entry) => entry.name)
-    .filter((name) => name.endsWith(".payload.json"))
-    .map((name) => name.slice(0, -".payload.json".length))
-    .sort()
-    .map((name) => {
-      const expected = Deno.readTextFileSync(new URL(`${name}.expected.ndjson`, fixtures)).trim();
-      return {
-        name,
-        topic: Deno.readTextFileSync(new URL(`${name}.topic`, fixtures)).trim(),
-        payload: Deno.readFileSync(new URL(`${name}.payload.json`, fixtures)),
-        expected: expected === "" ? undefined : expected,
-      };
-    });
-}
+import { assertEndToEnd, loadExamples } from "./scenario.ts";
 
 Deno.test("the agent writes one record per payload, dead-letters the broken ones and counts it all", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent({
-    MQTT_URL: broker.url,
-    MQTT_TOPICS: "a/#,site/+/data",
-    MQTT_CLIENT_ID: `e2e-${crypto.randomUUID()}`,
-    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
-    LOG_FORMAT: "json",
-  });
-  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
-  try {
-    const examples = loadExamples();
-    const nonData = [
-      ["a/b827eb000001/u/meta/boot_time", "1709288100"],
-      ["a/b827eb000001/bridge_state", "1"],
-      ["a/b827eb000001/u/log/msg", "not json"],
-    ];
-    for (const example of examples) {
-      await publisher.publishAsync(example.topic, example.payload as never, { qos: 1 });
-    }
-    for (const [topic, payload] of nonData) {
-      await publisher.publishAsync(topic, payload, { qos: 1 });
-    }
-
-    const records = examples.filter((example) => example.expected !== undefined);
-    const dead = examples.filter((example) => example.expected === undefined);
-    await agent.waitForLines(records.length);
-    const total = examples.length + nonData.length;
-    await agent.waitFor(
-      async () => (await agent.metric("ammp_agent_messages_received_total")) === total,
-      `${total} messages counted`,
-    );
-
-    // One publisher at QoS 1: records come out in publish order.
-    assert.deepEqual(agent.lines, records.map((example) => example.expected));
-    assert.equal(await agent.metric("ammp_agent_records_written_total"), records.length);
-    assert.equal(await agent.metric("ammp_agent_messages_ignored_total"), nonData.length);
-    const reasons = new Map<string, number>();
-    for (const line of agent.stderr.split("\n").filter((l) => l.includes('"Dead letter'))) {
-      const entry = JSON.parse(line);
-      reasons.set(entry.reason, (reasons.get(entry.reason) ?? 0) + 1);
-      assert.ok(entry.payload_base64.length > 0);
-      assert.ok(entry.topic.startsWith("a/"));
-    }
-    let failed = 0;
-    for (
-      const reason of ["not_utf8", "not_json", "not_object", "invalid_t", "invalid_r", "too_large"]
-    ) {
-      const count = await agent.metric(`ammp_agent_messages_failed_total{reason="${reason}"}`);
-      assert.equal(count, reasons.get(reason) ?? 0, reason);
-      failed += count!;
-    }
-    assert.equal(failed, dead.length);
-    assert.equal(await agent.metric('ammp_agent_readings_skipped_total{reason="missing_vid"}'), 4);
-    assert.equal(await agent.metric("ammp_agent_broker_connected"), 1);
-    const newest = Math.max(...records.map((r) => Date.parse(JSON.parse(r.expected!).time) / 1000));
-    assert.equal(await agent.metric("ammp_agent_last_reading_timestamp_seconds"), newest);
-
-    assert.equal(await agent.stop("SIGTERM"), 0);
-    assert.equal(agent.partialLine, "");
-    for (const line of agent.stderr.split("\n").filter((l) => l !== "")) {
-      JSON.parse(line); // every log line is JSON
-    }
-  } finally {
-    await publisher.endAsync();
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  // `deno run` of a checkout knows no revision.
+  await assertEndToEnd((env) => startAgent(env), { revision: "unknown" });
 });
-
 Deno.test("the agent serves health, readiness, a status page, and 404/405 for the rest", async () => {
   const broker = await startBroker();
   const agent = await startAgent({

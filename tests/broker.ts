@@ -13,7 +13,7 @@ export interface TestBroker {
   kind: "mosquitto" | "aedes";
   host: string;
   port: number;
-  /** `mqtt://127.0.0.1:<port>` */
+  /** `mqtt://127.0.0.1:<port>`, or `mqtts://` with TLS */
   url: string;
   /** The newest MQTT version the broker speaks: aedes speaks only 3.1.1. */
   protocolVersion: 4 | 5;
@@ -31,6 +31,18 @@ export interface StartBrokerOptions {
   persistence?: boolean;
   /** Require mosquitto even outside CI (for tests only it can run). */
   require?: boolean;
+  /** Serve MQTT over TLS (mosquitto only): the URL becomes `mqtts://`. */
+  tls?: BrokerTls;
+}
+
+/** The TLS side of a test broker: PEM file paths. */
+export interface BrokerTls {
+  /** The CA that client certificates must be signed by. */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Refuse clients without a certificate signed by `caFile`. */
+  requireCertificate?: boolean;
 }
 
 /** Whether mosquitto is on PATH. */
@@ -67,7 +79,7 @@ export function freePort(): number {
 /** Starts mosquitto, or aedes where mosquitto is missing outside CI. */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
   if (hasMosquitto()) return await startMosquitto(options);
-  if (mosquittoRequired() || options.require) {
+  if (mosquittoRequired() || options.require || options.tls) {
     throw new Error(
       "mosquitto is not on PATH; it is required with CI=true (apt-get install mosquitto)",
     );
@@ -95,6 +107,15 @@ async function startMosquitto(options: StartBrokerOptions): Promise<TestBroker> 
       ? ["persistence true", `persistence_location ${dir}/`, "autosave_interval 1"]
       : []),
     ...(options.config ?? []),
+    // Listener settings: they apply to the listener above.
+    ...(options.tls
+      ? [
+        `cafile ${options.tls.caFile}`,
+        `certfile ${options.tls.certFile}`,
+        `keyfile ${options.tls.keyFile}`,
+        `require_certificate ${options.tls.requireCertificate ? "true" : "false"}`,
+      ]
+      : []),
   ];
   await Deno.writeTextFile(`${dir}/mosquitto.conf`, lines.join("\n") + "\n");
 
@@ -121,7 +142,7 @@ async function startMosquitto(options: StartBrokerOptions): Promise<TestBroker> 
     kind: "mosquitto",
     host: "127.0.0.1",
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     protocolVersion: 5,
     async stop() {
       await halt();

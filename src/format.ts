@@ -1,0 +1,163 @@
+/**
+ * Output formats: how a record is written on stdout. Pure: a record in,
+ * text out (one or more lines, or none), no I/O.
+ *
+ * - `record`: the record of the payload contract, one JSON object per line.
+ * - `device`: one JSON object per device,
+ *   `{"node_id","time","vid","readings":{...},"status":[...]}`.
+ * - `influx`: InfluxDB line protocol, one point per device with readings.
+ *
+ * @module
+ */
+
+import type { AmmpRecord, ReadingValue } from "./transform.ts";
+
+/** The values of `OUTPUT_FORMAT`, the default first. */
+export const OUTPUT_FORMATS = ["record", "device", "influx"] as const;
+
+/** An output format. */
+export type OutputFormat = typeof OUTPUT_FORMATS[number];
+
+/** One line of the `device` format. */
+export interface DeviceLine {
+  node_id?: string;
+  time: string;
+  vid: string;
+  /** The device's readings; their own object, so no reading can clash with the keys above. */
+  readings: Record<string, ReadingValue>;
+  /** The device's `_s` entries; absent when it has none. */
+  status?: unknown[];
+}
+
+/** The line protocol measurement of device readings. */
+export const INFLUX_MEASUREMENT = "ammp";
+
+/** The line protocol measurement of device status entries. */
+export const INFLUX_STATUS_MEASUREMENT = "ammp_status";
+
+/**
+ * Writes a record in `format`: lines joined by `"\n"` without a final
+ * newline, or `""` when the format has nothing to write for it (`device`
+ * and `influx` for a record without devices, `influx` when no device has a
+ * reading).
+ *
+ * @example
+ * ```ts
+ * const record = { node_id: "b827eb000001", time: "2024-03-01T10:15:00+00:00",
+ *   data: { "inv-1": { P_total: 5120.5 } } };
+ * formatRecord(record, "influx");
+ * // 'ammp,node_id=b827eb000001,vid=inv-1 P_total=5120.5 1709288100000000000'
+ * ```
+ */
+export function formatRecord(record: AmmpRecord, format: OutputFormat): string {
+  switch (format) {
+    case "record":
+      return JSON.stringify(record);
+    case "device":
+      return deviceLines(record).map((line) => JSON.stringify(line)).join("\n");
+    case "influx":
+      return influxLines(record).join("\n");
+  }
+}
+
+/** The `device` lines of a record, one per device, in the record's order. */
+export function deviceLines(record: AmmpRecord): DeviceLine[] {
+  const lines: DeviceLine[] = [];
+  for (const vid in record.data) {
+    const line: DeviceLine = record.node_id === undefined
+      ? { time: record.time, vid, readings: record.data[vid] }
+      : { node_id: record.node_id, time: record.time, vid, readings: record.data[vid] };
+    const status = record.status?.[vid];
+    if (status !== undefined) line.status = status;
+    lines.push(line);
+  }
+  return lines;
+}
+
+/**
+ * The line protocol points of a record: per device, one `ammp` point with
+ * its readings as fields, and one `ammp_status` point when it has `_s`
+ * entries. Tags are `node_id` (when the record has one) and `vid`, sorted
+ * by key as InfluxDB prefers. Timestamps are Unix nanoseconds, the
+ * protocol's default precision.
+ *
+ * Every number is written as a float (`5`, not `5i`): AMMP readings are
+ * JSON numbers, and a reading that is `5` in one payload and `5.1` in the
+ * next must not become an integer field that then rejects the float.
+ * A point needs at least one field, so a device without readings (polled,
+ * nothing returned) has no `ammp` point, and a reading whose name is empty
+ * is left out.
+ */
+export function influxLines(record: AmmpRecord): string[] {
+  const lines: string[] = [];
+  const timestamp = nanoseconds(record.time);
+  const node = record.node_id ? `,node_id=${escapeKey(record.node_id)}` : "";
+  for (const vid in record.data) {
+    const tags = `${node},vid=${escapeKey(vid)}`;
+    const fields: string[] = [];
+    const readings = record.data[vid];
+    for (const name in readings) {
+      if (name === "") continue;
+      fields.push(`${escapeKey(name)}=${influxValue(readings[name])}`);
+    }
+    if (fields.length > 0) {
+      lines.push(`${INFLUX_MEASUREMENT}${tags} ${fields.join(",")} ${timestamp}`);
+    }
+    const status = record.status?.[vid];
+    if (status !== undefined) {
+      lines.push(`${INFLUX_STATUS_MEASUREMENT}${tags} ${statusFields(status)} ${timestamp}`);
+    }
+  }
+  return lines;
+}
+
+// `entries`: the `_s` array as JSON; `level`: its highest numeric `l`.
+function statusFields(entries: unknown[]): string {
+  let level: number | undefined;
+  for (const entry of entries) {
+    const l = (entry as { l?: unknown } | null)?.l;
+    if (typeof l === "number" && Number.isFinite(l) && (level === undefined || l > level)) {
+      level = l;
+    }
+  }
+  const fields = `entries=${influxString(JSON.stringify(entries))}`;
+  return level === undefined ? fields : `${fields},level=${level}`;
+}
+
+function influxValue(value: ReadingValue): string {
+  switch (typeof value) {
+    case "number":
+      return String(value);
+    case "boolean":
+      return value ? "true" : "false";
+    default:
+      return influxString(value);
+  }
+}
+
+// A string field value: quoted; `"` and `\` escaped. The protocol cannot
+// carry a line break anywhere, so CR and LF become the two characters `\r`, `\n`.
+function influxString(value: string): string {
+  return `"${value.replace(/["\\]/g, "\\$&").replace(/\r/g, "\\r").replace(/\n/g, "\\n")}"`;
+}
+
+/**
+ * Escapes a measurement, tag key, tag value or field key for the line
+ * protocol: comma, equals sign and space get a backslash; CR and LF become
+ * `\r` and `\n`. A backslash before an ordinary character is written as it
+ * is, which every reader takes literally; one that would otherwise escape
+ * what follows (a comma, equals sign, space, another backslash, or the end)
+ * is doubled, as the protocol's reference specifies.
+ */
+export function escapeKey(value: string): string {
+  return value
+    .replace(/\\(?=[\\,= ]|$)/g, "\\\\")
+    .replace(/[,= ]/g, "\\$&")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n");
+}
+
+// RFC 3339 time (second or millisecond precision) to Unix nanoseconds.
+function nanoseconds(time: string): string {
+  return String(BigInt(Date.parse(time)) * 1_000_000n);
+}

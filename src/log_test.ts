@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import type { LogRecord } from "@logtape/logtape";
+import { formatJsonLine } from "./log.ts";
+
+Deno.test("formatJsonLine() writes the message as a sentence and each property as a key", () => {
+  const record: LogRecord = {
+    category: ["ammp-agent", "subscriber"],
+    level: "warning",
+    message: ["Cannot connect to ", "mqtt://h:1883", " (", "refused", "); retry in ", 900, " ms"],
+    rawMessage: "Cannot connect to {broker} ({reason}); retry in {delayMs} ms",
+    properties: { broker: "mqtt://h:1883", reason: "refused", delayMs: 900, level: "ignored" },
+    timestamp: Date.UTC(2026, 0, 2, 3, 4, 5),
+  };
+  const line = formatJsonLine(record);
+  assert.ok(line.endsWith("}\n"));
+  assert.deepEqual(JSON.parse(line), {
+    "@timestamp": "2026-01-02T03:04:05.000Z",
+    level: "WARN",
+    logger: "ammp-agent.subscriber",
+    message: "Cannot connect to mqtt://h:1883 (refused); retry in 900 ms",
+    broker: "mqtt://h:1883",
+    reason: "refused",
+    delayMs: 900,
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * Fault tests of the delivery guarantees against a real broker: each
+ * scenario publishes a numbered stream, injects a fault mid-stream, and
+ * asserts that no message is lost.
+ */
+
+import assert from "node:assert/strict";
+import { type AgentProcess, startAgent } from "./agent_process.ts";
+import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { peakRss, publishStream, range, type Tally, tally, TcpRelay } from "./stream.ts";
+
+// Restarts and persistent queues need mosquitto; aedes keeps no sessions
+// across its restart.
+const ignore = !hasMosquitto() && !mosquittoRequired();
+const needs = ignore ? " (ignored: mosquitto not installed)" : "";
+
+function report(name: string, published: number, result: Tally): void {
+  console.log(
+    `${name}: published ${published}, written ${result.written}, lost ${result.lost.length}, duplicated ${result.duplicated}`,
+  );
+}
+
+function agentEnv(broker: TestBroker, extra: Record<string, string> = {}) {
+  return {
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `delivery-${crypto.randomUUID()}`,
+    MQTT_RECONNECT_MAX_SECONDS: "2",
+    LOG_FORMAT: "json",
+    ...extra,
+  };
+}
+
+async function withBroker(
+  options: Parameters<typeof startBroker>[0],
+  body: (broker: TestBroker, agents: AgentProcess[]) => Promise<void>,
+): Promise<void> {
+  const broker = await startBroker({ require: true, ...options });
+  const agents: AgentProcess[] = [];
+  try {
+    await body(broker, agents);
+  } finally {
+    for (const agent of agents) await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+}
+
+Deno.test({
+  name: `no message is lost when the connection is cut mid-stream${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const relay = new TcpRelay({ hostname: broker.host, port: broker.port });
+      try {
+        const env = agentEnv(broker, { MQTT_URL: `mqtt://127.0.0.1:${relay.port}` });
+        const agent = await startAgent(env);
+        agents.push(agent);
+        const count = 4000;
+        let cuts = 0;
+        await publishStream(broker.url, count, {
+          onPublished: (seq) => {
+            if (seq === 1000 || seq === 2500) cuts += relay.sever();
+          },
+        });
+        await agent.waitFor(() => tally(agent.lines, range(0, count)).lost.length === 0, "all");
+        const result = tally(agent.lines, range(0, count));
+        report("connection cut", count, result);
+        assert.ok(cuts >= 2, "the relay cut live connections");
+        assert.deepEqual(result.lost, []);
+        assert.ok((await agent.metric("ammp_agent_broker_reconnects_total"))! >= 1);
+      } finally {
+        relay.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: `no message is lost when the broker restarts mid-stream${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({ persistence: true }, async (broker, agents) => {
+      const agent = await startAgent(agentEnv(broker));
+      agents.push(agent);
+      const count = 4000;
+      let restart: Promise<void> | undefined;
+      await publishStream(broker.url, count, {
+        onPublished: (seq) => {
+          if (seq === 1500) restart = broker.restart();
+        },
+      });
+      await restart;
+      await agent.waitFor(() => tally(agent.lines, range(0, count)).lost.length === 0, "all");
+      const result = tally(agent.lines, range(0, count));
+      report("broker restart", count, result);
+      assert.deepEqual(result.lost, []);
+    }),
+});
+
+Deno.test({
+  name: `no message is lost when the agent is killed mid-stream and started again${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const env = agentEnv(broker);
+      const first = await startAgent(env);
+      agents.push(first);
+      const count = 4000;
+      let killed: Promise<number> | undefined;
+      const publishing = publishStream(broker.url, count, {
+        onPublished: (seq) => {
+          if (seq === 1500) killed = first.stop("SIGKILL");
+        },
+      });
+      await publishing;
+      await killed;
+      const second = await startAgent(env);
+      agents.push(second);
+      const all = () => [...first.lines, ...second.lines];
+      await second.waitFor(() => tally(all(), range(0, count)).lost.length === 0, "all");
+      const result = tally(all(), range(0, count));
+      report("agent SIGKILL", count, result);
+      assert.deepEqual(result.lost, []);
+      assert.equal(first.partialLine, "", "no half record on stdout");
+    }),
+});
+
+Deno.test({
+  name:
+    `SIGTERM mid-stream drains: no loss and no more duplicates than the in-flight bound${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const inFlight = 100;
+      const env = agentEnv(broker, { MQTT_RECEIVE_MAXIMUM: String(inFlight) });
+      const first = await startAgent(env);
+      agents.push(first);
+      const count = 4000;
+      let stopped: Promise<number> | undefined;
+      await publishStream(broker.url, count, {
+        onPublished: (seq) => {
+          if (seq === 1500) stopped = first.stop("SIGTERM");
+        },
+      });
+      assert.equal(await stopped, 0, "a drained SIGTERM exits 0");
+      assert.match(first.stderr, /Received \\?"?SIGTERM/);
+      const second = await startAgent(env);
+      agents.push(second);
+      const all = () => [...first.lines, ...second.lines];
+      await second.waitFor(() => tally(all(), range(0, count)).lost.length === 0, "all");
+      const result = tally(all(), range(0, count));
+      report("agent SIGTERM", count, result);
+      assert.deepEqual(result.lost, []);
+      assert.ok(result.duplicated <= inFlight, `${result.duplicated} duplicates`);
+    }),
+});
+
+Deno.test({
+  name:
+    `a stalled stdout reader loses nothing and memory stays bounded with 100,000 waiting${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const agent = await startAgent(agentEnv(broker));
+      agents.push(agent);
+      agent.pauseReading();
+      const count = 100_000;
+      await publishStream(broker.url, count, { window: 200 });
+      // The agent keeps serving while its output is blocked.
+      assert.equal((await agent.get("/healthz")).status, 200);
+      const stalledAt = agent.lines.length;
+      const rssStalled = peakRss(agent.child.pid);
+      agent.resumeReading();
+      await agent.waitFor(
+        () => tally(agent.lines, range(0, count)).lost.length === 0,
+        "all",
+        120_000,
+      );
+      const result = tally(agent.lines, range(0, count));
+      const rss = peakRss(agent.child.pid);
+      report("stalled reader", count, result);
+      console.log(
+        `stalled reader: ${stalledAt} lines read while stalled, peak RSS ${
+          (rssStalled / 1e6).toFixed(1)
+        } MB stalled, ${(rss / 1e6).toFixed(1)} MB after the drain`,
+      );
+      assert.deepEqual(result.lost, []);
+      assert.ok(stalledAt < count / 2, "the stall held the stream back");
+      assert.ok(rssStalled < 100e6, `peak RSS while stalled: ${rssStalled} bytes`);
+    }),
+});
+
+Deno.test("every tenth message invalid: the agent carries on and counts each failure exactly", async () => {
+  const broker = await startBroker();
+  const agent = await startAgent(agentEnv(broker, {
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+  }));
+  try {
+    const count = 3000;
+    const invalid = (seq: number) => seq % 10 === 9;
+    await publishStream(broker.url, count, { invalid, protocolVersion: broker.protocolVersion });
+    const valid = range(0, count).filter((seq) => !invalid(seq));
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_messages_received_total")) === count,
+      `${count} received`,
+    );
+    await agent.waitForLines(valid.length);
+    const result = tally(agent.lines, valid);
+    report("every tenth invalid", count, result);
+    assert.deepEqual(result.lost, []);
+    assert.equal(
+      await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}'),
+      count / 10,
+    );
+    assert.equal(await agent.metric("ammp_agent_records_written_total"), valid.length);
+  } finally {
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+});
+
+Deno.test({
+  name: `a refused login is logged as such and retried with backoff, not in a tight loop${needs}`,
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const passwords = `${dir}/passwords`;
+    const made = await new Deno.Command("mosquitto_passwd", {
+      args: ["-b", "-c", passwords, "agent", "right-password"],
+    }).output();
+    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    await Deno.writeTextFile(`${dir}/agent-password`, "wrong-password\n");
+    await withBroker(
+      { config: ["allow_anonymous false", `password_file ${passwords}`] },
+      async (broker, agents) => {
+        const agent = await startAgent(
+          agentEnv(broker, {
+            MQTT_USERNAME: "agent",
+            MQTT_PASSWORD_FILE: `${dir}/agent-password`,
+            MQTT_RECONNECT_MAX_SECONDS: "60",
+          }),
+          { waitReady: false },
+        );
+        agents.push(agent);
+        await agent.waitFor(async () => {
+          try {
+            return (await agent.get("/healthz")).status === 200;
+          } catch {
+            return false;
+          }
+        }, "healthz");
+        const windowMs = 6000;
+        await new Promise((resolve) => setTimeout(resolve, windowMs));
+        assert.equal((await agent.get("/readyz")).status, 503);
+        const attempts = agent.stderr.split("\n").filter((line) =>
+          line.includes("refused the login")
+        );
+        console.log(`refused login: ${attempts.length} attempts in ${windowMs} ms`);
+        // 1 s, doubling, with jitter: 3 to 5 attempts in 6 s; a tight loop makes hundreds.
+        assert.ok(attempts.length >= 2 && attempts.length <= 6, `${attempts.length} attempts`);
+        assert.match(
+          attempts[0],
+          /refused the login of .*agent.*: (bad user name or password|not authorized)/,
+        );
+        assert.ok(!agent.stderr.includes("wrong-password"), "the password is never logged");
+      },
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    `a closed stdout stops the agent with exit code 1 and acknowledges nothing unwritten${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const env = agentEnv(broker);
+      const first = await startAgent(env);
+      agents.push(first);
+      await publishStream(broker.url, 200);
+      await first.waitForLines(200);
+      // The reader dies: close our end of the pipe.
+      await first.closeStdout();
+      await publishStream(broker.url, 300, { from: 200 });
+      const code = await first.exited();
+      assert.equal(code, 1);
+      assert.match(first.stderr, /Cannot write records to stdout/);
+      const second = await startAgent(env);
+      agents.push(second);
+      const all = () => [...first.lines, ...second.lines];
+      await second.waitFor(() => tally(all(), range(0, 500)).lost.length === 0, "all");
+      const result = tally(all(), range(0, 500));
+      report("closed stdout", 500, result);
+      assert.deepEqual(result.lost, []);
+    }),
+});

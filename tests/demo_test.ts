@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { ROOT } from "./agent_process.ts";
+import { ctrlC, processesInGroup } from "./process_group.ts";
+
+Deno.test({
+  name: "`deno task demo` streams records within seconds and stops cleanly on Ctrl-C",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Hold the usual metrics port (when it is free) to see the demo fall back to another.
+    let held: Deno.Listener | undefined;
+    try {
+      held = Deno.listen({ hostname: "127.0.0.1", port: 2667 });
+    } catch {
+      // something else holds it already, which serves as well
+    }
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      NO_COLOR: "1",
+    };
+    if (Deno.env.get("DENO_DIR")) env.DENO_DIR = Deno.env.get("DENO_DIR")!;
+    // detached: a process group of its own, as a terminal gives a command,
+    // so that SIGINT goes to every process of it, as Ctrl-C does.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "demo", "--nodes", "3", "--interval", "0.5", "--seed", "1"],
+      cwd: ROOT,
+      clearEnv: true,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    const group = child.pid;
+    const lines: string[] = [];
+    let stderr = "";
+    const reading = Promise.all([
+      (async () => {
+        let partial = "";
+        for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+          const parts = (partial + chunk).split("\n");
+          partial = parts.pop()!;
+          lines.push(...parts);
+        }
+        assert.equal(partial, "", "stdout ends with a complete line");
+      })(),
+      (async () => {
+        for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+          stderr += chunk;
+        }
+      })(),
+    ]);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (lines.length < 5 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.ok(lines.length >= 5, `5 records on stdout; stderr:\n${stderr}`);
+
+      // The status page is where the demo says, which is not the port held above.
+      const page = /status page (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(stderr);
+      assert.ok(page, stderr);
+      if (held) assert.notEqual(page[2], "2667");
+      const metrics = await (await fetch(`${page[1]}metrics`)).text();
+      assert.match(metrics, /^ammp_agent_records_written_total [1-9]\d*$/m);
+      assert.match(metrics, /^ammp_agent_broker_connected 1$/m);
+
+      // The task runner and the demo it started, at least.
+      assert.ok((await processesInGroup(group)).length >= 2);
+      await ctrlC(group);
+      const status = await child.status;
+      await reading;
+      assert.equal(status.code, 0, stderr);
+      assert.match(stderr, /Stopped after writing \d+ records/);
+      assert.deepEqual(await processesInGroup(group), [], "no process of the demo is left");
+
+      const nodes = new Set<string>();
+      for (const line of lines) {
+        const record = JSON.parse(line);
+        assert.deepEqual(Object.keys(record).filter((key) => key !== "status"), [
+          "node_id",
+          "time",
+          "data",
+        ]);
+        assert.match(record.node_id, /^[0-9a-f]{12}$/);
+        assert.ok(!Number.isNaN(Date.parse(record.time)));
+        assert.ok(Object.keys(record.data).length >= 3);
+        nodes.add(record.node_id);
+      }
+      assert.equal(nodes.size, 3);
+    } finally {
+      held?.close();
+      if ((await processesInGroup(group)).length > 0) Deno.kill(-group, "SIGKILL");
+      await child.status;
+      await reading.catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,390 @@
+import assert from "node:assert/strict";
+import { connectAsync } from "mqtt";
+import { parse } from "yaml";
+import { ROOT, startAgent } from "./agent_process.ts";
+import { startBroker } from "./broker.ts";
+import { promtool, type Series, startPrometheus, testWithTool } from "./prometheus.ts";
+
+const MONITORING = `${ROOT}monitoring/`;
+
+interface AlertRule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+interface RuleTest {
+  alertname: string;
+  eval_time: string;
+  exp_alerts?: unknown[] | null;
+}
+
+function readYaml<T>(path: string): T {
+  return parse(Deno.readTextFileSync(path)) as T;
+}
+
+function alertRules(): AlertRule[] {
+  const file = readYaml<{ groups: { rules: AlertRule[] }[] }>(`${MONITORING}alerts.yml`);
+  return file.groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== undefined);
+}
+
+testWithTool("promtool", "monitoring/prometheus.yml passes promtool check config", async () => {
+  const result = await promtool(["check", "config", "prometheus.yml"], MONITORING);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, /SUCCESS: 1 rule files found/);
+});
+
+testWithTool("promtool", "monitoring/alerts.yml passes promtool check rules", async () => {
+  const result = await promtool(["check", "rules", "alerts.yml"], MONITORING);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, new RegExp(`SUCCESS: ${alertRules().length} rules found`));
+});
+
+testWithTool("promtool", "the alert rules pass their unit tests in alerts_test.yml", async () => {
+  const result = await promtool(["test", "rules", "alerts_test.yml"], MONITORING);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, /SUCCESS/);
+});
+
+Deno.test("every alert has a severity, a summary, a description, a firing and a quiet test case", () => {
+  const rules = alertRules();
+  const names = rules.map((rule) => rule.alert!);
+  for (
+    const name of [
+      "AmmpAgentDown",
+      "AmmpAgentBrokerDisconnected",
+      "AmmpAgentNoMessages",
+      "AmmpAgentDataLagging",
+      "AmmpAgentFailureRatioHigh",
+      "AmmpAgentProcessingSlow",
+      "AmmpAgentRestarting",
+    ]
+  ) {
+    assert.ok(names.includes(name), `alerts.yml has ${name}`);
+  }
+  const file = readYaml<{ tests: { alert_rule_test?: RuleTest[] }[] }>(
+    `${MONITORING}alerts_test.yml`,
+  );
+  const cases = file.tests.flatMap((group) => group.alert_rule_test ?? []);
+  for (const rule of rules) {
+    const name = rule.alert!;
+    assert.match(rule.labels?.severity ?? "", /^(critical|warning)$/, `${name} severity`);
+    assert.ok((rule.annotations?.summary ?? "").length > 0, `${name} has a summary`);
+    assert.match(rule.annotations?.description ?? "", /Check first/, `${name} says what to check`);
+    const own = cases.filter((test) => test.alertname === name);
+    assert.ok(own.some((test) => (test.exp_alerts ?? []).length > 0), `${name} has a firing case`);
+    assert.ok(own.some((test) => (test.exp_alerts ?? []).length === 0), `${name} has a quiet case`);
+  }
+  // A case for a name that no rule has would pass without testing anything.
+  for (const test of cases) {
+    assert.ok(
+      names.includes(test.alertname),
+      `alerts_test.yml tests a rule named ${test.alertname}`,
+    );
+  }
+});
+
+interface DashboardTarget {
+  expr: string;
+  refId: string;
+  datasource?: { uid?: string };
+}
+
+interface DashboardPanel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  datasource?: { uid?: string };
+  targets?: DashboardTarget[];
+}
+
+interface Dashboard {
+  uid: string;
+  panels: DashboardPanel[];
+  templating: { list: { name: string; type: string; query: unknown; definition?: string }[] };
+}
+
+function dashboard(): Dashboard {
+  return JSON.parse(Deno.readTextFileSync(`${MONITORING}grafana/ammp-agent.json`));
+}
+
+// Grafana replaces these before a query reaches Prometheus; values of the
+// same kind let promtool parse the expression.
+const GRAFANA_VARIABLES: Record<string, string> = {
+  __rate_interval: "5m",
+  __interval: "1m",
+  __range: "1h",
+  instance: "gw-1:2667|gw-2:2667",
+};
+
+function substituteVariables(expr: string): string {
+  return expr.replace(/\$\{?(\w+)\}?/g, (_, name: string) => {
+    const value = GRAFANA_VARIABLES[name];
+    if (value === undefined) throw new Error(`Unknown dashboard variable "$${name}" in ${expr}`);
+    return value;
+  });
+}
+
+/** The dashboard's PromQL: every panel query and the variables' metric selectors. */
+function dashboardExpressions(board: Dashboard): { name: string; expr: string }[] {
+  const exprs = board.panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => ({
+      name: `dashboard_panel_${panel.id}_${target.refId}`,
+      expr: substituteVariables(target.expr),
+    }))
+  );
+  for (const variable of board.templating.list.filter((v) => v.type === "query")) {
+    const match = /^label_values\((.+),\s*(\w+)\)$/.exec(variable.definition ?? "");
+    assert.ok(match, `variable ${variable.name} uses label_values(selector, label)`);
+    exprs.push({ name: `dashboard_variable_${variable.name}`, expr: match[1] });
+  }
+  return exprs;
+}
+
+/** Puts expressions through promtool as recording rules, so that each is parsed. */
+async function checkPromQL(exprs: { name: string; expr: string }[]) {
+  const dir = await Deno.makeTempDir({ prefix: "ammp-agent-promql-" });
+  try {
+    const rules = {
+      groups: [{ name: "dashboard", rules: exprs.map((e) => ({ record: e.name, expr: e.expr })) }],
+    };
+    // JSON is YAML, so promtool reads it as a rules file.
+    await Deno.writeTextFile(`${dir}/rules.yml`, JSON.stringify(rules, null, 2));
+    return await promtool(["check", "rules", "rules.yml"], dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+testWithTool("promtool", "every PromQL expression of the Grafana dashboard parses", async () => {
+  const exprs = dashboardExpressions(dashboard());
+  assert.ok(exprs.length >= 20, `the dashboard has ${exprs.length} expressions`);
+  const result = await checkPromQL(exprs);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, new RegExp(`SUCCESS: ${exprs.length} rules found`));
+
+  // The same check rejects a broken expression, so it does check.
+  const broken = await checkPromQL([{ name: "broken", expr: "sum by (instance (rate(x[5m]))" }]);
+  assert.notEqual(broken.code, 0, broken.output);
+});
+
+Deno.test("the Grafana dashboard queries every panel through its data-source and instance variables", () => {
+  const board = dashboard();
+  const variables = board.templating.list.map((v) => `${v.name}:${v.type}`);
+  assert.deepEqual(variables, ["datasource:datasource", "instance:query"]);
+  const ids = board.panels.map((panel) => panel.id);
+  assert.equal(new Set(ids).size, ids.length, "panel ids are unique");
+
+  const queries = board.panels.filter((panel) => panel.type !== "row");
+  for (const panel of queries) {
+    assert.equal(panel.datasource?.uid, "${datasource}", `${panel.title} uses $datasource`);
+    assert.ok((panel.targets ?? []).length > 0, `${panel.title} has a query`);
+    for (const target of panel.targets!) {
+      assert.equal(target.datasource?.uid, "${datasource}", `${panel.title} ${target.refId}`);
+      assert.match(target.expr, /instance=~"\$instance"/, `${panel.title} ${target.refId}`);
+    }
+  }
+  // Panels do not overlap on Grafana's 24-column grid.
+  const cells = new Set<string>();
+  for (const { gridPos: g, title } of board.panels) {
+    assert.ok(g.x >= 0 && g.x + g.w <= 24, `${title} fits the grid`);
+    for (let x = g.x; x < g.x + g.w; x++) {
+      for (let y = g.y; y < g.y + g.h; y++) {
+        assert.ok(!cells.has(`${x},${y}`), `${title} overlaps another panel`);
+        cells.add(`${x},${y}`);
+      }
+    }
+  }
+
+  const all = queries.flatMap((panel) => panel.targets!.map((t) => t.expr)).join("\n");
+  const wanted: [string, RegExp][] = [
+    ["messages per second", /rate\(ammp_agent_messages_received_total/],
+    ["records per second", /rate\(ammp_agent_records_written_total/],
+    ["failures by reason", /by \(instance, reason\) \(rate\(ammp_agent_messages_failed_total/],
+    ["processing p50", /histogram_quantile\(0\.5, .*ammp_agent_message_processing_seconds_bucket/],
+    ["processing p99", /histogram_quantile\(0\.99, .*ammp_agent_message_processing_seconds_bucket/],
+    ["connection state", /ammp_agent_broker_connected/],
+    ["reconnects", /ammp_agent_broker_reconnects_total/],
+    ["data lag", /time\(\) - \(ammp_agent_last_reading_timestamp_seconds/],
+    ["memory", /process_resident_memory_bytes/],
+    ["CPU", /rate\(process_cpu_seconds_total/],
+  ];
+  for (const [what, pattern] of wanted) assert.match(all, pattern, what);
+  const heatmap = queries.find((panel) => panel.type === "heatmap");
+  assert.match(heatmap?.targets?.[0].expr ?? "", /ammp_agent_message_processing_seconds_bucket/);
+});
+
+testWithTool(
+  "prometheus",
+  "a real Prometheus scrapes the agent and counts exactly the messages published",
+  async () => {
+    const published = 17;
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-prometheus-" });
+    const broker = await startBroker();
+    const agent = await startAgent({
+      MQTT_URL: broker.url,
+      MQTT_CLIENT_ID: `prometheus-${crypto.randomUUID()}`,
+      MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+    });
+    let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+    const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+    try {
+      // The shipped configuration, with three changes for a test: scrape
+      // every second, load the shipped rules by absolute path, and find the
+      // agent through the file-based discovery the configuration sets up.
+      // Its static target (127.0.0.1:2667) is dropped: that port may belong
+      // to another agent on this machine.
+      const config = readYaml<{
+        global: Record<string, string>;
+        rule_files: string[];
+        scrape_configs: {
+          job_name: string;
+          static_configs?: unknown;
+          file_sd_configs: { files: string[] }[];
+        }[];
+      }>(`${MONITORING}prometheus.yml`);
+      config.global = { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" };
+      config.rule_files = config.rule_files.map((file) => `${MONITORING}${file}`);
+      const job = config.scrape_configs.find((c) => c.job_name === "ammp-agent");
+      assert.ok(job, 'prometheus.yml has the job "ammp-agent"');
+      delete job.static_configs;
+      const example = readYaml<{ labels: Record<string, string> }[]>(
+        `${MONITORING}targets/ammp-agents.yml`,
+      );
+      const targets = [{ targets: [`127.0.0.1:${agent.port}`], labels: example[0].labels }];
+      const [pattern] = job.file_sd_configs[0].files;
+      assert.equal(pattern, "targets/*.yml");
+      await Deno.mkdir(`${dir}/targets`);
+      await Deno.writeTextFile(`${dir}/targets/test.yml`, JSON.stringify(targets));
+      await Deno.writeTextFile(`${dir}/prometheus.yml`, JSON.stringify(config, null, 2));
+      prometheus = await startPrometheus(`${dir}/prometheus.yml`, dir);
+      const server = prometheus;
+
+      const latest = async () => {
+        const result = await server.query("ammp_agent_messages_received_total[30s]");
+        return result[0]?.values?.at(-1);
+      };
+      const waitFor = async (what: string, done: () => Promise<boolean>) => {
+        const deadline = Date.now() + 30_000;
+        while (!(await done())) {
+          if (Date.now() > deadline) {
+            const active = await server.api("/api/v1/targets");
+            throw new Error(
+              `Timed out waiting for ${what}; targets: ${JSON.stringify(active)}\n${
+                server.log.slice(-2000)
+              }`,
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      };
+
+      // A first scrape sees nothing received yet.
+      await waitFor("the first scrape", async () => (await latest()) !== undefined);
+      assert.equal((await latest())![1], "0");
+
+      const t = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < published; i++) {
+        const payload = JSON.stringify({ t: t - i, r: [{ _vid: "inv-1", P_total: i }] });
+        await publisher.publishAsync("a/b827eb000001/u/data", payload, { qos: 1 });
+      }
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_messages_received_total")) === published,
+        `${published} messages counted by the agent`,
+      );
+      // A scrape that started after the agent had counted them all.
+      const counted = Date.now() / 1000;
+      await waitFor(
+        "a scrape after publishing",
+        async () => ((await latest())?.[0] ?? 0) > counted,
+      );
+
+      const series: Series[] = await server.query("ammp_agent_messages_received_total");
+      assert.equal(series.length, 1);
+      assert.equal(series[0].value![1], String(published));
+      assert.equal(series[0].metric.job, "ammp-agent");
+      assert.equal(series[0].metric.instance, `127.0.0.1:${agent.port}`);
+      assert.equal(
+        series[0].metric.site,
+        example[0].labels.site,
+        "file_sd labels reach the series",
+      );
+      const records = await server.query("ammp_agent_records_written_total");
+      assert.equal(records[0].value![1], String(published));
+      const lag = await server.query("ammp_agent_last_reading_timestamp_seconds");
+      assert.equal(lag[0].value![1], String(t));
+
+      // The shipped rules are loaded and evaluate without errors on real series.
+      const expected = alertRules().map((rule) => rule.alert!).sort();
+      type Rules = { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+      const loaded = async () =>
+        (await server.api("/api/v1/rules") as Rules).groups.flatMap((g) => g.rules);
+      await waitFor(
+        "every rule evaluated",
+        async () => (await loaded()).every((rule) => rule.health !== "unknown"),
+      );
+      const rules = await loaded();
+      assert.deepEqual(rules.map((rule) => rule.name).sort(), expected);
+      for (const rule of rules) assert.equal(rule.health, "ok", `${rule.name}: ${rule.lastError}`);
+    } finally {
+      await publisher.endAsync();
+      await prometheus?.stop();
+      await agent.stop("SIGKILL");
+      await broker.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("the status page of a running agent shows its counts and rates and no credentials", async () => {
+  const broker = await startBroker();
+  const password = `pw-${crypto.randomUUID()}`;
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `status-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+    MQTT_USERNAME: "gateway-operator",
+    MQTT_PASSWORD: password,
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const t = 1709288100;
+    for (let i = 0; i < 3; i++) {
+      const payload = JSON.stringify({ t: t + i, r: [{ _vid: "inv-1", P: i }] });
+      await publisher.publishAsync("a/b827eb000001/u/data", payload, { qos: 1 });
+    }
+    await publisher.publishAsync("a/b827eb000001/u/data", "not json", { qos: 1 });
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_messages_received_total")) === 4,
+      "4 messages counted",
+    );
+    // Rates appear once the agent's samples span 5 s.
+    let page = await agent.get("/");
+    await agent.waitFor(async () => {
+      page = await agent.get("/");
+      return page.body.includes("per second, last");
+    }, "rates on the status page");
+    assert.equal(page.status, 200);
+    const shown = page.body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+    assert.match(shown, /Connection connected since/);
+    assert.match(shown, new RegExp(`Broker ${broker.url.replaceAll(".", "\\.")}`));
+    assert.match(shown, /Topics a\/\+\/u\/data/);
+    const rate = /Messages received 4 (\d+\.\d+) /.exec(shown);
+    assert.ok(rate && Number(rate[1]) > 0 && Number(rate[1]) <= 4 / 5, `a rate: ${shown}`);
+    assert.match(shown, /Records written 3 /);
+    assert.match(shown, /Failed \(dead letters\) 1 /);
+    assert.match(shown, /Failures by reason: not_json 1/);
+    assert.match(shown, /Last message \d+ s ago/);
+    assert.match(shown, /Newest reading 2024-03-01T10:15:02Z, lag /);
+    assert.ok(!page.body.includes(password), "no password");
+    assert.ok(!page.body.includes("gateway-operator"), "no user name");
+    assert.ok(!page.body.includes("<script"), "no scripts");
+  } finally {
+    await publisher.endAsync();
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
+});

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { connectAsync } from "mqtt";
+import { transform } from "../src/transform.ts";
+import { ROOT } from "./agent_process.ts";
+import { startBroker } from "./broker.ts";
+
+Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message of the kind it says", async () => {
+  const broker = await startBroker();
+  const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  const received: { topic: string; payload: Uint8Array; qos: number }[] = [];
+  subscriber.on("message", (topic, payload, packet) => {
+    received.push({ topic, payload: new Uint8Array(payload), qos: packet.qos });
+  });
+  await subscriber.subscribeAsync("a/#", { qos: 1 });
+  try {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--quiet",
+        "simulate",
+        ...["--url", broker.url, "--protocol-version", String(broker.protocolVersion)],
+        ...["--nodes", "6", "--count", "300", "--rate", "max", "--seed", "5"],
+        ...["--malformed", "0.1", "--non-data", "0.1"],
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const errors = new TextDecoder().decode(stderr);
+    assert.equal(code, 0, errors);
+    const summary = JSON.parse(new TextDecoder().decode(stdout));
+    assert.equal(summary.published, 300);
+    assert.equal(summary.acknowledged, 300);
+    assert.equal(summary.seed, 5);
+    assert.equal(summary.kinds.data + summary.kinds.malformed + summary.kinds.non_data, 300);
+    assert.ok(summary.kinds.malformed > 0 && summary.kinds.non_data > 0, JSON.stringify(summary));
+    assert.match(errors, /Published 300 messages .* 300 acknowledged/);
+
+    const deadline = Date.now() + 10_000;
+    while (received.length < 300 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(received.length, 300);
+    const outcomes = { record: 0, dead: 0, ignored: 0 };
+    const nodes = new Set<string>();
+    for (const message of received) {
+      assert.equal(message.qos, 1);
+      const result = transform(message.topic, message.payload);
+      outcomes[result.kind]++;
+      if (result.kind === "record") nodes.add(result.record.node_id!);
+    }
+    assert.deepEqual(outcomes, {
+      record: summary.kinds.data,
+      dead: summary.kinds.malformed,
+      ignored: summary.kinds.non_data,
+    });
+    assert.equal(nodes.size, 6);
+    for (const node of nodes) assert.match(node, /^[0-9a-f]{12}$/);
+  } finally {
+    await subscriber.endAsync();
+    await broker.stop();
+  }
+});
+
+Deno.test("`deno task simulate` names a bad option and an unreachable broker in one line", async () => {
+  const run = async (args: string[]) => {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--permission-set=simulate", "tools/simulate.ts", ...args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    return { code, stderr: new TextDecoder().decode(stderr) };
+  };
+  const bad = await run(["--malformed", "2"]);
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr,
+    'Invalid --malformed "2": expected a number from 0 to 1; see deno task simulate --help\n',
+  );
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const unreachable = await run(["--url", `mqtt://127.0.0.1:${port}`, "--count", "1"]);
+  assert.equal(unreachable.code, 1);
+  assert.match(
+    unreachable.stderr,
+    new RegExp(`Cannot connect to mqtt://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+  );
+});

@@ -1,0 +1,231 @@
+/**
+ * `deno task demo`: the agent at work in one command, with nothing to
+ * install. It starts an MQTT broker inside this process (aedes, on a free
+ * local port), the datalogger simulator publishing for a handful of sites,
+ * and the agent subscribed to the broker. Records stream to stdout, logs to
+ * stderr, and the status page and metrics are served as usual. Ctrl-C
+ * stops everything.
+ *
+ * The agent runs in this process through its `Agent` class, the same one
+ * `main.ts` runs: one process to start and stop, no second Deno start-up,
+ * and the records reach stdout exactly as the agent writes them. The demo
+ * lives here, outside `main.ts` and `src/`, so neither it nor aedes is
+ * part of the agent or of its compiled binary.
+ *
+ * @module
+ */
+
+import net from "node:net";
+import { parseArgs } from "node:util";
+import { Aedes } from "aedes";
+import { VERSION } from "../main.ts";
+import { Agent } from "../src/agent.ts";
+import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "../src/config.ts";
+import { logger, setupLogging } from "../src/log.ts";
+import { AgentMetrics } from "../src/metrics.ts";
+import { simulate } from "./simulate.ts";
+
+const HELP = `Runs the agent against simulated dataloggers, with an MQTT broker inside
+this process: records on stdout, logs on stderr, Ctrl-C stops.
+
+Usage: deno task demo [options]
+
+  --nodes N            simulated sites (default 5)
+  --interval SECONDS   seconds between two readings of a site (default 2)
+  --seed N             the seed the sites follow from (default: random)
+  --malformed SHARE    share of payloads, 0 to 1, sent malformed (default 0)
+  --non-data SHARE     share of payloads followed by a message on a topic
+                       without data (default 0)
+  -h, --help           this text
+
+The agent's settings that do not concern the broker apply as usual, e.g.
+OUTPUT_FORMAT=influx deno task demo, LOG_FORMAT=json deno task demo, or
+METRICS_LISTEN=127.0.0.1:9000 deno task demo. Without METRICS_LISTEN the
+status page is on port ${DEFAULT_METRICS_PORT}, or on a free port when that one is taken.`;
+
+/** The demo's command-line options. */
+export interface DemoOptions {
+  nodes: number;
+  intervalSeconds: number;
+  seed: number;
+  malformed: number;
+  nonData: number;
+}
+
+function parseDemoArgs(args: string[]): DemoOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    options: {
+      nodes: { type: "string", default: "5" },
+      interval: { type: "string", default: "2" },
+      seed: { type: "string" },
+      malformed: { type: "string", default: "0" },
+      "non-data": { type: "string", default: "0" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const number = (name: string, value: string, min: number, max: number) => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !(parsed >= min && parsed <= max)) {
+      throw new RangeError(`Invalid --${name} "${value}": expected a number from ${min} to ${max}`);
+    }
+    return parsed;
+  };
+  return {
+    nodes: Math.round(number("nodes", values.nodes, 1, 10_000)),
+    intervalSeconds: number("interval", values.interval, 0.05, 3600),
+    seed: values.seed === undefined
+      ? Math.floor(Math.random() * 2 ** 31)
+      : Math.round(number("seed", values.seed, 0, 2 ** 32 - 1)),
+    malformed: number("malformed", values.malformed, 0, 1),
+    nonData: number("non-data", values["non-data"], 0, 1),
+  };
+}
+
+/** An MQTT broker (aedes, MQTT 3.1.1) in this process, on a free local port. */
+async function startBroker(): Promise<{ url: string; close(): Promise<void> }> {
+  const broker = await Aedes.createBroker();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+// The usual metrics address, unless something already listens there.
+function metricsListen(): string {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: DEFAULT_METRICS_PORT }).close();
+    return `127.0.0.1:${DEFAULT_METRICS_PORT}`;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return "127.0.0.1:0";
+    throw error;
+  }
+}
+
+/** Runs the demo until SIGINT or SIGTERM; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseDemoArgs(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}; see deno task demo --help`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(HELP);
+    return 0;
+  }
+
+  // The agent's own settings, except those of the broker, which is ours.
+  const env: Record<string, string | undefined> = {};
+  for (const name of ENV_VARS) {
+    if (!name.startsWith("MQTT_") && name !== "CREDENTIALS_DIRECTORY") {
+      env[name] = Deno.env.get(name);
+    }
+  }
+  env.LOG_FORMAT ??= "text";
+  env.METRICS_LISTEN ??= metricsListen();
+  const broker = await startBroker();
+  env.MQTT_URL = broker.url;
+  // aedes speaks MQTT 3.1.1 only.
+  env.MQTT_PROTOCOL_VERSION = "4";
+  env.MQTT_CLIENT_ID = "ammp-agent-demo";
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    await broker.close();
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  setupLogging(config.log);
+  const log = logger("demo");
+
+  const exit = Promise.withResolvers<number>();
+  const agent = new Agent(config, {
+    metrics: new AgentMetrics({ version: VERSION }),
+    onFatal: (error) => {
+      log.error("Cannot write records to stdout ({error}); stopping", { error: error.message });
+      exit.resolve(1);
+    },
+  });
+  try {
+    agent.start();
+  } catch (error) {
+    const message = error instanceof Deno.errors.AddrInUse
+      ? `METRICS_LISTEN ${config.metrics.hostname}:${config.metrics.port} is already in use`
+      : (error as Error).message;
+    log.error("Cannot start: {error}", { error: message });
+    await broker.close();
+    return 1;
+  }
+  const onSignal = () => exit.resolve(0);
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  // The simulator starts once the agent is subscribed, so the first
+  // readings are not published to nobody.
+  const deadline = Date.now() + 10_000;
+  while (!agent.ready && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const stop = new AbortController();
+  let simulation: Promise<unknown> = Promise.resolve();
+  if (agent.ready) {
+    const { hostname, port } = agent.address!;
+    const page = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+    log.info(
+      "Demo: {nodes} simulated sites publish every {interval} s (seed {seed}) to the broker " +
+        "at {broker}; status page {page}, metrics {page}metrics; Ctrl-C stops",
+      { ...options, interval: options.intervalSeconds, broker: broker.url, page },
+    );
+    simulation = simulate({
+      url: broker.url,
+      protocolVersion: 4,
+      nodes: options.nodes,
+      intervalSeconds: options.intervalSeconds,
+      seed: options.seed,
+      malformed: options.malformed,
+      nonData: options.nonData,
+      signal: stop.signal,
+    }).catch((error) => {
+      log.error("The simulator stopped: {error}", { error: (error as Error).message });
+      exit.resolve(1);
+    });
+  } else {
+    log.error("The agent did not subscribe to the demo broker within 10 s");
+    exit.resolve(1);
+  }
+
+  // The listeners stay until the process exits: Ctrl-C under `deno task`
+  // delivers SIGINT twice (the terminal's, and the one the task runner
+  // passes on), and the second must not cut the shutdown short.
+  const code = await exit.promise;
+  log.info("Stopping the demo");
+  stop.abort();
+  await simulation;
+  await agent.stop({ signal: AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000) });
+  await broker.close();
+  return code;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
