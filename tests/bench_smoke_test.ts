@@ -18,7 +18,7 @@ Deno.test({
           "run",
           "--quiet",
           "--permission-set=bench",
-          "bench/main.ts",
+          "bench/harness.ts",
           "--quick",
           "--messages=2000",
           "--rates=200,1000",
