@@ -84,7 +84,7 @@ Starts its own mosquitto and measures the agent against mosquitto_sub.
   --nodes N         node ids the payloads spread over (default 500)
   --only LIST       scenarios, comma-separated: ${SCENARIOS.join(",")}
   --agent-flag F    extra \`deno run\` flag for the agent, repeatable
-                    (e.g. --agent-flag=--v8-flags=--max-semi-space-size=8)
+                    (e.g. --agent-flag=--v8-flags=--optimize-for-size)
   --compare REF     also measure the agent of git revision REF (e.g. main) on
                     the same backlog and in the transform micro-benchmark
   --compare-flag F  extra \`deno run\` flag for the agent of --compare, repeatable
