@@ -237,6 +237,9 @@ export class Subscriber {
       connectTimeout: 15_000,
       resubscribe: false,
       rejectUnauthorized: true,
+      // MQTT.js traces every packet through `debug` unless given a logger;
+      // the agent logs what matters itself.
+      log: noop,
     };
     if (config.protocolVersion === 5) {
       options.properties = {
