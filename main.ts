@@ -252,7 +252,11 @@ async function run(
     return 1;
   }
 
+  let stopping = false;
   const onSignal = (signal: Deno.Signal) => () => {
+    // Ctrl-C under `deno task` arrives twice: from the terminal and passed on.
+    if (stopping) return;
+    stopping = true;
     log.info("Received {signal}, draining", { signal });
     exit.resolve(0);
   };
