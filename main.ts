@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
 import { checkBroker, CheckError } from "./src/check.ts";
 import {
+  type Config,
   ConfigError,
   DEFAULT_METRICS_PORT,
   ENV_VARS,
@@ -165,16 +166,8 @@ async function check(
     console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = configFrom(env);
+  if (config === undefined) return 2;
   dropPermissions();
   try {
     await checkBroker(config.mqtt, {
@@ -190,6 +183,19 @@ async function check(
   }
   console.log("Check passed");
   return 0;
+}
+
+// The configuration, or undefined once the line naming the bad setting is printed.
+function configFrom(env: Record<string, string | undefined>): Config | undefined {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return undefined;
+    }
+    throw error;
+  }
 }
 
 async function healthcheck(env: Record<string, string | undefined>): Promise<number> {
@@ -211,16 +217,8 @@ async function run(
   env: Record<string, string | undefined>,
   revision: string | undefined,
 ): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = configFrom(env);
+  if (config === undefined) return 2;
   setupLogging(config.log);
   const log = logger("main");
 

@@ -273,16 +273,9 @@ function collectReadings(
   let status: Record<string, unknown[]> | undefined;
 
   for (const device of devices) {
-    if (typeof device !== "object" || device === null || Array.isArray(device)) {
-      onSkip?.("invalid_device");
-      continue;
-    }
-    const fields = device as Record<string, unknown>;
+    const fields = usableDevice(device, onSkip);
+    if (fields === undefined) continue;
     const vid = fields._vid;
-    if (typeof vid !== "string" || vid === "") {
-      onSkip?.("missing_vid");
-      continue;
-    }
     let readings = data[vid];
     if (readings === undefined) {
       readings = Object.create(null) as Record<string, ReadingValue>;
@@ -358,16 +351,9 @@ function writeRecordLine(
   const data: Record<string, unknown> = {};
   let status: Record<string, unknown> | undefined;
   for (const device of devices) {
-    if (typeof device !== "object" || device === null || Array.isArray(device)) {
-      onSkip?.("invalid_device");
-      continue;
-    }
-    const fields = device as Record<string, unknown>;
+    const fields = usableDevice(device, onSkip);
+    if (fields === undefined) continue;
     const vid = fields._vid;
-    if (typeof vid !== "string" || vid === "") {
-      onSkip?.("missing_vid");
-      continue;
-    }
     const entries = fields._s;
     for (const key in fields) {
       if (key.charCodeAt(0) === 95 /* "_" */) {
@@ -447,6 +433,24 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   } else {
     target[key] = value;
   }
+}
+
+// A device reading with a usable vendor id, or undefined (counted) when it
+// is not an object or has no non-empty string `_vid`.
+function usableDevice(
+  device: unknown,
+  onSkip: TransformOptions["onSkip"],
+): Record<string, unknown> & { _vid: string } | undefined {
+  if (typeof device !== "object" || device === null || Array.isArray(device)) {
+    onSkip?.("invalid_device");
+    return undefined;
+  }
+  const fields = device as Record<string, unknown>;
+  if (typeof fields._vid !== "string" || fields._vid === "") {
+    onSkip?.("missing_vid");
+    return undefined;
+  }
+  return fields as Record<string, unknown> & { _vid: string };
 }
 
 /**
