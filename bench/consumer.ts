@@ -8,6 +8,7 @@
 
 import { agentFlags } from "../scripts/compile.ts";
 import type { ReaderEvent, ReaderReport } from "./reader.ts";
+import { minimalEnv } from "../tests/agent_process.ts";
 
 /** The project's root folder. */
 export const ROOT: string = new URL("../", import.meta.url).pathname;
@@ -136,13 +137,7 @@ export class Consumer {
       ],
       cwd: ROOT,
       clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-        NO_COLOR: "1",
-        ...command.env,
-      },
+      env: minimalEnv(command.env),
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",

@@ -39,6 +39,7 @@ import {
   PAYLOADS_PER_ITERATION,
   TRANSFORM_BENCH,
 } from "./transform_bench.ts";
+import { minimalEnv } from "../tests/agent_process.ts";
 
 const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
 type Scenario = typeof SCENARIOS[number];
@@ -579,13 +580,7 @@ function spawnAgent(command: ConsumerCommand): Deno.ChildProcess {
     args,
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      NO_COLOR: "1",
-      ...command.env,
-    },
+    env: minimalEnv(command.env),
     stdin: "null",
     stdout: "null",
     stderr: "null",

@@ -11,6 +11,20 @@ import { freePort } from "./broker.ts";
 /** The project's root folder. */
 export const ROOT = new URL("../", import.meta.url).pathname;
 
+/**
+ * The environment a child process starts with: only what Deno needs to
+ * find its cache, no colour, and `extra`; nothing else of the caller's.
+ */
+export function minimalEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+    NO_COLOR: "1",
+    ...extra,
+  };
+}
+
 /** Options for {@linkcode startAgent}. */
 export interface StartAgentOptions {
   /** Extra arguments after `main.ts`. */
@@ -173,14 +187,7 @@ export async function startAgent(
     args: [...programArgs, ...(options.args ?? [])],
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      NO_COLOR: "1",
-      METRICS_LISTEN: `127.0.0.1:${port}`,
-      ...env,
-    },
+    env: minimalEnv({ METRICS_LISTEN: `127.0.0.1:${port}`, ...env }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

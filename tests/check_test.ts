@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, connectAsync, type IClientOptions } from "mqtt";
-import { ROOT } from "./agent_process.ts";
+import { minimalEnv, ROOT } from "./agent_process.ts";
 import { freePort, hasMosquitto, mosquittoRequired, startBroker, which } from "./broker.ts";
 
 // Refused logins and sessions left behind need mosquitto's password file and
@@ -20,13 +20,7 @@ async function runCheck(env: Record<string, string>, args: string[] = []): Promi
     args: ["run", "--quiet", "--permission-set=agent", `${ROOT}main.ts`, "check", ...args],
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      NO_COLOR: "1",
-      ...env,
-    },
+    env: minimalEnv(env),
     stdin: "null",
   }).output();
   const decoder = new TextDecoder();
