@@ -243,10 +243,7 @@ async function run(
   try {
     agent.start();
   } catch (error) {
-    const message = error instanceof Deno.errors.AddrInUse
-      ? `METRICS_LISTEN ${config.metrics.hostname}:${config.metrics.port} is already in use`
-      : (error as Error).message;
-    log.error("Cannot start: {error}", { error: message });
+    log.error("Cannot start: {error}", { error: (error as Error).message });
     return 1;
   }
 

@@ -108,22 +108,32 @@ export class Agent {
     metrics.processing.observe((performance.now() - started) / 1000);
   }
 
-  /** Starts the HTTP endpoint and connects to the broker. */
+  /**
+   * Starts the HTTP endpoint and connects to the broker. Throws
+   * `Deno.errors.AddrInUse` naming METRICS_LISTEN when its port is taken.
+   */
   start(): void {
     const { hostname, port, token } = this.#config.metrics;
-    this.#server = startServer({
-      metrics: () => this.#metrics.text(),
-      ready: () => this.ready,
-      status: () => this.#statusPage(),
-    }, {
-      hostname,
-      port,
-      token,
-      onListen: (address) =>
-        log.info("Serving metrics on http://{address}/metrics", {
-          address: formatAddress(address),
-        }),
-    });
+    try {
+      this.#server = startServer({
+        metrics: () => this.#metrics.text(),
+        ready: () => this.ready,
+        status: () => this.#statusPage(),
+      }, {
+        hostname,
+        port,
+        token,
+        onListen: (address) =>
+          log.info("Serving metrics on http://{address}/metrics", {
+            address: formatAddress(address),
+          }),
+      });
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new Deno.errors.AddrInUse(`METRICS_LISTEN ${hostname}:${port} is already in use`);
+      }
+      throw error;
+    }
     log.info("Connecting to {broker}, topics {topics}", {
       broker: this.#config.mqtt.url,
       topics: this.#config.mqtt.subscriptions,

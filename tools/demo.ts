@@ -169,10 +169,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     agent.start();
   } catch (error) {
-    const message = error instanceof Deno.errors.AddrInUse
-      ? `METRICS_LISTEN ${config.metrics.hostname}:${config.metrics.port} is already in use`
-      : (error as Error).message;
-    log.error("Cannot start: {error}", { error: message });
+    log.error("Cannot start: {error}", { error: (error as Error).message });
     await broker.close();
     return 1;
   }
