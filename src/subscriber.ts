@@ -240,6 +240,10 @@ export class Subscriber {
       // MQTT.js traces every packet through `debug` unless given a logger;
       // the agent logs what matters itself.
       log: noop,
+      // By default mqtt-packet builds a 2-byte buffer for each of the 65,536
+      // packet ids on the first packet: 8 MB of heap for the process's life,
+      // to save one tiny allocation per acknowledgement.
+      writeCache: false,
     };
     if (config.protocolVersion === 5) {
       options.properties = {
