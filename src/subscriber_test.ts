@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "./config.ts";
-import { describeError } from "./subscriber.ts";
+import { describeError, encodePubacks } from "./subscriber.ts";
 
 const PASSWORD = "hunter2-do-not-show";
 
@@ -56,4 +56,14 @@ Deno.test("describeError() tells expiry and an unreachable broker apart from tru
     code: "ENOTFOUND",
   });
   assert.deepEqual(describeError(undefined, mqtt), { reason: "the connection closed" });
+});
+
+Deno.test("encodePubacks() writes each id as a four-byte success PUBACK, high byte first", () => {
+  // MQTT 3.1.1 section 3.4 and MQTT 5 section 3.4.2.1: type 4, remaining
+  // length 2, the packet id; a success without properties ends there.
+  assert.deepEqual(
+    [...encodePubacks([1, 258, 65535])],
+    [0x40, 2, 0, 1, 0x40, 2, 1, 2, 0x40, 2, 0xff, 0xff],
+  );
+  assert.equal(encodePubacks([]).length, 0);
 });
