@@ -42,6 +42,10 @@ Usage:
                                         configuration, report, and exit
   ammp-agent healthcheck                exit 0 when /readyz of the agent at
                                         METRICS_LISTEN answers 200, else 1
+  ammp-agent leave [--quiet-seconds N]  retire this client id: unsubscribe,
+                                        write what the broker kept for it,
+                                        and once nothing has come for N
+                                        seconds (default 5) end its session
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,
@@ -100,6 +104,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         "env-file": { type: "string" },
         topic: { type: "string" },
         "wait-message": { type: "string" },
+        "quiet-seconds": { type: "string" },
       },
     });
   } catch (error) {
@@ -141,6 +146,15 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
   if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
+  if (command === "leave") {
+    const quiet = values["quiet-seconds"] ?? "5";
+    const quietSeconds = Number(quiet);
+    if (!/^\d+(\.\d+)?$/.test(quiet) || quietSeconds < 0.1 || quietSeconds > 3600) {
+      console.error(`Invalid --quiet-seconds "${quiet}": expected seconds from 0.1 to 3600`);
+      return 2;
+    }
+    return await run(env, options.revision, { quietSeconds });
+  }
   if (command !== undefined) {
     console.error(`Unknown command "${command}"; see ammp-agent --help`);
     return 2;
@@ -213,12 +227,25 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
   return 1;
 }
 
+// How `leave` knows the session is empty: nothing has come for this long.
+interface Leave {
+  quietSeconds: number;
+}
+
 async function run(
   env: Record<string, string | undefined>,
   revision: string | undefined,
+  leave?: Leave,
 ): Promise<number> {
   const config = configFrom(env);
   if (config === undefined) return 2;
+  if (leave && config.mqtt.protocolVersion !== 5) {
+    console.error(
+      `Cannot leave with MQTT_PROTOCOL_VERSION "${config.mqtt.protocolVersion}": ` +
+        "ending a session needs MQTT 5",
+    );
+    return 2;
+  }
   setupLogging(config.log);
   const log = logger("main");
 
@@ -232,6 +259,7 @@ async function run(
       });
       exit.resolve(1);
     },
+    leaving: leave !== undefined,
   });
   log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
   // Every file the agent needs is read or open by now: give up the rest.
@@ -260,19 +288,57 @@ async function run(
     ["SIGTERM", onSignal("SIGTERM")],
   ];
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
+  let quietTimer: ReturnType<typeof setInterval> | undefined;
+  if (leave) {
+    quietTimer = whenQuiet(agent, metrics, { ...leave, onQuiet: () => exit.resolve(0) });
+  }
 
   // The listeners stay until the process exits: Ctrl-C under `deno task`
   // delivers SIGINT twice (the terminal's, and the one the task runner
   // passes on), and the second must not cut the drain short.
   const code = await exit.promise;
+  clearInterval(quietTimer);
+  // A signal while leaving keeps the session: what is left stays queued.
+  const endSession = leave !== undefined && !stopping && code === 0;
   const timeout = AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000);
-  await agent.stop({ signal: timeout });
+  const ended = await agent.stop({ signal: timeout, endSession });
   if (timeout.aborted) {
     log.warning("Shutdown took longer than {seconds} s; unwritten messages stay unacknowledged", {
       seconds: config.shutdownTimeoutSeconds,
     });
   }
+  if (endSession && !ended) {
+    log.error("Cannot end the session of {clientId}: not everything was written; run leave again", {
+      clientId: config.mqtt.clientId,
+    });
+    return 1;
+  }
+  if (ended) {
+    log.info("Left: the broker has ended the session of {clientId}", {
+      clientId: config.mqtt.clientId,
+    });
+  }
   return code;
+}
+
+// Calls `onQuiet` once the agent has been ready, with nothing arriving, for
+// `quietSeconds`: the broker has handed over everything it kept.
+function whenQuiet(
+  agent: Agent,
+  metrics: AgentMetrics,
+  options: Leave & { onQuiet: () => void },
+): ReturnType<typeof setInterval> {
+  let readySince: number | undefined;
+  return setInterval(() => {
+    if (!agent.ready) {
+      readySince = undefined;
+      return;
+    }
+    const now = Date.now();
+    readySince ??= now;
+    const last = Math.max(readySince, metrics.lastMessageReceived * 1000);
+    if (now - last >= options.quietSeconds * 1000) options.onQuiet();
+  }, 100);
 }
 
 if (import.meta.main) {

@@ -22,6 +22,22 @@ export interface AgentOptions {
   output?: Output;
   /** Called once if stdout fails; the agent then acknowledges nothing more. */
   onFatal?: (error: Error) => void;
+  /**
+   * Take only what the broker kept in the session, subscribing to nothing
+   * new, to retire this client id (`ammp-agent leave`).
+   */
+  leaving?: boolean;
+}
+
+/** Options for {@linkcode Agent.stop}. */
+export interface AgentStopOptions {
+  /** Stop waiting for the drain when this aborts. */
+  signal?: AbortSignal;
+  /**
+   * End the broker session too (MQTT 5), but only once everything taken
+   * has been written and acknowledged.
+   */
+  endSession?: boolean;
 }
 
 const log = logger("agent");
@@ -38,6 +54,7 @@ export class Agent {
   #startedAt = new Date();
   #connectionSince = this.#startedAt;
   #rates = new RecentRates();
+  #outputFailed = false;
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -47,6 +64,7 @@ export class Agent {
     this.#metrics = metrics;
     this.#sink = new RecordSink(options.output ?? Deno.stdout, {
       onError: (error) => {
+        this.#outputFailed = true;
         this.#subscriber.stopTaking();
         options.onFatal?.(error);
       },
@@ -66,6 +84,7 @@ export class Agent {
         this.#connectionSince = new Date();
       },
       onReconnect: () => metrics.reconnects.inc(),
+      leaving: options.leaving,
     });
   }
 
@@ -159,20 +178,23 @@ export class Agent {
    * Drains and stops: takes no new messages, writes and acknowledges what
    * was taken, disconnects, stops the HTTP endpoint. A message taken but
    * not written when `signal` aborts is not acknowledged; the broker
-   * delivers it again.
+   * delivers it again. Resolves to whether the broker session was ended.
    */
-  async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
+  async stop(options: AgentStopOptions = {}): Promise<boolean> {
     this.#subscriber.stopTaking();
     clearInterval(this.#rateTimer);
-    const aborted = new Promise<void>((resolve) => {
-      if (options.signal?.aborted) resolve();
-      options.signal?.addEventListener("abort", () => resolve(), { once: true });
+    const aborted = new Promise<false>((resolve) => {
+      if (options.signal?.aborted) resolve(false);
+      options.signal?.addEventListener("abort", () => resolve(false), { once: true });
     });
-    await Promise.race([this.#sink.flush(), aborted]);
-    await Promise.race([this.#subscriber.stop(), aborted]);
+    const drained = await Promise.race([this.#sink.flush().then(() => true), aborted]);
+    // Ending the session with a message unacknowledged would drop it.
+    const endSession = options.endSession === true && drained && !this.#outputFailed;
+    const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
     this.#deadLetters.close();
     log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
+    return ended;
   }
 
   #sampleRates(): void {

@@ -23,6 +23,20 @@ export interface SubscriberOptions {
   onConnection?: (connected: boolean) => void;
   /** Called before every attempt to connect again. */
   onReconnect?: () => void;
+  /**
+   * Unsubscribe after connecting instead of subscribing: what the broker
+   * kept in the session still arrives, nothing new does (`ammp-agent leave`).
+   */
+  leaving?: boolean;
+}
+
+/** Options for {@linkcode Subscriber.stop}. */
+export interface SubscriberStopOptions {
+  /**
+   * Also end the session on the broker (MQTT 5 session expiry 0), so that
+   * it keeps nothing more for this client id.
+   */
+  endSession?: boolean;
 }
 
 /** The first and the largest delay between attempts to connect. */
@@ -67,6 +81,7 @@ export class Subscriber {
   #acks: number[] = [];
   // Counts connections; an ack from an earlier one is not sent.
   #connection = 0;
+  // Subscribed to every filter (when leaving: unsubscribed from every one).
   #subscribed = false;
   #taking = true;
   #stopped = false;
@@ -81,7 +96,7 @@ export class Subscriber {
     this.#options = options;
   }
 
-  /** Connected and every subscription granted. */
+  /** Connected, and every subscription granted (or, when leaving, removed). */
   get ready(): boolean {
     return this.#subscribed && (this.#client?.connected ?? false);
   }
@@ -121,19 +136,27 @@ export class Subscriber {
     this.#taking = false;
   }
 
-  /** Stops taking messages and disconnects cleanly. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking messages and disconnects cleanly. Resolves to whether the
+   * session was ended, which needs `endSession` and a live connection.
+   */
+  async stop(options: SubscriberStopOptions = {}): Promise<boolean> {
     this.#taking = false;
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
     const client = this.#client;
-    if (client === undefined) return;
+    if (client === undefined) return false;
     this.#sendAcks(this.#connection);
-    if (client.connected) {
-      await client.endAsync(false);
-    } else {
+    if (!client.connected) {
       await client.endAsync(true);
+      return false;
     }
+    const endSession = options.endSession === true && this.#config.protocolVersion === 5;
+    await client.endAsync(
+      false,
+      endSession ? { properties: { sessionExpiryInterval: 0 } } : undefined,
+    );
+    return endSession;
   }
 
   #take(packet: IPublishPacket): void {
@@ -173,6 +196,7 @@ export class Subscriber {
       clientId: this.#config.clientId,
       sessionPresent,
     });
+    if (this.#options.leaving) return this.#unsubscribe();
     // Subscribing again is harmless when the broker kept the session, and
     // needed when it lost it (expiry, broker without persistence).
     const filters = this.#config.subscriptions;
@@ -201,6 +225,27 @@ export class Subscriber {
       log.info("Subscribed to {topics} at QoS {qos}", {
         topics: filters,
         qos: this.#config.qos,
+      });
+    });
+  }
+
+  #unsubscribe(): void {
+    const filters = this.#config.subscriptions;
+    const connection = this.#connection;
+    const { log } = this.#options;
+    this.#client!.unsubscribe(filters, (error) => {
+      if (connection !== this.#connection) return;
+      if (error) {
+        log.error("Cannot unsubscribe from {topics}: {error}", {
+          topics: filters,
+          error: error.message,
+        });
+        return;
+      }
+      this.#subscribed = true;
+      log.info("Unsubscribed from {topics}; writing what the broker kept for {clientId}", {
+        topics: filters,
+        clientId: this.#config.clientId,
       });
     });
   }

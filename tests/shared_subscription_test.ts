@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type AgentProcess, startAgent } from "./agent_process.ts";
 import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { connect } from "mqtt";
 import { publishStream, range, tally } from "./stream.ts";
 
 // aedes, the fallback broker, speaks MQTT 3.1.1 only.
@@ -27,6 +28,26 @@ async function startGroup(broker: TestBroker, size: number): Promise<{
   }));
   const agents = await Promise.all(envs.map((env) => startAgent(env)));
   return { agents, envs };
+}
+
+// Whether the broker still keeps a session for `clientId`.
+function sessionPresent(broker: TestBroker, clientId: string): Promise<boolean> {
+  const client = connect(broker.url, {
+    clientId,
+    clean: false,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: 0 },
+    reconnectPeriod: 0,
+  });
+  return new Promise((resolve, reject) => {
+    client.once("connect", (connack) => {
+      client.end(() => resolve(connack.sessionPresent));
+    });
+    client.once("error", (error) => {
+      client.end();
+      reject(error);
+    });
+  });
 }
 
 Deno.test({
@@ -99,4 +120,62 @@ Deno.test({
       await broker.stop();
     }
   },
+});
+
+Deno.test({
+  name:
+    `\`leave\` retires a member: its queued share is written, the rest goes to the group, and the broker ends its session${needs}`,
+  ignore,
+  fn: async () => {
+    const broker = await startBroker({ require: true });
+    const { agents, envs } = await startGroup(broker, 2);
+    const all = [...agents];
+    try {
+      // The member goes away; the broker goes on dealing it half the stream.
+      assert.equal(await agents[1].stop(), 0);
+      const count = 2000;
+      await publishStream(broker.url, count, { nodes: NODES, window: 100 });
+      await agents[0].waitForLines(count / 2 - 100);
+
+      const leaving = await startAgent(envs[1], {
+        args: ["leave", "--quiet-seconds", "1"],
+        waitReady: false,
+      });
+      all.push(leaving);
+      assert.equal(await leaving.exited(), 0, leaving.stderr);
+      const queued = leaving.lines.length;
+      const first = tally(all.flatMap((agent) => agent.lines), range(0, count));
+      assert.deepEqual(first.lost, []);
+      assert.equal(first.duplicated, 0);
+      assert.ok(queued >= count / 2 - 100, `the leaving member wrote its share: ${queued}`);
+      assert.match(leaving.stderr, /the broker has ended the session/);
+
+      // Nothing more is dealt to the retired member: the group takes it all.
+      await publishStream(broker.url, 1000, { nodes: NODES, window: 100, from: count });
+      const second = () => tally(all.flatMap((agent) => agent.lines), range(count, 1000));
+      await agents[0].waitFor(() => second().lost.length === 0, "the next 1000 records");
+      assert.equal(second().duplicated, 0);
+      console.log(
+        `leave: ${queued} of ${count} written by the leaving member, the next 1000 by the group`,
+      );
+
+      // Its session is gone: connecting with its client id finds none.
+      assert.equal(await sessionPresent(broker, envs[1].MQTT_CLIENT_ID), false);
+    } finally {
+      for (const agent of all) await agent.stop("SIGKILL");
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test("`leave` needs MQTT 5 and says so in one line naming the setting", async () => {
+  const agent = await startAgent({ MQTT_PROTOCOL_VERSION: "4" }, {
+    args: ["leave"],
+    waitReady: false,
+  });
+  assert.equal(await agent.exited(), 2);
+  assert.equal(
+    agent.stderr.trim(),
+    'Cannot leave with MQTT_PROTOCOL_VERSION "4": ending a session needs MQTT 5',
+  );
 });
