@@ -12,10 +12,10 @@
  * @module
  */
 
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
-import { describeError, Subscriber } from "./subscriber.ts";
+import { describeError, openClient, Subscriber } from "./subscriber.ts";
 import { transform } from "./transform.ts";
 
 /** What the check found at one step. */
@@ -74,7 +74,9 @@ export async function checkBroker(
       `client id "${clientId}" with a clean session`,
   );
 
-  const client = connect(checkOptions(config, clientId, options.connectTimeoutSeconds ?? 10));
+  const client = openClient(
+    checkOptions(config, clientId, options.connectTimeoutSeconds ?? 10),
+  );
   const messages: IPublishPacket[] = [];
   let onMessage: (() => void) | undefined;
   client.on("message", (_topic, _payload, packet) => {

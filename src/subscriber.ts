@@ -7,8 +7,9 @@
 
 import type { Logger } from "@logtape/logtape";
 import { Buffer } from "node:buffer";
-import { isIP } from "node:net";
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { connect as connectTcp, isIP } from "node:net";
+import { connect as connectTls } from "node:tls";
+import { type IClientOptions, type IPublishPacket, type IStream, MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
 
 /** Takes one message; `ack` must be called once it is written. */
@@ -108,7 +109,7 @@ export class Subscriber {
 
   /** Connects, and keeps connecting until {@linkcode stop}. */
   start(): void {
-    const client = connect(this.clientOptions());
+    const client = openClient(this.clientOptions());
     this.#client = client;
     const internals = client as unknown as ClientInternals;
     const sendPacket = internals._sendPacket.bind(client);
@@ -325,6 +326,42 @@ export class Subscriber {
 }
 
 function noop(): void {}
+
+/**
+ * An MQTT.js client for `mqtt://` or `mqtts://`, as MQTT.js's `connect()`
+ * makes it, but with the connection opened here: on its first call
+ * `connect()` loads every transport it knows, WebSocket included, which
+ * took 40 ms of the agent's start-up.
+ */
+export function openClient(options: IClientOptions): MqttClient {
+  return new MqttClient((client) => openStream(client, options), options);
+}
+
+function openStream(client: MqttClient, options: IClientOptions): IStream {
+  const { host, port } = options;
+  if (options.protocol !== "mqtts") return connectTcp({ host, port: port! }) as IStream;
+  const socket = connectTls({
+    host,
+    port,
+    ca: options.ca,
+    cert: options.cert,
+    key: options.key,
+    servername: options.servername,
+    rejectUnauthorized: true,
+  });
+  // As in MQTT.js: until the handshake has succeeded, a failure is the
+  // client's error (a certificate not trusted, a wrong host name).
+  const failed = (error: Error) => {
+    client.emit("error", error);
+    socket.end();
+  };
+  socket.on("error", failed);
+  socket.on("secureConnect", () => {
+    if (socket.authorized) socket.removeListener("error", failed);
+    else socket.emit("error", new Error("TLS not authorized"));
+  });
+  return socket as unknown as IStream;
+}
 
 /**
  * PUBACK packets for `ids`, one after another: success, no properties,
