@@ -307,10 +307,13 @@ async function run(
       seconds: config.shutdownTimeoutSeconds,
     });
   }
-  if (endSession && !ended) {
-    log.error("Cannot end the session of {clientId}: not everything was written; run leave again", {
-      clientId: config.mqtt.clientId,
-    });
+  if (leave && !ended) {
+    log.error(
+      stopping
+        ? "Stopped before the session of {clientId} was ended; run leave again"
+        : "Cannot end the session of {clientId}: not everything was written; run leave again",
+      { clientId: config.mqtt.clientId },
+    );
     return 1;
   }
   if (ended) {

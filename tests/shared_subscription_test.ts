@@ -168,6 +168,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `\`leave\` stopped by a signal keeps the session for a later run and exits 1${needs}`,
+  ignore,
+  fn: async () => {
+    const broker = await startBroker({ require: true });
+    const { agents, envs } = await startGroup(broker, 1);
+    try {
+      assert.equal(await agents[0].stop(), 0);
+      const leaving = await startAgent(envs[0], { args: ["leave", "--quiet-seconds", "60"] });
+      assert.equal(await leaving.stop("SIGTERM"), 1);
+      assert.match(leaving.stderr, /Stopped before the session of .* was ended; run leave again/);
+      assert.equal(await sessionPresent(broker, envs[0].MQTT_CLIENT_ID), true);
+    } finally {
+      await broker.stop();
+    }
+  },
+});
+
 Deno.test("`leave` needs MQTT 5 and says so in one line naming the setting", async () => {
   const agent = await startAgent({ MQTT_PROTOCOL_VERSION: "4" }, {
     args: ["leave"],
