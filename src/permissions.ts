@@ -34,21 +34,11 @@ export type PermissionStates = Record<ReportedPermission, Deno.PermissionState>;
  * Revokes `names` for the rest of the process's life and returns what the
  * process holds afterwards. A file opened before (the dead-letter file)
  * stays writable; opening another one is refused.
- *
- * `env` granted for every variable (`--allow-env`, `-A`) is kept: once it
- * is revoked every read throws, and MQTT.js reads `MQTTJS_SOCKS_PROXY` on
- * each connect. The `agent` permission set lists its variables and ignores
- * the rest, so there reads of others stay quiet and `env` is dropped.
  */
 export function dropPermissions(
   names: readonly Deno.PermissionName[] = STARTUP_PERMISSIONS,
 ): PermissionStates {
-  for (const name of names) {
-    if (name === "env" && Deno.permissions.querySync({ name: "env" }).state === "granted") {
-      continue;
-    }
-    Deno.permissions.revokeSync({ name } as Deno.PermissionDescriptor);
-  }
+  for (const name of names) Deno.permissions.revokeSync({ name } as Deno.PermissionDescriptor);
   return permissionStates();
 }
 
