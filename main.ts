@@ -85,6 +85,13 @@ Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
 `;
 
+// The options that belong to one command, and that command.
+const COMMAND_OPTIONS: Record<string, string> = {
+  topic: "transform",
+  "wait-message": "check",
+  "quiet-seconds": "leave",
+};
+
 /** Options for {@linkcode main}. */
 export interface MainOptions {
   /** The source revision a build was made from; shown by `--version` and in metrics. */
@@ -122,6 +129,12 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     return 0;
   }
   const [command, ...files] = positionals;
+  for (const [option, owner] of Object.entries(COMMAND_OPTIONS)) {
+    if (values[option as keyof typeof values] !== undefined && command !== owner) {
+      console.error(`Option --${option} is for "ammp-agent ${owner}"; see ammp-agent --help`);
+      return 2;
+    }
+  }
 
   let env: Record<string, string | undefined>;
   try {
@@ -317,29 +330,31 @@ async function run(
     return 1;
   }
   if (ended) {
-    log.info("Left: the broker has ended the session of {clientId}", {
+    log.info("Left: told the broker to end the session of {clientId}", {
       clientId: config.mqtt.clientId,
     });
   }
   return code;
 }
 
-// Calls `onQuiet` once the agent has been ready, with nothing arriving, for
-// `quietSeconds`: the broker has handed over everything it kept.
+// Calls `onQuiet` once the agent has been ready, with every message it took
+// acknowledged and nothing arriving, for `quietSeconds`: with its window
+// open the broker had nothing left to send. A stalled stdout holds acks
+// back and so keeps the clock from running.
 function whenQuiet(
   agent: Agent,
   metrics: AgentMetrics,
   options: Leave & { onQuiet: () => void },
 ): ReturnType<typeof setInterval> {
-  let readySince: number | undefined;
+  let settledSince: number | undefined;
   return setInterval(() => {
-    if (!agent.ready) {
-      readySince = undefined;
+    if (!agent.ready || agent.unacknowledged > 0) {
+      settledSince = undefined;
       return;
     }
     const now = Date.now();
-    readySince ??= now;
-    const last = Math.max(readySince, metrics.lastMessageReceived * 1000);
+    settledSince ??= now;
+    const last = Math.max(settledSince, metrics.lastMessageReceived * 1000);
     if (now - last >= options.quietSeconds * 1000) options.onQuiet();
   }, 100);
 }

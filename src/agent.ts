@@ -169,6 +169,11 @@ export class Agent {
     return this.#subscriber.ready;
   }
 
+  /** Messages taken and not yet acknowledged: queued, being written, or lost with stdout. */
+  get unacknowledged(): number {
+    return this.#sink.unacknowledged;
+  }
+
   /** The address the HTTP endpoint listens on. */
   get address(): Deno.NetAddr | undefined {
     return this.#server?.addr;

@@ -39,6 +39,7 @@ export class RecordSink {
   #draining: Promise<void> | undefined;
   #error: Error | undefined;
   #linesWritten = 0;
+  #unacknowledged = 0;
 
   /** Creates a sink writing to `output`. */
   constructor(output: Output, options: RecordSinkOptions = {}) {
@@ -60,6 +61,7 @@ export class RecordSink {
   afterWrite(ack: () => void): void {
     if (this.#error) return;
     this.#acks.push(ack);
+    this.#unacknowledged++;
     this.#drainSoon();
   }
 
@@ -71,6 +73,15 @@ export class RecordSink {
   /** The number of {@linkcode write} calls queued and not yet written. */
   get pending(): number {
     return this.#lines.length;
+  }
+
+  /**
+   * The number of {@linkcode afterWrite} acknowledgements not run yet,
+   * including those of a batch being written, and those dropped when the
+   * output failed.
+   */
+  get unacknowledged(): number {
+    return this.#unacknowledged;
   }
 
   /** Resolves once everything queued so far is written and acknowledged. */
@@ -104,6 +115,7 @@ export class RecordSink {
         this.#linesWritten += lines.length - 1;
       }
       for (const ack of acks) ack();
+      this.#unacknowledged -= acks.length;
     }
   }
 }

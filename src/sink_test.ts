@@ -97,6 +97,22 @@ Deno.test("RecordSink stops acknowledging after the output fails, and reports it
   assert.ok(errors[0] instanceof Deno.errors.BrokenPipe);
 });
 
+Deno.test("RecordSink counts a message unacknowledged until its ack has run, during the write too", async () => {
+  const output = new GatedOutput();
+  const sink = new RecordSink(output);
+  sink.write("{}");
+  sink.afterWrite(() => {});
+  sink.write("{}");
+  sink.afterWrite(() => {});
+  assert.equal(sink.unacknowledged, 2);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(sink.pending, 0, "the batch has left the queue");
+  assert.equal(sink.unacknowledged, 2, "but is not acknowledged while its write is under way");
+  await output.open();
+  await sink.flush();
+  assert.equal(sink.unacknowledged, 0);
+});
+
 Deno.test("RecordSink runs an acknowledgement without a line once earlier lines are written", async () => {
   const output = new GatedOutput();
   const sink = new RecordSink(output);

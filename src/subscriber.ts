@@ -78,8 +78,12 @@ export class Subscriber {
   #config: Config["mqtt"];
   #options: SubscriberOptions;
   #client: MqttClient | undefined;
-  // Message ids whose PUBACKs go out together at the end of this task.
+  // Message ids whose PUBACKs go out together at the end of this task, and
+  // the connection's stream they came on.
   #acks: number[] = [];
+  #acksStream: IStream | undefined;
+  // Messages that arrived after stopTaking(), neither taken nor acknowledged.
+  #declined = 0;
   // Counts connections; an ack from an earlier one is not sent.
   #connection = 0;
   // Subscribed to every filter (when leaving: unsubscribed from every one).
@@ -139,7 +143,9 @@ export class Subscriber {
 
   /**
    * Stops taking messages and disconnects cleanly. Resolves to whether the
-   * session was ended, which needs `endSession` and a live connection.
+   * session was ended, which needs `endSession`, a live connection, and no
+   * message turned away since {@linkcode stopTaking} (ending the session
+   * would drop it).
    */
   async stop(options: SubscriberStopOptions = {}): Promise<boolean> {
     this.#taking = false;
@@ -147,12 +153,13 @@ export class Subscriber {
     clearTimeout(this.#retryTimer);
     const client = this.#client;
     if (client === undefined) return false;
-    this.#sendAcks(this.#connection);
+    this.#sendAcks();
     if (!client.connected) {
       await client.endAsync(true);
       return false;
     }
-    const endSession = options.endSession === true && this.#config.protocolVersion === 5;
+    const endSession = options.endSession === true && this.#config.protocolVersion === 5 &&
+      this.#declined === 0;
     await client.endAsync(
       false,
       endSession ? { properties: { sessionExpiryInterval: 0 } } : undefined,
@@ -161,28 +168,43 @@ export class Subscriber {
   }
 
   #take(packet: IPublishPacket): void {
-    if (!this.#taking) return;
-    const connection = this.#connection;
+    if (!this.#taking) {
+      this.#declined++;
+      return;
+    }
+    // After a reconnect the broker sends what is unacknowledged again, so an
+    // acknowledgement only goes out on the stream its message came on.
+    const stream = this.#client!.stream;
     const { messageId } = packet;
     const ack = packet.qos === 0 || messageId === undefined
       ? noop
-      : () => this.#acknowledge(messageId, connection);
+      : () => this.#acknowledge(messageId, stream);
     this.#options.onMessage(packet.topic, packet.payload as Uint8Array, ack);
   }
 
-  #acknowledge(messageId: number, connection: number): void {
-    // After a reconnect the broker sends unacknowledged messages again.
-    if (connection !== this.#connection || !this.#client?.connected) return;
-    if (this.#acks.push(messageId) === 1) queueMicrotask(() => this.#sendAcks(connection));
+  #acknowledge(messageId: number, stream: IStream): void {
+    if (!this.#open(stream)) return;
+    if (stream !== this.#acksStream) {
+      this.#sendAcks();
+      this.#acksStream = stream;
+    }
+    if (this.#acks.push(messageId) === 1) queueMicrotask(() => this.#sendAcks());
   }
 
-  #sendAcks(connection: number): void {
+  #sendAcks(): void {
     const ids = this.#acks;
     if (ids.length === 0) return;
     this.#acks = [];
+    const stream = this.#acksStream!;
+    if (this.#open(stream)) stream.write(encodePubacks(ids));
+  }
+
+  // Whether `stream` is the live connection's, and a PUBACK may still go
+  // out on it: not once the DISCONNECT is on its way.
+  #open(stream: IStream): boolean {
     const client = this.#client;
-    if (connection !== this.#connection || !client?.connected) return;
-    client.stream.write(encodePubacks(ids));
+    return client?.stream === stream && client.connected && !client.disconnecting &&
+      stream.writable;
   }
 
   #onConnect(sessionPresent: boolean): void {
@@ -299,8 +321,8 @@ export class Subscriber {
       // the agent logs what matters itself.
       log: noop,
       // By default mqtt-packet builds a 2-byte buffer for each of the 65,536
-      // packet ids on the first packet: 8 MB of heap for the process's life,
-      // to save one tiny allocation per acknowledgement.
+      // packet ids on the first packet it writes: 8 MB of heap for the
+      // process's life, to save an allocation per packet that carries an id.
       writeCache: false,
     };
     if (config.protocolVersion === 5) {

@@ -54,6 +54,15 @@ Deno.test("a bad setting stops the agent with one line naming it and exit code 2
   }
 });
 
+Deno.test("an option of another command stops the agent with one line naming it and exit code 2", async () => {
+  const agent = await startAgent({}, { args: ["--quiet-seconds", "3"], waitReady: false });
+  assert.equal(await agent.exited(), 2);
+  assert.equal(
+    agent.stderr.trim(),
+    'Option --quiet-seconds is for "ammp-agent leave"; see ammp-agent --help',
+  );
+});
+
 Deno.test("`main.ts transform` replays payload lines with the live transform", async () => {
   const examples = loadExamples().filter((example) => example.topic === "a/b827eb000001/u/data");
   const input = examples.map((example) => new TextDecoder().decode(example.payload).trim())
