@@ -85,6 +85,8 @@ Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
 `;
 
+const COMMANDS = ["transform", "check", "healthcheck", "leave"];
+
 // The options that belong to one command, and that command.
 const COMMAND_OPTIONS: Record<string, string> = {
   topic: "transform",
@@ -129,6 +131,10 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     return 0;
   }
   const [command, ...files] = positionals;
+  if (command !== undefined && !COMMANDS.includes(command)) {
+    console.error(`Unknown command "${command}"; see ammp-agent --help`);
+    return 2;
+  }
   for (const [option, owner] of Object.entries(COMMAND_OPTIONS)) {
     if (values[option as keyof typeof values] !== undefined && command !== owner) {
       console.error(`Option --${option} is for "ammp-agent ${owner}"; see ammp-agent --help`);
@@ -167,10 +173,6 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       return 2;
     }
     return await run(env, options.revision, { quietSeconds });
-  }
-  if (command !== undefined) {
-    console.error(`Unknown command "${command}"; see ammp-agent --help`);
-    return 2;
   }
   return await run(env, options.revision);
 }

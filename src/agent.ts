@@ -169,7 +169,10 @@ export class Agent {
     return this.#subscriber.ready;
   }
 
-  /** Messages taken and not yet acknowledged: queued, being written, or lost with stdout. */
+  /**
+   * Messages taken whose acknowledgement has not run yet: queued, being
+   * written, or dropped when stdout failed.
+   */
   get unacknowledged(): number {
     return this.#sink.unacknowledged;
   }

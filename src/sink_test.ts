@@ -93,6 +93,7 @@ Deno.test("RecordSink stops acknowledging after the output fails, and reports it
   await output.open();
   await sink.flush();
   assert.deepEqual(acked, []);
+  assert.equal(sink.unacknowledged, 1, "the dropped acknowledgement still counts");
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof Deno.errors.BrokenPipe);
 });

@@ -84,7 +84,7 @@ export class Subscriber {
   #acksStream: IStream | undefined;
   // Messages that arrived after stopTaking(), neither taken nor acknowledged.
   #declined = 0;
-  // Counts connections; an ack from an earlier one is not sent.
+  // Counts connections, so that a (un)subscribe answer of an earlier one is ignored.
   #connection = 0;
   // Subscribed to every filter (when leaving: unsubscribed from every one).
   #subscribed = false;
@@ -183,7 +183,7 @@ export class Subscriber {
   }
 
   #acknowledge(messageId: number, stream: IStream): void {
-    if (!this.#open(stream)) return;
+    if (!this.#canAcknowledgeOn(stream)) return;
     if (stream !== this.#acksStream) {
       this.#sendAcks();
       this.#acksStream = stream;
@@ -196,12 +196,12 @@ export class Subscriber {
     if (ids.length === 0) return;
     this.#acks = [];
     const stream = this.#acksStream!;
-    if (this.#open(stream)) stream.write(encodePubacks(ids));
+    if (this.#canAcknowledgeOn(stream)) stream.write(encodePubacks(ids));
   }
 
   // Whether `stream` is the live connection's, and a PUBACK may still go
   // out on it: not once the DISCONNECT is on its way.
-  #open(stream: IStream): boolean {
+  #canAcknowledgeOn(stream: IStream): boolean {
     const client = this.#client;
     return client?.stream === stream && client.connected && !client.disconnecting &&
       stream.writable;

@@ -201,6 +201,7 @@ Deno.test({
       );
       assert.deepEqual(result.lost, []);
       assert.equal(result.duplicated, 0);
+      assert.equal(await sessionPresent(broker, env.MQTT_CLIENT_ID), false);
     } finally {
       await leaving.stop("SIGKILL");
       await broker.stop();
