@@ -54,7 +54,6 @@ export class Agent {
   #startedAt = new Date();
   #connectionSince = this.#startedAt;
   #rates = new RecentRates();
-  #outputFailed = false;
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -64,7 +63,6 @@ export class Agent {
     this.#metrics = metrics;
     this.#sink = new RecordSink(options.output ?? Deno.stdout, {
       onError: (error) => {
-        this.#outputFailed = true;
         this.#subscriber.stopTaking();
         options.onFatal?.(error);
       },
@@ -197,7 +195,7 @@ export class Agent {
     });
     const drained = await Promise.race([this.#sink.flush().then(() => true), aborted]);
     // Ending the session with a message unacknowledged would drop it.
-    const endSession = options.endSession === true && drained && !this.#outputFailed;
+    const endSession = options.endSession === true && drained && !this.#sink.failed;
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
     this.#deadLetters.close();

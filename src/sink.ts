@@ -84,6 +84,11 @@ export class RecordSink {
     return this.#unacknowledged;
   }
 
+  /** Whether the output has failed; nothing is written or acknowledged since. */
+  get failed(): boolean {
+    return this.#error !== undefined;
+  }
+
   /** Resolves once everything queued so far is written and acknowledged. */
   async flush(): Promise<void> {
     while (this.#draining) await this.#draining;

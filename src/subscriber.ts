@@ -84,8 +84,6 @@ export class Subscriber {
   #acksStream: IStream | undefined;
   // Messages that arrived after stopTaking(), neither taken nor acknowledged.
   #declined = 0;
-  // Counts connections, so that a (un)subscribe answer of an earlier one is ignored.
-  #connection = 0;
   // Subscribed to every filter (when leaving: unsubscribed from every one).
   #subscribed = false;
   #taking = true;
@@ -183,7 +181,7 @@ export class Subscriber {
   }
 
   #acknowledge(messageId: number, stream: IStream): void {
-    if (!this.#canAcknowledgeOn(stream)) return;
+    // Whether the stream can still take them is checked once per batch.
     if (stream !== this.#acksStream) {
       this.#sendAcks();
       this.#acksStream = stream;
@@ -208,7 +206,6 @@ export class Subscriber {
   }
 
   #onConnect(sessionPresent: boolean): void {
-    this.#connection++;
     this.#attempt = 0;
     this.#lastError = undefined;
     this.#connectedSince = new Date();
@@ -226,9 +223,11 @@ export class Subscriber {
     const options = this.#config.protocolVersion === 5
       ? { qos: this.#config.qos, rh: 1 as const }
       : { qos: this.#config.qos };
-    const connection = this.#connection;
-    this.#client!.subscribe(filters, options, (error, granted) => {
-      if (connection !== this.#connection) return;
+    const client = this.#client!;
+    // An answer that comes after the connection was replaced is stale.
+    const stream = client.stream;
+    client.subscribe(filters, options, (error, granted) => {
+      if (client.stream !== stream) return;
       if (error) {
         log.error("Cannot subscribe to {topics}: {error}", {
           topics: filters,
@@ -254,10 +253,11 @@ export class Subscriber {
 
   #unsubscribe(): void {
     const filters = this.#config.subscriptions;
-    const connection = this.#connection;
+    const client = this.#client!;
+    const stream = client.stream;
     const { log } = this.#options;
-    this.#client!.unsubscribe(filters, (error) => {
-      if (connection !== this.#connection) return;
+    client.unsubscribe(filters, (error) => {
+      if (client.stream !== stream) return;
       if (error) {
         log.error("Cannot unsubscribe from {topics}: {error}", {
           topics: filters,
