@@ -10,6 +10,7 @@
  * @module
  */
 
+import { type ExactInteger, isExactInteger } from "./exact_integer.ts";
 import type { AmmpRecord, ReadingValue } from "./transform.ts";
 
 /** The values of `OUTPUT_FORMAT`, the default first. */
@@ -81,9 +82,15 @@ export function deviceLines(record: AmmpRecord): DeviceLine[] {
  * by key as InfluxDB prefers. Timestamps are Unix nanoseconds, the
  * protocol's default precision.
  *
- * Every number is written as a float (`5`, not `5i`): AMMP readings are
- * JSON numbers, and a reading that is `5` in one payload and `5.1` in the
- * next must not become an integer field that then rejects the float.
+ * Every number a double holds exactly is written as a float (`5`, not
+ * `5i`): AMMP readings are JSON numbers, and a reading that is `5` in one
+ * payload and `5.1` in the next must not become an integer field that then
+ * rejects the float. An integer beyond 2^53 keeps every digit: an integer
+ * field (`9007199254740993i`) where a signed 64-bit integer holds it, since
+ * a float field would round it, else its digits as a float field (which
+ * InfluxDB stores rounded). Exact digits win over a stable type here: a
+ * reading that is a float field and then, say, the sentinel
+ * -9223372036854775808 conflicts in InfluxDB, as a string would.
  * A point needs at least one field, so a device without readings (polled,
  * nothing returned) has no `ammp` point, and a reading whose name is empty
  * is left out.
@@ -111,17 +118,23 @@ export function influxLines(record: AmmpRecord): string[] {
   return lines;
 }
 
-// `entries`: the `_s` array as JSON; `level`: its highest numeric `l`.
+// `entries`: the `_s` array as JSON; `level`: its highest numeric `l`,
+// always a float field, written with every digit.
 function statusFields(entries: unknown[]): string {
   let level: number | undefined;
+  let written = "";
   for (const entry of entries) {
     const l = (entry as { l?: unknown } | null)?.l;
-    if (typeof l === "number" && Number.isFinite(l) && (level === undefined || l > level)) {
-      level = l;
+    const value = isExactInteger(l) ? Number(l.rawJSON) : l;
+    if (
+      typeof value === "number" && Number.isFinite(value) && (level === undefined || value > level)
+    ) {
+      level = value;
+      written = typeof l === "number" ? String(l) : (l as ExactInteger).rawJSON;
     }
   }
   const fields = `entries=${influxString(JSON.stringify(entries))}`;
-  return level === undefined ? fields : `${fields},level=${level}`;
+  return level === undefined ? fields : `${fields},level=${written}`;
 }
 
 function influxValue(value: ReadingValue): string {
@@ -130,9 +143,20 @@ function influxValue(value: ReadingValue): string {
       return String(value);
     case "boolean":
       return value ? "true" : "false";
-    default:
+    case "string":
       return influxString(value);
+    default:
+      return influxInteger(value);
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+// An integer beyond 2^53: exact as an integer field where int64 holds it.
+function influxInteger(value: ExactInteger): string {
+  const n = BigInt(value.rawJSON);
+  return n >= INT64_MIN && n <= INT64_MAX ? `${value.rawJSON}i` : value.rawJSON;
 }
 
 // A string field value: quoted; `"` and `\` escaped. The protocol cannot

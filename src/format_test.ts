@@ -215,3 +215,42 @@ Deno.test("influx lines read back as the same vid, names and values for awkward 
     assert.deepEqual(parsed.fields, { [key]: value, n }, lines[0]);
   }
 });
+
+// A payload as text: JSON.stringify cannot write integers beyond 2^53.
+function recordOfText(payload: string): AmmpRecord {
+  const result = transform("a/b827eb000001/u/data", encoder.encode(payload));
+  assert.equal(result.kind, "record");
+  return (result as { record: AmmpRecord }).record;
+}
+
+const bigPayload = '{"t":1709288100,"r":[{"_vid":"m","E":18446744073709551615,' +
+  '"n":9007199254740993,"min":-9223372036854775808,"max":9223372036854775807,' +
+  '"over":9223372036854775808,"safe":9007199254740991,"f":0.5,' +
+  '"_s":[{"c":"overflow","l":2,"raw":18446744073709551615}]}]}';
+
+Deno.test("device lines keep every digit of integers beyond 2^53", () => {
+  assert.equal(
+    formatRecord(recordOfText(bigPayload), "device"),
+    '{"node_id":"b827eb000001","time":"2024-03-01T10:15:00+00:00","vid":"m","readings":' +
+      '{"E":18446744073709551615,"n":9007199254740993,"min":-9223372036854775808,' +
+      '"max":9223372036854775807,"over":9223372036854775808,"safe":9007199254740991,"f":0.5},' +
+      '"status":[{"c":"overflow","l":2,"raw":18446744073709551615}]}',
+  );
+});
+
+Deno.test("influx lines write integers beyond 2^53 with every digit: as integers where int64 holds them", () => {
+  assert.deepEqual(influxLines(recordOfText(bigPayload)), [
+    "ammp,node_id=b827eb000001,vid=m E=18446744073709551615,n=9007199254740993i," +
+    "min=-9223372036854775808i,max=9223372036854775807i,over=9223372036854775808," +
+    "safe=9007199254740991,f=0.5 1709288100000000000",
+    'ammp_status,node_id=b827eb000001,vid=m entries="[{\\"c\\":\\"overflow\\",\\"l\\":2,' +
+    '\\"raw\\":18446744073709551615}]",level=2 1709288100000000000',
+  ]);
+  // A level beyond 2^53 is written with every digit too, and as a float, like every level.
+  const level = recordOfText('{"t":0,"r":[{"_vid":"m","_s":[{"c":"x","l":9007199254740993}]}]}');
+  assert.equal(
+    influxLines(level)[0],
+    'ammp_status,node_id=b827eb000001,vid=m entries="[{\\"c\\":\\"x\\",\\"l\\":9007199254740993}]",' +
+      "level=9007199254740993 0",
+  );
+});

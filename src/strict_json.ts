@@ -14,6 +14,8 @@
  * @module
  */
 
+import { readNumber } from "./exact_integer.ts";
+
 /**
  * Whether some object key in `text` contains an escape sequence: a string
  * with a backslash that is followed by a colon. Linear in the text's
@@ -47,7 +49,8 @@ export function hasEscapedKey(text: string): boolean {
 
 /**
  * Parses JSON text like `JSON.parse`, and also reads the bare `NaN`,
- * `Infinity` and `-Infinity` that Python writes, as `null`. Iterative, so
+ * `Infinity` and `-Infinity` that Python writes, as `null`, and an integer
+ * beyond 2^53 as an `ExactInteger` with every digit. Iterative, so
  * nesting depth is bounded by memory, not by the call stack. Keys such as
  * `__proto__` become plain own properties, as with `JSON.parse`.
  *
@@ -179,7 +182,7 @@ class Parser {
     const match = NUMBER.exec(text);
     if (match === null) this.#fail();
     this.#at += match[0].length;
-    return Number(match[0]);
+    return readNumber(match[0]);
   }
 
   #readString(): string {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type ExactInteger, isExactInteger, parseExactJson } from "./exact_integer.ts";
 import { hasEscapedKey, parseStrictJson } from "./strict_json.ts";
 
 /** Why a message could not become a record. Each is a `reason` label. */
@@ -32,8 +33,12 @@ export const SKIP_REASONS = [
 /** A reason for leaving one reading or device out of a record. */
 export type SkipReason = typeof SKIP_REASONS[number];
 
-/** A reading value as it appears in a record. */
-export type ReadingValue = number | string | boolean;
+/**
+ * A reading value as it appears in a record. An integer beyond 2^53 is an
+ * {@linkcode ExactInteger}, which `JSON.stringify` writes with every digit;
+ * status entries hold such integers the same way.
+ */
+export type ReadingValue = number | ExactInteger | string | boolean;
 
 /** The record written for one data payload, in the contract's key order. */
 export interface AmmpRecord {
@@ -143,11 +148,10 @@ export function transform(
 ): TransformResult {
   const parsed = parsePayload(topic, payload, options);
   if (parsed.kind !== "payload") return parsed;
-  return {
-    kind: "record",
-    record: buildRecord(parsed, options.onSkip),
-    readingTime: parsed.t,
-  };
+  // Skips were all reported by the first pass; the exact one makes the same.
+  const record = buildRecord(parsed, options.onSkip) ??
+    buildRecord(parseExactly(parsed), undefined) as AmmpRecord;
+  return { kind: "record", record, readingTime: parsed.t };
 }
 
 /** The outcome of {@linkcode transformToLine}. */
@@ -181,8 +185,15 @@ export function transformToLine(
 ): LineResult {
   const parsed = parsePayload(topic, payload, options);
   if (parsed.kind !== "payload") return parsed;
-  const line = writeRecordLine(parsed, options.onSkip) ??
-    JSON.stringify(buildRecord(parsed, options.onSkip));
+  // Skips were all reported by the first pass; the exact one makes the same.
+  let line = writeRecordLine(parsed, options.onSkip);
+  if (line === INEXACT) {
+    line = writeRecordLine(parseExactly(parsed), undefined) as string;
+  } else if (line === undefined) {
+    line = JSON.stringify(
+      buildRecord(parsed, options.onSkip) ?? buildRecord(parseExactly(parsed), undefined),
+    );
+  }
   return { kind: "record", line, readingTime: parsed.t };
 }
 
@@ -192,6 +203,30 @@ interface ParsedPayload {
   node: string | undefined;
   t: number;
   devices: unknown[];
+  /** The payload's text. */
+  text: string;
+  /** Whether integers beyond 2^53 were read with every digit. */
+  exact: boolean;
+}
+
+// What the writers of a record return when it holds a number beyond 2^53
+// that the plain JSON.parse may have rounded: the payload must be read
+// again with every digit. That parse takes six times as long as
+// JSON.parse, and even looking for long runs of digits in the text costs
+// a tenth of the transform; a reading or status value of magnitude 2^53 or
+// more costs one comparison where the writers look at it anyway.
+const INEXACT = Symbol("inexact");
+
+// The payload read again, keeping every digit of integers beyond 2^53.
+function parseExactly(parsed: ParsedPayload): ParsedPayload {
+  return readPayload(parsed.text, parsed.node, true) as ParsedPayload;
+}
+
+// Whether a number from the plain JSON.parse may have been rounded: an
+// integer beyond 2^53 (or a float of that size, which the exact parse
+// leaves as it is).
+function mayBeRounded(value: number): boolean {
+  return (value >= 2 ** 53 || value <= -(2 ** 53)) && Number.isFinite(value);
 }
 
 function parsePayload(
@@ -214,32 +249,63 @@ function parsePayload(
   } catch {
     return dead("not_utf8", "Payload is not valid UTF-8");
   }
+  return readPayload(text, nodeIdOf(topic), false);
+}
 
+// Parses and checks the payload's text. `exact`: read integers beyond 2^53
+// with every digit, which a dead letter's detail also quotes.
+function readPayload(
+  text: string,
+  node: string | undefined,
+  exact: boolean,
+): ParsedPayload | DeadResult {
   let body: unknown;
   try {
-    body = parseJson(text);
+    // V8 can misread escaped keys after earlier parses; see strict_json.ts.
+    if (hasEscapedKey(text)) {
+      body = parseStrictJson(text);
+      exact = true;
+    } else {
+      body = parseText(text, exact);
+    }
   } catch (error) {
     return dead("not_json", `Payload is not JSON: ${(error as Error).message}`);
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+  // Where a dead letter's detail would quote a rounded number, the payload
+  // is read again with every digit.
+  if (
+    typeof body !== "object" || body === null || Array.isArray(body) || isExactInteger(body)
+  ) {
+    if (!exact && typeof body === "number" && mayBeRounded(body)) {
+      return readPayload(text, node, true);
+    }
     return dead(
       "not_object",
       `Payload is ${describe(body)}, expected a JSON object`,
     );
   }
 
-  const { t, r } = body as { t?: unknown; r?: unknown };
-  if (t === undefined) return dead("invalid_t", 'Payload has no "t"');
+  const { t: written, r } = body as { t?: unknown; r?: unknown };
+  if (written === undefined) return dead("invalid_t", 'Payload has no "t"');
+  // A "t" beyond 2^53 is far beyond the year 9999, or negative.
+  if (!exact && typeof written === "number" && mayBeRounded(written)) {
+    return readPayload(text, node, true);
+  }
+  const t = isExactInteger(written) ? Number(written.rawJSON) : written;
   if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
     return dead(
       "invalid_t",
-      `"t" is ${describe(t)}, expected Unix seconds as a non-negative number`,
+      `"t" is ${describe(written)}, expected Unix seconds as a non-negative number`,
     );
   }
   if (t * 1000 > MAX_TIME_MS) {
-    return dead("invalid_t", `"t" ${t} is after the year 9999`);
+    return dead(
+      "invalid_t",
+      `"t" ${numberText(written as number | ExactInteger)} is after the year 9999`,
+    );
   }
   if (!Array.isArray(r)) {
+    if (!exact && typeof r === "number" && mayBeRounded(r)) return readPayload(text, node, true);
     return dead(
       "invalid_r",
       r === undefined
@@ -247,30 +313,37 @@ function parsePayload(
         : `"r" is ${describe(r)}, expected an array of device readings`,
     );
   }
-  return { kind: "payload", node: nodeIdOf(topic), t, devices: r };
+  return { kind: "payload", node, t, devices: r, text, exact };
 }
 
-function buildRecord(parsed: ParsedPayload, onSkip: TransformOptions["onSkip"]): AmmpRecord {
+// The record, or undefined when it holds a number the parse may have
+// rounded (see INEXACT).
+function buildRecord(
+  parsed: ParsedPayload,
+  onSkip: TransformOptions["onSkip"],
+): AmmpRecord | undefined {
   const time = formatTime(parsed.t);
   const record: AmmpRecord = parsed.node === undefined
     ? { time, data: {} }
     : { node_id: parsed.node, time, data: {} };
-  collectReadings(record, parsed.devices, onSkip);
-  return record;
+  const complete = collectReadings(record, parsed.devices, onSkip);
+  return complete || parsed.exact ? record : undefined;
 }
 
 // Fills `data` and `status` of a record from the device readings `r`.
+// Returns false when some value may have been rounded (see INEXACT).
 function collectReadings(
   record: AmmpRecord,
   devices: unknown[],
   onSkip: TransformOptions["onSkip"],
-): void {
+): boolean {
   // Null-prototype maps: a vendor id or field named "__proto__" stays a
   // plain key and can never reach an object's prototype.
   const data: Record<string, Record<string, ReadingValue>> = Object.create(
     null,
   );
   let status: Record<string, unknown[]> | undefined;
+  let complete = true;
 
   for (const device of devices) {
     const fields = usableDevice(device, onSkip);
@@ -283,19 +356,12 @@ function collectReadings(
     }
     for (const key in fields) {
       if (key.charCodeAt(0) === 95 /* "_" */) continue;
-      const value = fields[key];
-      switch (typeof value) {
-        case "number":
-          // JSON.parse turns 1e999 into Infinity: not a reading either
-          if (Number.isFinite(value)) readings[key] = value;
-          break;
-        case "string":
-        case "boolean":
-          readings[key] = value;
-          break;
-        case "object":
-          if (value !== null) onSkip?.("invalid_value");
-          break;
+      const value = readingOf(fields[key], onSkip);
+      if (value === INEXACT) {
+        complete = false;
+        readings[key] = fields[key] as number;
+      } else if (value !== undefined) {
+        readings[key] = value;
       }
     }
     const entries = fields._s;
@@ -306,10 +372,12 @@ function collectReadings(
         for (const entry of entries) {
           // Entries are kept as they are, so they must stay writable:
           // JSON.stringify recurses and would overflow on deep nesting.
-          if (nestedDeeperThan(entry, MAX_STATUS_DEPTH)) {
+          const check = checkEntry(entry, MAX_STATUS_DEPTH);
+          if (check === TOO_DEEP) {
             onSkip?.("invalid_status");
             continue;
           }
+          if (check === INEXACT) complete = false;
           status ??= Object.create(null) as Record<string, unknown[]>;
           (status[vid] ??= []).push(entry);
         }
@@ -319,20 +387,55 @@ function collectReadings(
 
   record.data = data;
   if (status !== undefined) record.status = status;
+  return complete;
+}
+
+// What a reading value becomes in the record, for both transforms: itself;
+// undefined when the record leaves it out (counted when it is not a
+// reading at all); or INEXACT, kept, for a number the parse may have rounded.
+function readingOf(
+  value: unknown,
+  onSkip: TransformOptions["onSkip"],
+): ReadingValue | undefined | typeof INEXACT {
+  switch (typeof value) {
+    case "number":
+      if (value < 2 ** 53 && value > -(2 ** 53)) return value;
+      // JSON.parse turns 1e999 into Infinity: not a reading either
+      return Number.isFinite(value) ? INEXACT : undefined;
+    case "string":
+    case "boolean":
+      return value;
+    case "object":
+      if (value === null) return undefined;
+      if (isExactInteger(value)) return value;
+      onSkip?.("invalid_value");
+      return undefined;
+  }
+  return undefined;
 }
 
 /** How deeply a status entry may nest objects and arrays. */
 export const MAX_STATUS_DEPTH = 16;
 
-// Whether `value` nests objects or arrays more than `limit` levels deep.
-// The recursion stops at `limit`, whatever the input.
-function nestedDeeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (limit === 0) return true;
-  for (const child of Object.values(value)) {
-    if (nestedDeeperThan(child, limit - 1)) return true;
+// A status entry that nests objects or arrays too deeply to write.
+const TOO_DEEP = Symbol("too deep");
+
+// Whether a status entry nests objects or arrays more than `limit` levels
+// deep, or else holds a number the parse may have rounded: TOO_DEEP,
+// INEXACT or undefined. The recursion stops at `limit`, whatever the input.
+function checkEntry(value: unknown, limit: number): typeof TOO_DEEP | typeof INEXACT | undefined {
+  if (typeof value !== "object" || value === null) {
+    return typeof value === "number" && mayBeRounded(value) ? INEXACT : undefined;
   }
-  return false;
+  // An ExactInteger is a number, not a level of nesting.
+  if (limit === 0) return isExactInteger(value) ? undefined : TOO_DEEP;
+  let found: typeof INEXACT | undefined;
+  for (const child of Object.values(value)) {
+    const check = checkEntry(child, limit - 1);
+    if (check === TOO_DEEP) return check;
+    found ??= check;
+  }
+  return found;
 }
 
 // Writes the record's line from the parsed payload itself. JSON.stringify
@@ -341,15 +444,17 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
 // devices are reused as they are, with every part the record leaves out
 // set to undefined, which JSON.stringify omits. The parsed payload is not
 // used afterwards. Returns undefined, before reporting any skip, when
-// devices share a vendor id: those are merged by the object path.
+// devices share a vendor id: those are merged by the object path; INEXACT,
+// after reporting every skip, when a value may have been rounded.
 function writeRecordLine(
   parsed: ParsedPayload,
   onSkip: TransformOptions["onSkip"],
-): string | undefined {
+): string | undefined | typeof INEXACT {
   const devices = parsed.devices;
   if (hasRepeatedVid(devices)) return undefined;
   const data: Record<string, unknown> = {};
   let status: Record<string, unknown> | undefined;
+  let complete = true;
   for (const device of devices) {
     const fields = usableDevice(device, onSkip);
     if (fields === undefined) continue;
@@ -361,16 +466,11 @@ function writeRecordLine(
         continue;
       }
       const value = fields[key];
-      switch (typeof value) {
-        case "number":
-          // JSON.parse turns 1e999 into Infinity: not a reading either
-          if (!Number.isFinite(value)) fields[key] = undefined;
-          break;
-        case "object":
-          if (value !== null) onSkip?.("invalid_value");
-          fields[key] = undefined;
-          break;
-      }
+      // Written only where it changes: a kept reading stays as parsed.
+      const kept = readingOf(value, onSkip);
+      if (kept === value) continue;
+      if (kept === INEXACT) complete = false;
+      else fields[key] = undefined;
     }
     setOwn(data, vid, fields);
     if (entries !== undefined && entries !== null) {
@@ -380,7 +480,9 @@ function writeRecordLine(
         // As in collectReadings: entries nested too deeply to write are
         // left out, each one counted.
         const kept = entries.filter((entry) => {
-          if (!nestedDeeperThan(entry, MAX_STATUS_DEPTH)) return true;
+          const check = checkEntry(entry, MAX_STATUS_DEPTH);
+          if (check === INEXACT) complete = false;
+          if (check !== TOO_DEEP) return true;
           onSkip?.("invalid_status");
           return false;
         });
@@ -391,6 +493,7 @@ function writeRecordLine(
       }
     }
   }
+  if (!complete && !parsed.exact) return INEXACT;
   const time = formatTime(parsed.t);
   // JSON.stringify leaves out status while it is undefined.
   return JSON.stringify(
@@ -447,7 +550,7 @@ function usableDevice(
   }
   const fields = device as Record<string, unknown>;
   if (typeof fields._vid !== "string" || fields._vid === "") {
-    onSkip?.("missing_vid");
+    onSkip?.(isExactInteger(device) ? "invalid_device" : "missing_vid");
     return undefined;
   }
   return fields as Record<string, unknown> & { _vid: string };
@@ -456,18 +559,26 @@ function usableDevice(
 /**
  * `JSON.parse`, also accepting the bare `NaN`, `Infinity` and `-Infinity`
  * that Python's `json.dumps` writes: they are read as `null`, so the
- * readings they stand for are dropped like any other failed read.
+ * readings they stand for are dropped like any other failed read. An
+ * integer beyond 2^53 is read as an {@linkcode ExactInteger}, keeping every
+ * digit.
  */
 export function parseJson(text: string): unknown {
   // V8 can misread escaped keys after earlier parses; see strict_json.ts.
   if (hasEscapedKey(text)) return parseStrictJson(text);
+  return parseText(text, true);
+}
+
+// JSON.parse with Python's non-finite tokens; `exact`: keeping every digit
+// of integers beyond 2^53.
+function parseText(text: string, exact: boolean): unknown {
   try {
-    return JSON.parse(text);
+    return exact ? parseExactJson(text) : JSON.parse(text);
   } catch (error) {
     if (!/NaN|Infinity/.test(text)) throw error;
     const repaired = replaceNonFiniteTokens(text);
     if (repaired === text) throw error;
-    return JSON.parse(repaired);
+    return exact ? parseExactJson(repaired) : JSON.parse(repaired);
   }
 }
 
@@ -504,8 +615,14 @@ function dead(reason: DeadLetterReason, detail: string): DeadResult {
   return { kind: "dead", reason, detail };
 }
 
+// A number as the payload wrote it.
+function numberText(value: number | ExactInteger): string {
+  return typeof value === "number" ? String(value) : value.rawJSON;
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
+  if (isExactInteger(value)) return `the number ${value.rawJSON}`;
   if (Array.isArray(value)) return "an array";
   switch (typeof value) {
     case "string":

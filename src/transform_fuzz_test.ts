@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "./dead_letter.ts";
+import { isExactInteger } from "./exact_integer.ts";
 import { parseStrictJson } from "./strict_json.ts";
 import {
   DEAD_LETTER_REASONS,
@@ -146,7 +147,7 @@ function checkRecord(topic: string, record: Record<string, unknown>, t: number):
       assert.ok(value !== null, "no nulls");
       assert.ok(
         (typeof value === "number" && Number.isFinite(value)) || typeof value === "string" ||
-          typeof value === "boolean",
+          typeof value === "boolean" || isBeyondDouble(value),
         `reading ${field} is a number, string or boolean`,
       );
     }
@@ -161,6 +162,12 @@ function checkRecord(topic: string, record: Record<string, unknown>, t: number):
       assert.ok(Array.isArray(entries) && entries.length > 0);
     }
   }
+}
+
+// An integer kept with every digit: one that a double cannot hold.
+function isBeyondDouble(value: unknown): boolean {
+  return isExactInteger(value) && /^-?\d+$/.test(value.rawJSON) &&
+    !Number.isSafeInteger(Number(value.rawJSON)) && Number.isFinite(Number(value.rawJSON));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -241,9 +248,17 @@ const nonFinite = fc.constantFrom("NaN", "Infinity", "-Infinity").map((text): Js
   kind: "nonfinite",
 }));
 
+// Integers around 2^53 and 2^64 and far beyond, written as digits.
+const bigInteger = fc.oneof(
+  fc.bigInt({ min: -(2n ** 54n), max: 2n ** 54n }),
+  fc.bigInt({ min: -(2n ** 65n), max: 2n ** 65n }),
+  fc.bigInt({ min: -(10n ** 400n), max: 10n ** 400n }),
+).map((n): Json => ({ text: String(n), value: Number(n), kind: "value" }));
+
 const readingValue: fc.Arbitrary<Json> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).map(json),
   fc.integer().map(json),
+  bigInteger,
   fc.string({ maxLength: 20 }).map(json),
   fc.string({ unit: "binary", maxLength: 20 }).map(json),
   fc.boolean().map(json),
@@ -262,6 +277,11 @@ const statusValue: fc.Arbitrary<Json> = fc.oneof(
   fc.array(fc.record({ c: fc.string({ maxLength: 20 }), l: fc.integer({ min: 0, max: 4 }) }), {
     maxLength: 4,
   }).map(json),
+  fc.tuple(bigInteger, bigInteger).map(([l, v]): Json => ({
+    text: `[{"c":"x","l":${l.text},"v":[${v.text}]}]`,
+    value: [{ c: "x", l: l.value, v: [v.value] }],
+    kind: "value",
+  })),
   smallJson.map(json),
   fc.integer({ min: MAX_STATUS_DEPTH - 2, max: MAX_STATUS_DEPTH + 200 }).map((n) =>
     json([{ c: "ok", l: 0 }, nestedArray(n)])
@@ -383,6 +403,11 @@ function model(
       if (k.startsWith("_")) continue;
       const value = v.value;
       if (
+        typeof value === "number" && Number.isFinite(value) && !Number.isSafeInteger(value) &&
+        /^-?\d+$/.test(v.text)
+      ) {
+        readings[k] = { digits: v.text }; // every digit, as written
+      } else if (
         (typeof value === "number" && Number.isFinite(value)) || typeof value === "string" ||
         typeof value === "boolean"
       ) {
@@ -397,12 +422,20 @@ function model(
   return { data, status };
 }
 
-// Plain objects for comparison with what a consumer parses.
+// Plain objects for comparison with what a consumer parses; an integer
+// beyond 2^53 as its digits.
 function plain(data: Record<string, Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(data).map((
       [vid, readings],
-    ) => [vid, Object.fromEntries(Object.entries(readings))]),
+    ) => [
+      vid,
+      Object.fromEntries(
+        Object.entries(readings).map((
+          [k, v],
+        ) => [k, isExactInteger(v) ? { digits: v.rawJSON } : v]),
+      ),
+    ]),
   );
 }
 

@@ -317,3 +317,112 @@ Deno.test("transformToLine() matches the record for thousands of fields and hund
   assertSameLine(DATA, `{"t":1,"r":[{"_vid":"big",${fields}},${vids.join(",")}]}`);
   assertSameLine(DATA, `{"t":1,"r":[{"_vid":"again",${fields}}]}`);
 });
+
+// Integers beyond 2^53, which a double cannot hold: a 64-bit counter, the
+// "not implemented" sentinels of unsigned and signed 64-bit registers.
+const BIG = {
+  E: "18446744073709551615",
+  n: "9007199254740993",
+  m: "-9223372036854775808",
+  two53: "9007199254740992",
+  long: "123456789012345678901234567890",
+};
+const bigFields = Object.entries(BIG).map(([k, v]) => `"${k}":${v}`).join(",");
+// Numbers a double holds as written, or that are not integers: kept as JSON.parse reads them.
+const ORDINARY =
+  '"safe":9007199254740991,"neg":-9007199254740991,"f":5120.5,"noise":0.30000000000000004,' +
+  '"exp":1.5e300,"e21":1e21,"frac":12345678901234567.5,"zero":-0,"big":1e999';
+const ORDINARY_WRITTEN =
+  '"safe":9007199254740991,"neg":-9007199254740991,"f":5120.5,"noise":0.30000000000000004,' +
+  '"exp":1.5e+300,"e21":1e+21,"frac":12345678901234568,"zero":0';
+
+Deno.test("transform() and transformToLine() keep every digit of integers beyond 2^53", () => {
+  const status = `[{"c":"overflow","l":4,"raw":${BIG.E},"at":[{"n":${BIG.n}}]}]`;
+  const escapedKey = String.raw`"a\nb":1,`;
+  for (const extra of ["", escapedKey]) {
+    const payload = `{"t":1709288100,"r":[{"_vid":"m",${extra}${bigFields},${ORDINARY},` +
+      `"_s":${status}}]}`;
+    const expected = '{"node_id":"b827eb000001","time":"2024-03-01T10:15:00+00:00","data":' +
+      `{"m":{${extra}${bigFields},${ORDINARY_WRITTEN}}},"status":{"m":${status}}}`;
+    assert.equal(line(run(DATA, payload).result), expected, payload);
+    const lined = transformToLine(DATA, encoder.encode(payload));
+    assert.equal(lined.kind === "record" && lined.line, expected, payload);
+    assertSameLine(DATA, payload);
+  }
+});
+
+Deno.test("transform() keeps every digit of integers beyond 2^53 next to Python's NaN", () => {
+  const payload = `{"t":1,"r":[{"_vid":"m","a":NaN,${bigFields}},{"_vid":"k","b":${BIG.E}}]}`;
+  const expected = '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":' +
+    `{"m":{${bigFields}},"k":{"b":${BIG.E}}}}`;
+  assert.equal(line(run(DATA, payload).result), expected);
+  assertSameLine(DATA, payload);
+  // Repeated vendor ids go through the record's objects in both transforms.
+  const merged = `{"t":1,"r":[{"_vid":"m","a":1},{"_vid":"m",${bigFields}}]}`;
+  assert.equal(
+    line(run(DATA, merged).result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":' +
+      `{"m":{"a":1,${bigFields}}}}`,
+  );
+  assertSameLine(DATA, merged);
+});
+
+Deno.test("transform() takes an integer beyond 2^53 where no reading can be as the number it is", () => {
+  const cases: [string, string][] = [
+    [BIG.E, "not_object"],
+    [`{"t":${BIG.E},"r":[]}`, "invalid_t"],
+    [`{"t":1,"r":${BIG.E}}`, "invalid_r"],
+  ];
+  for (const [payload, reason] of cases) {
+    const { result } = run(DATA, payload);
+    assert.equal(result.kind === "dead" && result.reason, reason, payload);
+    // The detail quotes the number as the payload wrote it.
+    assert.ok(result.kind === "dead" && result.detail.includes(BIG.E), JSON.stringify(result));
+    assertSameLine(DATA, payload);
+  }
+  const devices = `{"t":1,"r":[${BIG.E},{"_vid":"m","v":1},{"_vid":${BIG.E},"v":1}]}`;
+  const { result, skipped } = run(DATA, devices);
+  assert.equal(
+    line(result),
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00",' +
+      '"data":{"m":{"v":1}}}',
+  );
+  assert.deepEqual(skipped, ["invalid_device", "missing_vid"]);
+  assertSameLine(DATA, devices);
+  // Too long for even a double: dropped as a non-finite number, as before.
+  const overflowing = `{"t":1,"r":[{"_vid":"m","x":${"9".repeat(400)},"v":${BIG.n}}]}`;
+  assert.equal(
+    line(run(DATA, overflowing).result),
+    `{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"m":{"v":${BIG.n}}}}`,
+  );
+  assertSameLine(DATA, overflowing);
+});
+
+Deno.test("parseJson() reads integers beyond 2^53 with every digit, inside strings untouched", () => {
+  for (
+    const text of [`[${BIG.E},"${BIG.E}",{"${BIG.n}":${BIG.m}}]`, String.raw`{"k\n":[${BIG.n}]}`]
+  ) {
+    assert.equal(JSON.stringify(parseJson(text)), text);
+  }
+  const parsed = parseJson(`[${BIG.E}]`) as unknown[];
+  assert.notEqual(typeof parsed[0], "number");
+  assert.equal(
+    JSON.stringify(parseJson(`[1.5e300,${BIG.E}.5,1${"0".repeat(21)}e0]`)),
+    "[1.5e+300,18446744073709552000,1e+21]",
+  );
+});
+
+Deno.test("transform() and transformToLine() keep every digit of an integer beyond 2^53 found only in a status entry", () => {
+  const status = `[{"c":"overflow","l":0,"at":{"n":[${BIG.E}]}}]`;
+  for (const vids of [["m"], ["m", "m"]]) {
+    const devices = vids.map((vid) => `{"_vid":"${vid}","v":1,"_s":${status}}`).join(",");
+    const payload = `{"t":1,"r":[${devices}]}`;
+    const entries = vids.map(() => status.slice(1, -1)).join(",");
+    const expected = '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00",' +
+      `"data":{"m":{"v":1}},"status":{"m":[${entries}]}}`;
+    assert.equal(line(run(DATA, payload).result), expected);
+    const lined = transformToLine(DATA, encoder.encode(payload));
+    assert.equal(lined.kind === "record" && lined.line, expected);
+    assertSameLine(DATA, payload);
+  }
+});
