@@ -273,25 +273,25 @@ function readPayload(
   }
   // Where a dead letter's detail would quote a rounded number, the payload
   // is read again with every digit.
-  if (
-    typeof body !== "object" || body === null || Array.isArray(body) || isExactInteger(body)
-  ) {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
     if (!exact && typeof body === "number" && mayBeRounded(body)) {
       return readPayload(text, node, true);
     }
-    return dead(
-      "not_object",
-      `Payload is ${describe(body)}, expected a JSON object`,
-    );
+    return notObject(body);
   }
 
   const { t: written, r } = body as { t?: unknown; r?: unknown };
-  if (written === undefined) return dead("invalid_t", 'Payload has no "t"');
+  if (written === undefined) {
+    // An ExactInteger is an object without "t".
+    return isExactInteger(body) ? notObject(body) : dead("invalid_t", 'Payload has no "t"');
+  }
   // A "t" beyond 2^53 is far beyond the year 9999, or negative.
   if (!exact && typeof written === "number" && mayBeRounded(written)) {
     return readPayload(text, node, true);
   }
-  const t = isExactInteger(written) ? Number(written.rawJSON) : written;
+  const t = typeof written === "object" && isExactInteger(written)
+    ? Number(written.rawJSON)
+    : written;
   if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
     return dead(
       "invalid_t",
@@ -609,6 +609,10 @@ function replaceNonFiniteTokens(text: string): string {
     }
   }
   return out + text.slice(from);
+}
+
+function notObject(body: unknown): DeadResult {
+  return dead("not_object", `Payload is ${describe(body)}, expected a JSON object`);
 }
 
 function dead(reason: DeadLetterReason, detail: string): DeadResult {
