@@ -572,13 +572,23 @@ export function parseJson(text: string): unknown {
 // JSON.parse with Python's non-finite tokens; `exact`: keeping every digit
 // of integers beyond 2^53.
 function parseText(text: string, exact: boolean): unknown {
+  if (exact) {
+    try {
+      return parseExactJson(text);
+    } catch {
+      // The reviver recurses, so deep nesting that JSON.parse reads
+      // overflows its stack. The strict parser is exact too, iterative, and
+      // reads Python's tokens; it throws where the text is not JSON.
+      return parseStrictJson(text);
+    }
+  }
   try {
-    return exact ? parseExactJson(text) : JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     if (!/NaN|Infinity/.test(text)) throw error;
     const repaired = replaceNonFiniteTokens(text);
     if (repaired === text) throw error;
-    return exact ? parseExactJson(repaired) : JSON.parse(repaired);
+    return JSON.parse(repaired);
   }
 }
 

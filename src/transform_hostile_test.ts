@@ -87,6 +87,28 @@ Deno.test("transform() takes deeply nested JSON anywhere without overflowing", (
   assert.equal(deadReason(nested("[", "", depth)), "not_json");
 });
 
+Deno.test("transform() keeps every digit of a 64-bit integer beside JSON nested 200,000 levels deep", () => {
+  const E = "18446744073709551615";
+  const deep = nested("[", "]", 200_000);
+  for (const rest of ["", ',"nan":NaN']) {
+    const { line, skipped } = record(
+      `{"t":1,"r":[{"_vid":"m","E":${E},"x":${deep}${rest}}],"m":${deep}}`,
+    );
+    assert.equal(
+      line,
+      `{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"m":{"E":${E}}}}`,
+    );
+    assert.deepEqual(skipped, ["invalid_value"]);
+  }
+  const status = record(`{"t":1,"r":[{"_vid":"s","_s":[{"c":"x","l":${E}},${deep}]}]}`);
+  assert.equal(
+    status.line,
+    '{"node_id":"b827eb000001","time":"1970-01-01T00:00:01+00:00","data":{"s":{}},' +
+      `"status":{"s":[{"c":"x","l":${E}}]}}`,
+  );
+  assert.deepEqual(status.skipped, ["invalid_status"]);
+});
+
 Deno.test("transform() keeps status entries only up to a nesting depth it can write", () => {
   const ok = nested("[", "]", MAX_STATUS_DEPTH);
   const deep = nested("[", "]", MAX_STATUS_DEPTH + 1);
