@@ -60,7 +60,8 @@ and variables already set win over the file):
                                mqtt-password under $CREDENTIALS_DIRECTORY)
   MQTT_CA_FILE                 CA certificate (PEM) for mqtts:// brokers
                                (default: Deno's root certificates)
-  MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS
+  MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS (or the
+                               key as mqtt-key under $CREDENTIALS_DIRECTORY)
   MQTT_TLS_SERVERNAME          host name to verify when connecting by address
   MQTT_QOS                     0 or 1 (default 1)
   MQTT_PROTOCOL_VERSION        5 or 4 for MQTT 3.1.1 (default 5)
@@ -71,7 +72,8 @@ and variables already set win over the file):
   MQTT_RECONNECT_MAX_SECONDS   longest wait between reconnects (default 60)
   METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
   METRICS_TOKEN_FILE           file holding a bearer token that /metrics and /
-                               then require
+                               then require (or metrics-token under
+                               $CREDENTIALS_DIRECTORY)
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
   OUTPUT_FORMAT                record (one JSON record per payload), device
