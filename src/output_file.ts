@@ -55,10 +55,13 @@ export class OutputFile implements Output {
     if (this.#regular) await this.#file.syncData();
   }
 
-  /** Opens the path again, for a file that was rotated away, and closes the old one. */
+  /**
+   * Opens the path again, for a file that was rotated away, and closes the
+   * old one. It needs only the write permission the agent keeps: the new
+   * file is taken to be of the same kind (a stat needs read).
+   */
   reopen(): void {
     const file = Deno.openSync(this.path, { append: true, create: true });
-    this.#regular = file.statSync().isFile;
     this.#file.close();
     this.#file = file;
   }
