@@ -70,8 +70,12 @@ export interface Config {
     token?: string;
   };
   log: { level: LogLevel; format: "json" | "text" };
-  /** How records are written on stdout. */
+  /** How records are written. */
   outputFormat: OutputFormat;
+  /** The file records are appended to; stdout when absent. */
+  outputFile?: string;
+  /** fdatasync `outputFile` and `deadLetterFile` before acknowledging what they hold. */
+  outputSync: boolean;
   deadLetterFile?: string;
   maxPayloadBytes: number;
   shutdownTimeoutSeconds: number;
@@ -101,6 +105,8 @@ export const ENV_VARS = [
   "LOG_LEVEL",
   "LOG_FORMAT",
   "OUTPUT_FORMAT",
+  "OUTPUT_FILE",
+  "OUTPUT_SYNC",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
@@ -285,6 +291,26 @@ export function loadConfig(
 
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
+  const outputFile = get("OUTPUT_FILE");
+  if (outputFile !== undefined) checkWritable("OUTPUT_FILE", outputFile);
+  if (outputFile !== undefined && outputFile === deadLetterFile) {
+    throw new ConfigError(
+      "OUTPUT_FILE",
+      `Invalid OUTPUT_FILE "${outputFile}": it is DEAD_LETTER_FILE too, expected another file`,
+    );
+  }
+  const outputSync = parseChoice(
+    "OUTPUT_SYNC",
+    get,
+    ["always", "never"],
+    outputFile === undefined ? "never" : "always",
+  );
+  if (outputSync === "always" && outputFile === undefined && deadLetterFile === undefined) {
+    throw new ConfigError(
+      "OUTPUT_SYNC",
+      'Invalid OUTPUT_SYNC "always": it syncs OUTPUT_FILE and DEAD_LETTER_FILE, expected one of them set',
+    );
+  }
 
   return {
     mqtt: {
@@ -336,6 +362,8 @@ export function loadConfig(
       format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
     },
     outputFormat: parseOutputFormat(env),
+    outputFile,
+    outputSync: outputSync === "always",
     deadLetterFile,
     maxPayloadBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {

@@ -188,6 +188,53 @@ Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () =
   }
 });
 
+Deno.test("loadConfig() checks that OUTPUT_FILE can be written and is not DEAD_LETTER_FILE", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(
+      load({ OUTPUT_FILE: `${dir}/records.ndjson` }).outputFile,
+      `${dir}/records.ndjson`,
+    );
+    assert.equal(load({}).outputFile, undefined);
+    rejects(
+      { OUTPUT_FILE: `${dir}/missing/records.ndjson` },
+      "OUTPUT_FILE",
+      /^Cannot write OUTPUT_FILE ".*": file not found$/,
+    );
+    rejects(
+      { OUTPUT_FILE: `${dir}/both.ndjson`, DEAD_LETTER_FILE: `${dir}/both.ndjson` },
+      "OUTPUT_FILE",
+      /^Invalid OUTPUT_FILE ".*": it is DEAD_LETTER_FILE too, expected another file$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadConfig() syncs OUTPUT_FILE by default, and only syncs what is a file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/records.ndjson`;
+    assert.equal(load({ OUTPUT_FILE: file }).outputSync, true);
+    assert.equal(load({ OUTPUT_FILE: file, OUTPUT_SYNC: "never" }).outputSync, false);
+    assert.equal(load({}).outputSync, false);
+    assert.equal(load({ DEAD_LETTER_FILE: file }).outputSync, false);
+    assert.equal(load({ DEAD_LETTER_FILE: file, OUTPUT_SYNC: "always" }).outputSync, true);
+    rejects(
+      { OUTPUT_FILE: file, OUTPUT_SYNC: "sometimes" },
+      "OUTPUT_SYNC",
+      /^Invalid OUTPUT_SYNC "sometimes": expected one of always, never$/,
+    );
+    rejects(
+      { OUTPUT_SYNC: "always" },
+      "OUTPUT_SYNC",
+      /^Invalid OUTPUT_SYNC "always": it syncs OUTPUT_FILE and DEAD_LETTER_FILE/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () => {
   for (
     const url of [
