@@ -119,9 +119,9 @@ export const DEFAULT_METRICS_PORT = 2667;
 /**
  * The systemd credentials the agent reads under `$CREDENTIALS_DIRECTORY`,
  * by the setting each stands in for: with the setting unset, a credential
- * of that name that is there and not empty is used instead (the unit loads
- * them with `LoadCredential=`, and an empty `SetCredential=` stands for one
- * that is not given). So the files can stay readable by root only.
+ * of that name that is there and not blank is used instead. The unit loads
+ * them with `LoadCredential=`, and a `SetCredential=` of a line break
+ * stands for one that is not given. So the files can stay root's own.
  */
 export const CREDENTIALS = {
   MQTT_PASSWORD_FILE: "mqtt-password",
@@ -220,7 +220,8 @@ export function loadConfig(
         }`,
       );
     }
-    return text === "" ? undefined : { name, path: credential, text };
+    // Blank stands for not given: the unit's SetCredential= default.
+    return text.trim() === "" ? undefined : { name, path: credential, text };
   };
 
   const password = readPassword(env, get, secretFile);

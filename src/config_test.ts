@@ -334,10 +334,10 @@ Deno.test("loadConfig() reads the password, the TLS key and the metrics token as
   );
 });
 
-Deno.test("loadConfig() takes an empty or missing credential as not given", () => {
-  // The unit's empty SetCredential= stands in for a file that is not there.
+Deno.test("loadConfig() takes a blank or missing credential as not given", () => {
+  // The unit's SetCredential= of a line break stands in for a file that is not there.
   for (const name of ["mqtt-password", "mqtt-key", "metrics-token"]) {
-    files[`/run/credentials/empty/${name}`] = "";
+    files[`/run/credentials/empty/${name}`] = "\n";
   }
   for (const dir of ["/run/credentials/empty", "/run/credentials/none"]) {
     const config = load({ CREDENTIALS_DIRECTORY: dir });
