@@ -354,8 +354,16 @@ current() {
   pid=$(systemctl show -p MainPID --value "$unit")
   [ -n "$pid" ] && [ "$pid" -gt 0 ] || return 1
   [ "$(stat -L -c %d:%i -- "/proc/$pid/exe" 2>/dev/null)" = "$(stat -c %d:%i -- "$bin_path")" ] || return 1
-  started=$(systemctl show -p ExecMainStartTimestamp --value "$unit")
-  started=$(date -d "$started" +%s 2>/dev/null) || return 1
+  started=$(systemctl show --timestamp=unix -p ExecMainStartTimestamp --value "$unit" 2>/dev/null) ||
+    started=
+  started=${started#@}
+  case $started in
+  "" | *[!0-9]*)
+    # systemd before 251 has no --timestamp=unix: read its English date.
+    started=$(LC_ALL=C systemctl show -p ExecMainStartTimestamp --value "$unit")
+    started=$(date -d "$started" +%s 2>/dev/null) || return 1
+    ;;
+  esac
   for file in "$bin_path" "$unit_path" "$conf_dir"/agent.env "$conf_dir"/mqtt-password \
     "$conf_dir"/mqtt-key "$conf_dir"/metrics-token "$conf_dir"/ca.crt; do
     if [ -e "$file" ] && [ "$(stat -c %Y -- "$file")" -gt "$started" ]; then return 1; fi
