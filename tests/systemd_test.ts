@@ -1,10 +1,11 @@
 // deploy/install.sh and the unit under a real systemd, booted for the test
 // in namespaces of its own (tests/systemd_namespace.ts), against a
-// mosquitto that wants a password.
+// mosquitto that wants a password and a client certificate.
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { ROOT } from "./agent_process.ts";
 import { freePort, hasMosquitto, startBroker, which } from "./broker.ts";
+import { hasOpenssl, makeTestPki } from "./certs.ts";
 import { bootSystemd, systemdMissing, type SystemdNamespace } from "./systemd_namespace.ts";
 import { AGENT_FLAGS, bundleArgs, DIST, writeEntry } from "../scripts/compile.ts";
 
@@ -19,7 +20,8 @@ const PASSWORD = `pw-${crypto.randomUUID()}`;
 const missing = systemdMissing() ??
   (!hasMosquitto() ? "mosquitto not installed" : undefined) ??
   (!which("mosquitto_passwd") ? "mosquitto_passwd not installed" : undefined) ??
-  (!which("cc") ? "cc not installed" : undefined);
+  (!which("cc") ? "cc not installed" : undefined) ??
+  (!hasOpenssl() ? "openssl not installed" : undefined);
 
 /** Waits for `condition` with a deadline; `what` names it in the timeout message. */
 async function waitFor(
@@ -111,9 +113,17 @@ Deno.test({
     await Deno.chmod(dir, 0o755);
     await output("mosquitto_passwd", ["-b", "-c", `${dir}/passwd`, USER, PASSWORD]);
     await Deno.chmod(`${dir}/passwd`, 0o644);
+    // Mutual TLS and a password, as on the AMMP brokers: the key comes as a credential too.
+    const pki = await makeTestPki();
     const broker = await startBroker({
       require: true,
       config: ["allow_anonymous false", `password_file ${dir}/passwd`],
+      tls: {
+        caFile: pki.caFile,
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        requireCertificate: true,
+      },
     });
     const system = await bootSystemd();
     const journal = async () =>
@@ -136,11 +146,23 @@ Deno.test({
           `MQTT_USERNAME=${USER}`,
           `MQTT_CLIENT_ID=systemd-${crypto.randomUUID()}`,
           `METRICS_LISTEN=${listen}`,
+          "MQTT_CA_FILE=/etc/ammp-agent/ca.crt",
+          "MQTT_CERT_FILE=/etc/ammp-agent/client.crt",
           "",
         ].join("\n"),
         { mode: 0o600 },
       );
       await Deno.writeTextFile(system.path(`${OPT}/password`), `${PASSWORD}\n`, { mode: 0o600 });
+      await Deno.copyFile(pki.caFile, system.path(`${OPT}/ca.crt`));
+      // The client certificate is public; its key is root's and reaches the agent as mqtt-key.
+      await Deno.mkdir(system.path("/etc/ammp-agent"), { mode: 0o755 });
+      await Deno.copyFile(pki.clientCertFile, system.path("/etc/ammp-agent/client.crt"));
+      await Deno.chmod(system.path("/etc/ammp-agent/client.crt"), 0o644);
+      await Deno.writeFile(
+        system.path("/etc/ammp-agent/mqtt-key"),
+        await Deno.readFile(pki.clientKeyFile),
+        { mode: 0o600 },
+      );
       const install = (...args: string[]) => system.run(["sh", INSTALL, ...args]);
       const mainPid = async () => Number(await system.property(UNIT, "MainPID"));
       const exe = async (pid: number) =>
@@ -165,6 +187,8 @@ Deno.test({
         `${OPT}/my.env`,
         "--password-file",
         `${OPT}/password`,
+        "--ca-file",
+        `${OPT}/ca.crt`,
       );
       assert.equal(first.code, 0, first.stderr + first.stdout);
       await waitFor(
@@ -175,7 +199,13 @@ Deno.test({
       assert.equal(await exe(pid1), "/usr/local/bin/ammp-agent");
 
       // A payload lands in the records file, which others cannot read.
-      const publisher = await connectAsync(broker.url, { username: USER, password: PASSWORD });
+      const publisher = await connectAsync(broker.url, {
+        username: USER,
+        password: PASSWORD,
+        ca: await Deno.readTextFile(pki.caFile),
+        cert: await Deno.readTextFile(pki.clientCertFile),
+        key: await Deno.readTextFile(pki.clientKeyFile),
+      });
       await publisher.publishAsync(
         "a/b827eb000001/u/data",
         '{"t":1700000000,"r":[{"_vid":"m1","P":42}]}',
@@ -294,6 +324,7 @@ Deno.test({
       await system.stop();
       await broker.stop();
       await Deno.remove(dir, { recursive: true });
+      await Deno.remove(pki.dir, { recursive: true });
     }
   },
 });
