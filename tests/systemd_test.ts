@@ -245,15 +245,27 @@ Deno.test({
         Deno.readFileSync(system.path(v2)),
       );
 
+      // A run stopped right after it renamed a new binary into place: the next run
+      // restarts the service, although the installed file is already the one it gets.
+      const stopped = system.path("/usr/local/bin/.ammp-agent.stopped");
+      await Deno.copyFile(system.path(v1), stopped);
+      await Deno.rename(stopped, system.path("/usr/local/bin/ammp-agent"));
+      const resumed = await install("--binary", v1);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.doesNotMatch(resumed.stdout, /up to date/);
+      await waitFor(running, "the service to run the binary a stopped run installed");
+      const pid3 = await mainPid();
+      assert.notEqual(pid3, pid2, "the service was restarted");
+
       // A binary that cannot run here is refused before it replaces anything.
       const refused = await install("--binary", wrong);
       assert.equal(refused.code, 2, refused.stdout);
       assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
       assert.match(refused.stderr, /^install\.sh: .*--binary/);
-      assert.equal(await mainPid(), pid2, "the old binary keeps running");
+      assert.equal(await mainPid(), pid3, "the old binary keeps running");
       assert.deepEqual(
         Deno.readFileSync(system.path("/usr/local/bin/ammp-agent")),
-        Deno.readFileSync(system.path(v2)),
+        Deno.readFileSync(system.path(v1)),
       );
 
       // A metrics token put where the unit loads it as a credential protects /metrics;
