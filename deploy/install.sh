@@ -161,16 +161,22 @@ real_dir() {
   if [ "$live" = no ]; then
     case $real/ in "$root"/*) ;; *) fail "Refusing $1: it resolves to $real, outside --root $root" ;; esac
   fi
-  if [ "$real" != "$1" ]; then echo "Using $real for $1 (a symbolic link)" >&2; fi
+  if [ "$real" != "$1" ] && [ "${2:-}" != quiet ]; then
+    echo "Using $real for $1 (a symbolic link)" >&2
+  fi
   printf '%s\n' "$real"
 }
 
 # Checks folder $1 (resolved) that this script writes into: it must be a
-# folder, owned by root and writable by nobody else. --fix-permissions
-# mends the owner and mode of the agent's own folder ($2 = mend).
+# folder, owned by root and writable by nobody else. The agent's own folder
+# ($2 = mend) must not be writable by its group either, and
+# --fix-permissions mends its owner and mode; a system folder such as
+# /usr/local/bin may be writable by its group (Debian's staff).
 check_dir() {
   [ -d "$1" ] || fail "Refusing $1: it is not a folder"
-  if [ "$(owner_of "$1")" != "$owner" ] || [ $((0$(mode_of "$1") & 022)) -ne 0 ]; then
+  open=002
+  if [ "${2:-}" = mend ]; then open=022; fi
+  if [ "$(owner_of "$1")" != "$owner" ] || [ $((0$(mode_of "$1") & 0$open)) -ne 0 ]; then
     if [ "${2:-}" = mend ] && [ "$fix" = yes ]; then
       chown -- "$owner:$(id -g)" "$1"
       chmod -- go-w "$1"
@@ -187,6 +193,10 @@ check_dir() {
 # Prints the folder to use.
 make_dir() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then
+    # mkdir -p goes through links above: where they lead is checked first.
+    parent=$1
+    while [ ! -e "$parent" ] && [ ! -L "$parent" ]; do parent=$(dirname -- "$parent"); done
+    real_dir "$parent" quiet >/dev/null
     mkdir -p -- "$1"
     chmod -- 0755 "$1"
   fi

@@ -347,6 +347,15 @@ hostile(
     assert.deepEqual(await tree(m.outside), before);
     await Deno.remove(`${m.root}/etc/ammp-agent`);
     await Deno.remove(`${m.outside}/conf`);
+
+    // So is a folder above one that install.sh would make.
+    await Deno.remove(`${m.root}/usr`, { recursive: true });
+    await Deno.mkdir(`${m.outside}/usr`);
+    await Deno.symlink(`${m.outside}/usr`, `${m.root}/usr`);
+    oneLine(await install(["--root", m.root, ...m.args]), /resolves to .*outside --root/);
+    assert.deepEqual([...Deno.readDirSync(`${m.outside}/usr`)], [], "nothing made outside");
+    await Deno.remove(`${m.root}/usr`);
+    await Deno.remove(`${m.outside}/usr`);
   },
 );
 
