@@ -263,3 +263,19 @@ Deno.test("install.sh without settings installs the commented template and names
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the README's gateway walkthrough keeps the password out of the shell history and says how to correct a setting", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const section = readme.slice(
+    readme.indexOf("## On a gateway, as a systemd service"),
+    readme.indexOf("### Where the records go"),
+  );
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]).join("");
+  assert.doesNotMatch(blocks, /printf [^|>]*the-password|echo [^|>]*password/i);
+  assert.match(blocks, /systemd-ask-password|read -rs/);
+  // The check works where curl is missing: the agent asks its own /readyz.
+  assert.doesNotMatch(blocks, /curl /);
+  assert.match(blocks, /ammp-agent healthcheck/);
+  assert.match(section, /edit `\/etc\/ammp-agent\/agent\.env`/);
+  assert.doesNotMatch(section, /enabled and started/);
+});
