@@ -104,8 +104,6 @@ Deno.test({
     "takes the token and dead-letter settings and purges" +
     (missing && !CI ? ` (ignored: ${missing})` : ""),
   ignore: missing !== undefined && !CI,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     if (missing) throw new Error(`Cannot boot systemd: ${missing}; it is required with CI=true`);
     const dir = await Deno.makeTempDir({ prefix: "ammp-agent-systemd-broker-" });
