@@ -10,7 +10,7 @@ import { bootSystemd, systemdMissing, type SystemdNamespace } from "./systemd_na
 import { AGENT_FLAGS, bundleArgs, DIST, writeEntry } from "../scripts/compile.ts";
 
 const CI = Deno.env.get("CI") === "true";
-const INSTALL = `${ROOT}deploy/install.sh`;
+const DEPLOY = `${ROOT}deploy`;
 const UNIT = "ammp-agent.service";
 /** Where the stand-ins for the compiled agent live inside the booted system. */
 const OPT = "/opt/ammp-agent-test";
@@ -161,7 +161,14 @@ Deno.test({
         await Deno.readFile(pki.clientKeyFile),
         { mode: 0o600 },
       );
-      const install = (...args: string[]) => system.run(["sh", INSTALL, ...args]);
+      // deploy/ as it is copied to a gateway; the checkout may lie where the
+      // booted system does not see it (a tmpfs /tmp, say).
+      await Deno.mkdir(system.path(`${OPT}/deploy`));
+      for (const file of ["install.sh", "ammp-agent.service", "agent.env"]) {
+        await Deno.copyFile(`${DEPLOY}/${file}`, system.path(`${OPT}/deploy/${file}`));
+      }
+      const install = (...args: string[]) =>
+        system.run(["sh", `${OPT}/deploy/install.sh`, ...args]);
       const mainPid = async () => Number(await system.property(UNIT, "MainPID"));
       const exe = async (pid: number) =>
         (await system.run(["readlink", `/proc/${pid}/exe`])).stdout.trim();
