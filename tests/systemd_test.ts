@@ -184,6 +184,14 @@ Deno.test({
       const running = async () =>
         (await system.property(UNIT, "ActiveState")) === "active" && await healthy();
 
+      // Records an earlier version left in a folder of root's own: the state
+      // folder takes them over, and the agent appends to them.
+      const old = '{"old":"record"}\n';
+      await Deno.mkdir(system.path("/var/lib/ammp-agent"), { recursive: true, mode: 0o755 });
+      await Deno.writeTextFile(system.path("/var/lib/ammp-agent/records.ndjson"), old, {
+        mode: 0o640,
+      });
+
       // A first install starts the service; /readyz answers through the agent itself.
       const first = await install(
         "--binary",
@@ -224,8 +232,13 @@ Deno.test({
           return [];
         }
       };
-      await waitFor(() => recordLines().length === 1, "the record in records.ndjson");
-      assert.match(JSON.stringify(JSON.parse(recordLines()[0])), /b827eb000001/);
+      await waitFor(() => recordLines().length === 2, "the record in records.ndjson");
+      assert.equal(`${recordLines()[0]}\n`, old, "the earlier records are kept");
+      assert.match(JSON.stringify(JSON.parse(recordLines()[1])), /b827eb000001/);
+      assert.ok(
+        Deno.lstatSync(system.path("/var/lib/ammp-agent")).isSymlink,
+        "systemd moved the folder under /var/lib/private",
+      );
       assert.equal(Deno.statSync(records).mode! & 0o007, 0, "records.ndjson is not world-readable");
 
       // The same run again changes nothing and keeps the process.
