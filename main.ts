@@ -22,7 +22,7 @@ import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
-import { dropPermissions, grantedPermissions } from "./src/permissions.ts";
+import { dropPermissions, grantedPermissions, STARTUP_PERMISSIONS } from "./src/permissions.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The agent's version, from `deno.json`. */
@@ -30,7 +30,8 @@ export const VERSION: string = denoJson.version;
 
 const HELP = `ammp-agent ${VERSION}
 Subscribes to AMMP datalogger payloads on an MQTT broker and writes one
-NDJSON record per payload on stdout. Logs and dead letters go to stderr.
+NDJSON record per payload on stdout (or OUTPUT_FILE). Logs and dead letters
+go to stderr.
 
 Usage:
   ammp-agent [--env-file PATH]          run the agent
@@ -60,7 +61,8 @@ and variables already set win over the file):
                                mqtt-password under $CREDENTIALS_DIRECTORY)
   MQTT_CA_FILE                 CA certificate (PEM) for mqtts:// brokers
                                (default: Deno's root certificates)
-  MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS
+  MQTT_CERT_FILE, MQTT_KEY_FILE  client certificate and key for mutual TLS (or the
+                               key as mqtt-key under $CREDENTIALS_DIRECTORY)
   MQTT_TLS_SERVERNAME          host name to verify when connecting by address
   MQTT_QOS                     0 or 1 (default 1)
   MQTT_PROTOCOL_VERSION        5 or 4 for MQTT 3.1.1 (default 5)
@@ -71,13 +73,18 @@ and variables already set win over the file):
   MQTT_RECONNECT_MAX_SECONDS   longest wait between reconnects (default 60)
   METRICS_LISTEN               host:port of /metrics (default 127.0.0.1:${DEFAULT_METRICS_PORT})
   METRICS_TOKEN_FILE           file holding a bearer token that /metrics and /
-                               then require
+                               then require (or metrics-token under
+                               $CREDENTIALS_DIRECTORY)
   LOG_LEVEL                    debug, info, warning or error (default info)
   LOG_FORMAT                   json or text (default json)
   OUTPUT_FORMAT                record (one JSON record per payload), device
                                (one JSON line per device) or influx (InfluxDB
                                line protocol) (default record)
-  DEAD_LETTER_FILE             append dead letters to this file instead of the log
+  OUTPUT_FILE                  append records to this file instead of stdout;
+                               SIGHUP reopens it (and DEAD_LETTER_FILE)
+  OUTPUT_SYNC                  always (fdatasync before acknowledging; the
+                               default with OUTPUT_FILE) or never
+  DEAD_LETTER_FILE             append dead letters to this file instead of stderr
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
 
@@ -266,19 +273,26 @@ async function run(
 
   const exit = Promise.withResolvers<number>();
   const metrics = new AgentMetrics({ version: VERSION, revision });
-  const agent = new Agent(config, {
-    metrics,
-    onFatal: (error) => {
-      log.error("Cannot write records to stdout ({error}); stopping without acknowledging more", {
-        error: error.message,
-      });
-      exit.resolve(1);
-    },
-    leaving: leave !== undefined,
-  });
+  let agent: Agent;
+  try {
+    agent = new Agent(config, {
+      metrics,
+      onFatal: (error) => {
+        log.error("{error}; stopping without acknowledging more", { error: error.message });
+        exit.resolve(1);
+      },
+      leaving: leave !== undefined,
+    });
+  } catch (error) {
+    log.error("Cannot start: {error}", { error: (error as Error).message });
+    return 1;
+  }
   log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
-  // Every file the agent needs is read or open by now: give up the rest.
-  const permissions = dropPermissions();
+  // Every file the agent needs is read or open by now: give up the rest,
+  // but keep writing files when it has output files to reopen on SIGHUP.
+  const permissions = dropPermissions(
+    agent.hasFiles ? STARTUP_PERMISSIONS.filter((name) => name !== "write") : STARTUP_PERMISSIONS,
+  );
   log.info("Running with permissions: {granted}", {
     granted: grantedPermissions(permissions).join(", "),
     permissions,
@@ -302,6 +316,13 @@ async function run(
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
   ];
+  if (agent.hasFiles) {
+    // logrotate's postrotate: the files were renamed, write to new ones.
+    signals.push(["SIGHUP", () => {
+      log.info("Received SIGHUP, reopening the output files");
+      agent.reopen();
+    }]);
+  }
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   let quietTimer: ReturnType<typeof setInterval> | undefined;
   if (leave) {

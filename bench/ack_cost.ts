@@ -12,6 +12,8 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { logger } from "../src/log.ts";
+import { Acknowledgements } from "../src/acknowledgements.ts";
+import { OutputFile } from "../src/output_file.ts";
 import { RecordSink } from "../src/sink.ts";
 import { Subscriber } from "../src/subscriber.ts";
 import { transformToLine } from "../src/transform.ts";
@@ -34,6 +36,10 @@ export interface AckDrain {
 export interface DrainOnceOptions {
   /** Receive maximum, as `MQTT_RECEIVE_MAXIMUM` (default 1000). */
   receiveMaximum?: number;
+  /** Append the records to this file, as `OUTPUT_FILE` (default: write to /dev/null). */
+  file?: string;
+  /** fdatasync each batch before acknowledging it, as `OUTPUT_SYNC=always`. */
+  sync?: boolean;
 }
 
 /** Drains `count` queued messages of `clientId`'s session in `mode`. */
@@ -49,8 +55,12 @@ export async function drainOnce(
     MQTT_CLIENT_ID: clientId,
     MQTT_RECEIVE_MAXIMUM: String(options.receiveMaximum ?? 1000),
   }, { hostname: () => "bench" });
-  const output = await Deno.open("/dev/null", { write: true });
-  const sink = new RecordSink(output);
+  const output = new OutputFile(options.file ?? "/dev/null", { setting: "OUTPUT_FILE" });
+  const sink = new RecordSink(output, {
+    sync: options.sync,
+    onWritten: () => acks.release(),
+  });
+  const acks = new Acknowledgements([sink]);
   const done = Promise.withResolvers<void>();
   let taken = 0;
   let started = 0;
@@ -61,8 +71,8 @@ export async function drainOnce(
       if (mode === "on-receipt") ack();
       const result = transformToLine(topic, payload);
       if (result.kind === "record") sink.write(result.line);
-      if (mode === "after-write") sink.afterWrite(ack);
-      if (taken === count) sink.flush().then(() => done.resolve());
+      if (mode === "after-write") acks.add(ack);
+      if (taken === count) acks.flush().then(() => done.resolve());
     },
   });
   subscriber.start();

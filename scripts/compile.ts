@@ -12,7 +12,9 @@
  * `deno compile` downloads its runtime (`denort`) for each target from
  * Deno's release site. Where that site cannot be reached, point
  * `DENORT_BIN` at a `denort` of the target's architecture and pass
- * `--target`.
+ * `--target`; a `DENORT_BIN` of another architecture is refused, since
+ * the executable would carry the wrong machine code under the target's
+ * name.
  *
  * @module
  */
@@ -148,6 +150,68 @@ export function bundleArgs(entry: string, output: string): string[] {
   ];
 }
 
+/** The ELF `e_machine` of each target: what its executables are built for. */
+export const TARGET_MACHINES: Readonly<Record<Target, { machine: number; cpu: string }>> = {
+  "x86_64-unknown-linux-gnu": { machine: 62, cpu: "x86_64" },
+  "aarch64-unknown-linux-gnu": { machine: 183, cpu: "aarch64" },
+};
+
+/**
+ * Why the executable at `path` cannot be the runtime of `target`, or
+ * undefined when its ELF header names the target's architecture.
+ */
+export function denortProblem(path: string, target: Target): string | undefined {
+  let header: Uint8Array;
+  try {
+    const file = Deno.openSync(path);
+    try {
+      header = new Uint8Array(20);
+      const read = file.readSync(header) ?? 0;
+      header = header.subarray(0, read);
+    } finally {
+      file.close();
+    }
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "file not found"
+      : (error as Error).message;
+    return `Cannot read DENORT_BIN "${path}": ${reason}`;
+  }
+  const elf = header.length === 20 && header[0] === 0x7f && header[1] === 0x45 &&
+    header[2] === 0x4c && header[3] === 0x46;
+  if (!elf) return `Invalid DENORT_BIN "${path}": not an ELF executable, expected a denort`;
+  // e_machine sits at byte 18, in the byte order that byte 5 names.
+  const machine = new DataView(header.buffer, header.byteOffset).getUint16(18, header[5] === 1);
+  const expected = TARGET_MACHINES[target];
+  if (machine === expected.machine) return undefined;
+  const actual = Object.values(TARGET_MACHINES).find((entry) => entry.machine === machine);
+  return `Invalid DENORT_BIN "${path}": it is a runtime for ${
+    actual?.cpu ?? `ELF machine ${machine}`
+  }, expected one for ${expected.cpu} (--target ${target})`;
+}
+
+/**
+ * One line for a failed `deno compile` of `target`, from what it printed:
+ * a runtime it could not download says that DENORT_BIN is the way around.
+ */
+export function compileProblem(stderr: string, target: Target): string {
+  const download = /error sending request for url \((https?:\/\/[^)]*denort[^)]*)\)/.exec(stderr);
+  if (download) {
+    return `Cannot build ${target}: deno compile could not download its runtime ${download[1]}; ` +
+      `set DENORT_BIN to a denort ${Deno.version.deno} for ${target} and pass --target ${target}`;
+  }
+  // deno's own message (NO_COLOR), without its "Caused by" list or a backtrace.
+  const lines = stderr.split("\n").map((line) => line.trim());
+  const error = lines.find((line) => line.startsWith("error: "))?.slice("error: ".length);
+  const from = lines.indexOf("Caused by:");
+  const to = from === -1 ? -1 : lines.indexOf("", from);
+  const causes = from === -1
+    ? []
+    : lines.slice(from + 1, to === -1 ? undefined : to).map((line) => line.replace(/^\d+: /, ""));
+  const reason = causes.at(-1) ?? error ?? "deno compile failed";
+  return `Cannot build ${target}: ${reason}`;
+}
+
 function relativeTo(dir: string, file: string): string {
   const from = dir.replace(/\/$/, "").split("/");
   const to = file.split("/");
@@ -157,14 +221,22 @@ function relativeTo(dir: string, file: string): string {
   return (up === 0 ? "./" : "../".repeat(up)) + to.slice(common).join("/");
 }
 
+const USAGE = "deno task compile [--target TARGET]... [--revision REVISION]";
+
 async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: "string", multiple: true },
-      revision: { type: "string" },
-    },
-  });
+  let values: { target?: string[]; revision?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        target: { type: "string", multiple: true },
+        revision: { type: "string" },
+      },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message.replace(/\.$/, "")}; usage: ${USAGE}`);
+    return 2;
+  }
   const targets = (values.target ?? [...TARGETS]) as string[];
   for (const target of targets) {
     if (!(TARGETS as readonly string[]).includes(target)) {
@@ -172,9 +244,19 @@ async function run(args: string[]): Promise<number> {
       return 2;
     }
   }
-  if (Deno.env.get("DENORT_BIN") && values.target === undefined) {
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort && values.target === undefined) {
     console.error("DENORT_BIN is the runtime of one target; pass --target with it");
     return 2;
+  }
+  if (denort) {
+    for (const target of targets) {
+      const problem = denortProblem(denort, target as Target);
+      if (problem !== undefined) {
+        console.error(problem);
+        return 2;
+      }
+    }
   }
   const revision = values.revision ?? Deno.env.get("AMMP_AGENT_REVISION") ??
     await gitRevision();
@@ -182,14 +264,20 @@ async function run(args: string[]): Promise<number> {
   console.error(`Building ammp-agent at revision ${revision ?? "unknown"}`);
   for (const target of targets) {
     const output = `${DIST}ammp-agent-${target}`;
-    const { success } = await new Deno.Command(Deno.execPath(), {
+    const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: compileArgs(entry, { output, target: target as Target }),
       cwd: ROOT,
-    }).spawn().status;
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const said = new TextDecoder().decode(stderr);
     if (!success) {
-      console.error(`Cannot build ${target}: deno compile failed`);
+      console.error(compileProblem(said, target as Target));
       return 1;
     }
+    // What deno compile embedded, as it reports it.
+    await Deno.stderr.write(stdout);
+    await Deno.stderr.write(stderr);
     const { size } = await Deno.stat(output);
     console.error(`${output} ${(size / 1024 / 1024).toFixed(1)} MiB`);
     if (target === Deno.build.target && !(await runsAsAgent(output))) return 1;

@@ -4,11 +4,13 @@
  * @module
  */
 
+import { Acknowledgements } from "./acknowledgements.ts";
 import type { Config } from "./config.ts";
-import { DeadLetterWriter } from "./dead_letter.ts";
+import { deadLetterLine } from "./dead_letter.ts";
 import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
+import { OutputFile } from "./output_file.ts";
 import { startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
 import { RecentRates, renderStatusPage } from "./status_page.ts";
@@ -18,9 +20,7 @@ import { transform, type TransformOptions, transformToLine } from "./transform.t
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {
   metrics: AgentMetrics;
-  /** Where records go; defaults to stdout. */
-  output?: Output;
-  /** Called once if stdout fails; the agent then acknowledges nothing more. */
+  /** Called once if an output fails; the agent then acknowledges nothing more. */
   onFatal?: (error: Error) => void;
   /**
    * Take only what the broker kept in the session, subscribing to nothing
@@ -46,8 +46,10 @@ const log = logger("agent");
 export class Agent {
   #config: Config;
   #metrics: AgentMetrics;
-  #sink: RecordSink;
-  #deadLetters: DeadLetterWriter;
+  #records: RecordSink;
+  #deadLetters: RecordSink;
+  #acks: Acknowledgements;
+  #files: OutputFile[] = [];
   #subscriber: Subscriber;
   #transformOptions: TransformOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -61,15 +63,39 @@ export class Agent {
     this.#config = config;
     const metrics = options.metrics;
     this.#metrics = metrics;
-    this.#sink = new RecordSink(options.output ?? Deno.stdout, {
-      onError: (error) => {
-        this.#subscriber.stopTaking();
-        options.onFatal?.(error);
-      },
-    });
-    this.#deadLetters = new DeadLetterWriter(logger("dead-letter"), {
-      file: config.deadLetterFile,
-    });
+    // Records and dead letters each go through their own sink; a message
+    // is acknowledged once what it wrote to either is written.
+    const sink = (what: string, output: Output, onWritten?: (messages: number) => void) => {
+      const where = output instanceof OutputFile
+        ? `${output.setting} "${output.path}"`
+        : output === Deno.stdout
+        ? "stdout"
+        : "stderr";
+      return new RecordSink(output, {
+        sync: config.outputSync,
+        onWritten: (messages) => {
+          onWritten?.(messages);
+          this.#acks.release();
+        },
+        onError: (error) => {
+          this.#subscriber.stopTaking();
+          this.#acks.fail();
+          options.onFatal?.(
+            new Error(`Cannot write ${what} to ${where}: ${error.message}`, { cause: error }),
+          );
+        },
+      });
+    };
+    this.#records = sink(
+      "records",
+      this.#open(config.outputFile, "OUTPUT_FILE") ?? Deno.stdout,
+      (messages) => metrics.recordsWritten.inc(messages),
+    );
+    this.#deadLetters = sink(
+      "dead letters",
+      this.#open(config.deadLetterFile, "DEAD_LETTER_FILE") ?? Deno.stderr,
+    );
+    this.#acks = new Acknowledgements([this.#records, this.#deadLetters]);
     this.#transformOptions = {
       maxPayloadBytes: config.maxPayloadBytes,
       onSkip: (reason) => metrics.skipped(reason),
@@ -102,27 +128,58 @@ export class Agent {
       ? transformToLine(topic, payload, this.#transformOptions)
       : transform(topic, payload, this.#transformOptions);
     switch (result.kind) {
-      case "record": {
+      case "record":
         // One line per record, or per device for `device` and `influx`; none
         // when the format has nothing to write for this record.
-        const text = "line" in result ? result.line : formatRecord(result.record, format);
-        if (text !== "") this.#sink.write(text);
-        metrics.recordsWritten.inc();
+        this.#records.write("line" in result ? result.line : formatRecord(result.record, format));
         if (result.readingTime > metrics.lastReadingTime) {
           metrics.lastReadingTime = result.readingTime;
         }
         break;
-      }
       case "dead":
-        this.#deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
+        this.#deadLetters.write(
+          deadLetterLine({ ...result, topic, payload, receivedAt: new Date() }, {
+            log: this.#config.deadLetterFile === undefined,
+          }),
+        );
         metrics.failed(result.reason);
         break;
       case "ignored":
         metrics.ignored.inc();
         break;
     }
-    this.#sink.afterWrite(ack);
+    // Once everything queued so far, record or dead letter, is written.
+    this.#acks.add(ack);
     metrics.processing.observe((performance.now() - started) / 1000);
+  }
+
+  // Opens an output file, saying what a torn last line cost.
+  #open(path: string | undefined, setting: string): OutputFile | undefined {
+    if (path === undefined) return undefined;
+    const file = new OutputFile(path, { setting });
+    this.#files.push(file);
+    if (file.removedBytes > 0) {
+      log.warning(
+        "Removed a torn last line of {bytes} bytes from {setting} {path}: its message was not acknowledged and comes again",
+        { bytes: file.removedBytes, setting, path },
+      );
+    }
+    return file;
+  }
+
+  /**
+   * Opens `OUTPUT_FILE` and `DEAD_LETTER_FILE` again (SIGHUP, after
+   * logrotate renamed them): what is being written finishes in the old
+   * file, the next batch goes to the new one.
+   */
+  reopen(): void {
+    this.#records.reopen();
+    this.#deadLetters.reopen();
+  }
+
+  /** Whether records or dead letters go to a file that {@linkcode reopen} opens again. */
+  get hasFiles(): boolean {
+    return this.#files.length > 0;
   }
 
   /**
@@ -172,7 +229,7 @@ export class Agent {
    * written, or dropped when stdout failed.
    */
   get unacknowledged(): number {
-    return this.#sink.unacknowledged;
+    return this.#acks.unacknowledged;
   }
 
   /** The address the HTTP endpoint listens on. */
@@ -193,13 +250,13 @@ export class Agent {
       if (options.signal?.aborted) resolve(false);
       options.signal?.addEventListener("abort", () => resolve(false), { once: true });
     });
-    const drained = await Promise.race([this.#sink.flush().then(() => true), aborted]);
+    const drained = await Promise.race([this.#acks.flush().then(() => true), aborted]);
     // Ending the session with a message unacknowledged would drop it.
-    const endSession = options.endSession === true && drained && !this.#sink.failed;
+    const endSession = options.endSession === true && drained && !this.#acks.failed;
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
-    this.#deadLetters.close();
-    log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
+    for (const file of this.#files) file.close();
+    log.info("Stopped after writing {records} records", { records: this.#records.written });
     return ended;
   }
 

@@ -70,8 +70,12 @@ export interface Config {
     token?: string;
   };
   log: { level: LogLevel; format: "json" | "text" };
-  /** How records are written on stdout. */
+  /** How records are written. */
   outputFormat: OutputFormat;
+  /** The file records are appended to; stdout when absent. */
+  outputFile?: string;
+  /** fdatasync `outputFile` and `deadLetterFile` before acknowledging what they hold. */
+  outputSync: boolean;
   deadLetterFile?: string;
   maxPayloadBytes: number;
   shutdownTimeoutSeconds: number;
@@ -101,6 +105,8 @@ export const ENV_VARS = [
   "LOG_LEVEL",
   "LOG_FORMAT",
   "OUTPUT_FORMAT",
+  "OUTPUT_FILE",
+  "OUTPUT_SYNC",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
@@ -110,8 +116,21 @@ export const ENV_VARS = [
 /** The default metrics port: outside Prometheus's exporter range 9100-9999. */
 export const DEFAULT_METRICS_PORT = 2667;
 
-/** The name of the password under `$CREDENTIALS_DIRECTORY` (systemd). */
-export const CREDENTIAL_NAME = "mqtt-password";
+/**
+ * The systemd credentials the agent reads under `$CREDENTIALS_DIRECTORY`,
+ * by the setting each stands in for: with the setting unset, a credential
+ * of that name that is there and not blank is used instead. The unit loads
+ * them with `LoadCredential=`, and a `SetCredential=` of a line break
+ * stands for one that is not given. So the files can stay root's own.
+ */
+export const CREDENTIALS = {
+  MQTT_PASSWORD_FILE: "mqtt-password",
+  MQTT_KEY_FILE: "mqtt-key",
+  METRICS_TOKEN_FILE: "metrics-token",
+} as const;
+
+/** A setting whose file may come as a systemd credential. */
+export type SecretSetting = keyof typeof CREDENTIALS;
 
 /** The largest packet size MQTT can express: 256 MiB - 1. */
 export const MQTT_MAX_PACKET_SIZE = 268435455;
@@ -182,7 +201,30 @@ export function loadConfig(
     );
   }
 
-  const password = readPassword(env, get, readFile);
+  // A secret's file: the setting's path, else the systemd credential.
+  const secretFile = (name: SecretSetting): SecretFile | undefined => {
+    const path = get(name);
+    if (path !== undefined) return { name, path, text: readFile(name, path) };
+    const credentials = get("CREDENTIALS_DIRECTORY");
+    if (credentials === undefined) return undefined;
+    const credential = `${credentials}/${CREDENTIALS[name]}`;
+    let text: string;
+    try {
+      text = readTextFile(credential);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw new ConfigError(
+        name,
+        `Cannot read the credential ${CREDENTIALS[name]} "${credential}" (for ${name}): ${
+          fileProblem(error)
+        }`,
+      );
+    }
+    // Blank stands for not given: the unit's SetCredential= default.
+    return text.trim() === "" ? undefined : { name, path: credential, text };
+  };
+
+  const password = readPassword(env, get, secretFile);
   const username = get("MQTT_USERNAME");
   if (password !== undefined && username === undefined) {
     throw new ConfigError(
@@ -190,16 +232,26 @@ export function loadConfig(
       "Missing MQTT_USERNAME: a password is set, expected the user name it belongs to",
     );
   }
+  if (username !== undefined && password === undefined) {
+    const credentials = get("CREDENTIALS_DIRECTORY");
+    throw new ConfigError(
+      "MQTT_PASSWORD_FILE",
+      `Missing the password of MQTT_USERNAME "${username}": ` +
+        (credentials === undefined
+          ? "expected MQTT_PASSWORD_FILE or MQTT_PASSWORD"
+          : `the credential ${CREDENTIALS.MQTT_PASSWORD_FILE} in CREDENTIALS_DIRECTORY "${credentials}" is missing or empty, expected it or MQTT_PASSWORD_FILE`),
+    );
+  }
 
   const caFile = get("MQTT_CA_FILE");
   const ca = caFile === undefined ? undefined : readPem("MQTT_CA_FILE", caFile, readFile);
   const certFile = get("MQTT_CERT_FILE");
-  const keyFile = get("MQTT_KEY_FILE");
+  const keyFile = secretFile("MQTT_KEY_FILE");
   if ((certFile === undefined) !== (keyFile === undefined)) {
     const missing = certFile === undefined ? "MQTT_CERT_FILE" : "MQTT_KEY_FILE";
     throw new ConfigError(
       missing,
-      `Missing ${missing}: mutual TLS needs both MQTT_CERT_FILE and MQTT_KEY_FILE`,
+      `Missing ${missing}: mutual TLS needs both MQTT_CERT_FILE and MQTT_KEY_FILE (or the credential ${CREDENTIALS.MQTT_KEY_FILE})`,
     );
   }
   const servername = get("MQTT_TLS_SERVERNAME");
@@ -229,8 +281,8 @@ export function loadConfig(
     "info",
   );
 
-  const tokenFile = get("METRICS_TOKEN_FILE");
-  const token = tokenFile === undefined ? undefined : readToken(tokenFile, readFile);
+  const tokenFile = secretFile("METRICS_TOKEN_FILE");
+  const token = tokenFile === undefined ? undefined : readToken(tokenFile);
 
   const maxPayloadBytes = parseInteger("MAX_PAYLOAD_BYTES", get, {
     default: DEFAULT_MAX_PAYLOAD_BYTES,
@@ -240,6 +292,26 @@ export function loadConfig(
 
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
+  const outputFile = get("OUTPUT_FILE");
+  if (outputFile !== undefined) checkWritable("OUTPUT_FILE", outputFile);
+  if (outputFile !== undefined && outputFile === deadLetterFile) {
+    throw new ConfigError(
+      "OUTPUT_FILE",
+      `Invalid OUTPUT_FILE "${outputFile}": it is DEAD_LETTER_FILE too, expected another file`,
+    );
+  }
+  const outputSync = parseChoice(
+    "OUTPUT_SYNC",
+    get,
+    ["always", "never"],
+    outputFile === undefined ? "never" : "always",
+  );
+  if (outputSync === "always" && outputFile === undefined && deadLetterFile === undefined) {
+    throw new ConfigError(
+      "OUTPUT_SYNC",
+      'Invalid OUTPUT_SYNC "always": it syncs OUTPUT_FILE and DEAD_LETTER_FILE, expected one of them set',
+    );
+  }
 
   return {
     mqtt: {
@@ -256,7 +328,7 @@ export function loadConfig(
       caFile,
       cert: certFile === undefined ? undefined : readPem("MQTT_CERT_FILE", certFile, readFile),
       certFile,
-      key: keyFile === undefined ? undefined : readPem("MQTT_KEY_FILE", keyFile, readFile),
+      key: keyFile === undefined ? undefined : checkPem(keyFile),
       servername,
       qos: Number(parseChoice("MQTT_QOS", get, ["1", "0"], "1")) as 0 | 1,
       protocolVersion: Number(protocolVersion) as 4 | 5,
@@ -291,6 +363,8 @@ export function loadConfig(
       format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
     },
     outputFormat: parseOutputFormat(env),
+    outputFile,
+    outputSync: outputSync === "always",
     deadLetterFile,
     maxPayloadBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
@@ -394,41 +468,34 @@ function defaultClientId(hostname: string): string {
   return `ammp-agent-${host || "host"}`;
 }
 
+/** A secret's file as read: the setting it stands for, its path and text. */
+interface SecretFile {
+  name: SecretSetting;
+  path: string;
+  text: string;
+}
+
 function readPassword(
   env: Record<string, string | undefined>,
   get: (name: string) => string | undefined,
-  readFile: (name: string, path: string) => string,
+  secretFile: (name: SecretSetting) => SecretFile | undefined,
 ): string | undefined {
   // Not trimmed: a password may legitimately start or end with spaces.
   const inline = env.MQTT_PASSWORD === "" ? undefined : env.MQTT_PASSWORD;
-  const file = get("MQTT_PASSWORD_FILE");
-  if (inline !== undefined && file !== undefined) {
+  if (inline !== undefined && get("MQTT_PASSWORD_FILE") !== undefined) {
     throw new ConfigError(
       "MQTT_PASSWORD_FILE",
       "Conflicting MQTT_PASSWORD_FILE and MQTT_PASSWORD: expected only one of them",
     );
   }
   if (inline !== undefined) return inline;
-  if (file !== undefined) return fromFile("MQTT_PASSWORD_FILE", file, readFile);
-  const credentials = get("CREDENTIALS_DIRECTORY");
-  if (credentials === undefined) return undefined;
-  const path = `${credentials}/${CREDENTIAL_NAME}`;
-  try {
-    Deno.statSync(path);
-  } catch {
-    return undefined;
-  }
-  return fromFile("CREDENTIALS_DIRECTORY", path, readFile);
-}
-
-function fromFile(
-  name: string,
-  path: string,
-  readFile: (name: string, path: string) => string,
-): string {
+  const file = secretFile("MQTT_PASSWORD_FILE");
+  if (file === undefined) return undefined;
   // Files written by editors and `echo` end in a newline that is not part of the secret.
-  const password = readFile(name, path).replace(/\r?\n$/, "");
-  if (password === "") throw new ConfigError(name, `Invalid ${name} "${path}": the file is empty`);
+  const password = file.text.replace(/\r?\n$/, "");
+  if (password === "") {
+    throw new ConfigError(file.name, `Invalid ${file.name} "${file.path}": the file is empty`);
+  }
   return password;
 }
 
@@ -436,13 +503,13 @@ function fromFile(
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MIN_TOKEN_LENGTH = 16;
 
-function readToken(path: string, readFile: (name: string, path: string) => string): string {
+function readToken(file: SecretFile): string {
   // Prometheus trims the credentials file as well, so a trailing newline is not part of it.
-  const token = readFile("METRICS_TOKEN_FILE", path).trim();
+  const token = file.text.trim();
   if (token.length < MIN_TOKEN_LENGTH || !TOKEN.test(token)) {
     throw new ConfigError(
       "METRICS_TOKEN_FILE",
-      `Invalid METRICS_TOKEN_FILE "${path}": expected one token of at least ${MIN_TOKEN_LENGTH} letters, digits or -._~+/ (e.g. from openssl rand -hex 32)`,
+      `Invalid METRICS_TOKEN_FILE "${file.path}": expected one token of at least ${MIN_TOKEN_LENGTH} letters, digits or -._~+/ (e.g. from openssl rand -hex 32)`,
     );
   }
   return token;
@@ -457,11 +524,17 @@ function readPem(
   path: string,
   readFile: (name: string, path: string) => string,
 ): string {
-  const text = readFile(name, path);
-  if (!text.includes("-----BEGIN ")) {
-    throw new ConfigError(name, `Invalid ${name} "${path}": expected a PEM file (-----BEGIN ...)`);
+  return checkPem({ name, path, text: readFile(name, path) });
+}
+
+function checkPem(file: { name: string; path: string; text: string }): string {
+  if (!file.text.includes("-----BEGIN ")) {
+    throw new ConfigError(
+      file.name,
+      `Invalid ${file.name} "${file.path}": expected a PEM file (-----BEGIN ...)`,
+    );
   }
-  return text;
+  return file.text;
 }
 
 function checkWritable(name: string, path: string): void {

@@ -12,6 +12,7 @@ function load(env: Record<string, string>) {
   return loadConfig(env, {
     hostname: () => "Gateway_01.local",
     readTextFile: (path) => {
+      if (path.includes("/locked/")) throw new Deno.errors.PermissionDenied(path);
       if (path in files) return files[path];
       throw new Deno.errors.NotFound(path);
     },
@@ -187,6 +188,53 @@ Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () =
   }
 });
 
+Deno.test("loadConfig() checks that OUTPUT_FILE can be written and is not DEAD_LETTER_FILE", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(
+      load({ OUTPUT_FILE: `${dir}/records.ndjson` }).outputFile,
+      `${dir}/records.ndjson`,
+    );
+    assert.equal(load({}).outputFile, undefined);
+    rejects(
+      { OUTPUT_FILE: `${dir}/missing/records.ndjson` },
+      "OUTPUT_FILE",
+      /^Cannot write OUTPUT_FILE ".*": file not found$/,
+    );
+    rejects(
+      { OUTPUT_FILE: `${dir}/both.ndjson`, DEAD_LETTER_FILE: `${dir}/both.ndjson` },
+      "OUTPUT_FILE",
+      /^Invalid OUTPUT_FILE ".*": it is DEAD_LETTER_FILE too, expected another file$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadConfig() syncs OUTPUT_FILE by default, and only syncs what is a file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/records.ndjson`;
+    assert.equal(load({ OUTPUT_FILE: file }).outputSync, true);
+    assert.equal(load({ OUTPUT_FILE: file, OUTPUT_SYNC: "never" }).outputSync, false);
+    assert.equal(load({}).outputSync, false);
+    assert.equal(load({ DEAD_LETTER_FILE: file }).outputSync, false);
+    assert.equal(load({ DEAD_LETTER_FILE: file, OUTPUT_SYNC: "always" }).outputSync, true);
+    rejects(
+      { OUTPUT_FILE: file, OUTPUT_SYNC: "sometimes" },
+      "OUTPUT_SYNC",
+      /^Invalid OUTPUT_SYNC "sometimes": expected one of always, never$/,
+    );
+    rejects(
+      { OUTPUT_SYNC: "always" },
+      "OUTPUT_SYNC",
+      /^Invalid OUTPUT_SYNC "always": it syncs OUTPUT_FILE and DEAD_LETTER_FILE/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () => {
   for (
     const url of [
@@ -249,5 +297,78 @@ Deno.test("loadConfig() reads the metrics token from METRICS_TOKEN_FILE", () => 
     { METRICS_TOKEN_FILE: "/etc/ammp/none" },
     "METRICS_TOKEN_FILE",
     /^Cannot read METRICS_TOKEN_FILE "\/etc\/ammp\/none": file not found$/,
+  );
+});
+
+const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+const TOKEN = "0123456789abcdef0123456789abcdef";
+
+Deno.test("loadConfig() reads the password, the TLS key and the metrics token as systemd credentials when their settings are unset", () => {
+  files["/run/credentials/a/mqtt-password"] = "from-credential\n";
+  files["/run/credentials/a/mqtt-key"] = KEY;
+  files["/run/credentials/a/metrics-token"] = `${TOKEN}\n`;
+  const config = load({
+    MQTT_URL: "mqtts://broker",
+    MQTT_USERNAME: "u",
+    MQTT_CERT_FILE: "/etc/ammp/ca.pem",
+    CREDENTIALS_DIRECTORY: "/run/credentials/a",
+  });
+  assert.equal(config.mqtt.password, "from-credential");
+  assert.equal(config.mqtt.key, KEY);
+  assert.equal(config.metrics.token, TOKEN);
+  // A setting names its own file and wins over the credential.
+  assert.equal(
+    load({
+      MQTT_USERNAME: "u",
+      MQTT_PASSWORD_FILE: "/etc/ammp/password",
+      MQTT_URL: "mqtts://broker",
+      MQTT_CERT_FILE: "/etc/ammp/ca.pem",
+      CREDENTIALS_DIRECTORY: "/run/credentials/a",
+    }).mqtt.password,
+    "s3cret pass",
+  );
+  rejects(
+    { CREDENTIALS_DIRECTORY: "/run/credentials/a", MQTT_URL: "mqtts://broker", MQTT_USERNAME: "u" },
+    "MQTT_CERT_FILE",
+    /^Missing MQTT_CERT_FILE: .*credential mqtt-key/,
+  );
+});
+
+Deno.test("loadConfig() takes a blank or missing credential as not given", () => {
+  // The unit's SetCredential= of a line break stands in for a file that is not there.
+  for (const name of ["mqtt-password", "mqtt-key", "metrics-token"]) {
+    files[`/run/credentials/empty/${name}`] = "\n";
+  }
+  for (const dir of ["/run/credentials/empty", "/run/credentials/none"]) {
+    const config = load({ CREDENTIALS_DIRECTORY: dir });
+    assert.equal(config.mqtt.password, undefined);
+    assert.equal(config.mqtt.key, undefined);
+    assert.equal(config.metrics.token, undefined);
+  }
+});
+
+Deno.test("loadConfig() refuses a user name without a password in one line naming where it was looked for", () => {
+  rejects(
+    { MQTT_USERNAME: "gateway-1" },
+    "MQTT_PASSWORD_FILE",
+    /^Missing the password of MQTT_USERNAME "gateway-1": expected MQTT_PASSWORD_FILE or MQTT_PASSWORD$/,
+  );
+  rejects(
+    { MQTT_USERNAME: "gateway-1", CREDENTIALS_DIRECTORY: "/run/credentials/none" },
+    "MQTT_PASSWORD_FILE",
+    /^Missing the password of MQTT_USERNAME "gateway-1": the credential mqtt-password in CREDENTIALS_DIRECTORY "\/run\/credentials\/none" is missing or empty/,
+  );
+});
+
+Deno.test("loadConfig() names a credential it cannot read instead of going on without it", () => {
+  rejects(
+    { MQTT_USERNAME: "u", CREDENTIALS_DIRECTORY: "/run/credentials/locked" },
+    "MQTT_PASSWORD_FILE",
+    /^Cannot read the credential mqtt-password "\/run\/credentials\/locked\/mqtt-password" \(for MQTT_PASSWORD_FILE\): permission denied$/,
+  );
+  rejects(
+    { CREDENTIALS_DIRECTORY: "/run/credentials/locked" },
+    "MQTT_PASSWORD_FILE",
+    /permission denied/,
   );
 });

@@ -6,8 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { Logger } from "@logtape/logtape";
-import { writeAllSync } from "./sink.ts";
+import { formatLogLine } from "./log.ts";
 import type { DeadLetterReason } from "./transform.ts";
 
 /** A message that could not become a record. */
@@ -52,44 +51,17 @@ export function deadLetterEntry(letter: DeadLetter): DeadLetterEntry {
   };
 }
 
-/** Options for {@linkcode DeadLetterWriter}. */
-export interface DeadLetterWriterOptions {
-  /** Append JSON lines to this file instead of logging them. */
-  file?: string;
-}
-
-const encoder = new TextEncoder();
-
 /**
- * Writes dead letters, synchronously, so that a message's dead letter is
- * stored before the message is acknowledged: to the log on stderr (a
- * warning per letter), or as JSON lines appended to a file.
+ * One dead letter as a line without its newline. In a file it is the JSON
+ * entry. On stderr (`log: true`) it is a warning formatted like every log
+ * line, the entry's keys beside the message; the agent writes it there
+ * itself rather than through the logger, so that a failed write is seen
+ * and the message is not acknowledged.
  */
-export class DeadLetterWriter {
-  #log: Logger;
-  #file?: Deno.FsFile;
-
-  /** Opens the file, if one is given; logs through `log` otherwise. */
-  constructor(log: Logger, options: DeadLetterWriterOptions = {}) {
-    this.#log = log;
-    if (options.file !== undefined) {
-      this.#file = Deno.openSync(options.file, { append: true, create: true });
-    }
-  }
-
-  /** Stores one dead letter. Throws if the file cannot be written. */
-  write(letter: DeadLetter): void {
-    const entry = deadLetterEntry(letter);
-    if (this.#file) {
-      writeAllSync(this.#file, encoder.encode(JSON.stringify(entry) + "\n"));
-    } else {
-      this.#log.warn("Dead letter ({reason}) from {topic}: {detail}", { ...entry });
-    }
-  }
-
-  /** Closes the file. */
-  close(): void {
-    this.#file?.close();
-    this.#file = undefined;
-  }
+export function deadLetterLine(letter: DeadLetter, options: { log?: boolean } = {}): string {
+  const entry = deadLetterEntry(letter);
+  if (!options.log) return JSON.stringify(entry);
+  return formatLogLine("dead-letter", "Dead letter ({reason}) from {topic}: {detail}", {
+    ...entry,
+  }).replace(/\n$/, "");
 }

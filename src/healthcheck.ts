@@ -24,31 +24,69 @@ export function readyUrl(listen: { hostname: string; port: number }): string {
 }
 
 /**
- * Fetches `url` and resolves to undefined when it answers 200, or to a
- * one-line reason why the agent is not ready.
+ * Asks `url` (`http://host:port/path`) with one GET and resolves to
+ * undefined when it answers 200, or to a one-line reason why the agent is
+ * not ready. The request goes straight to the agent over TCP, never through
+ * a proxy that HTTP_PROXY, HTTPS_PROXY or ALL_PROXY name: a proxy cannot
+ * reach the container's or the host's loopback, so fetch() with the
+ * environment's proxy would call a ready agent unreachable.
  */
 export async function checkReady(
   url: string,
   options: CheckReadyOptions = {},
 ): Promise<string | undefined> {
   const timeoutMs = options.timeoutMs ?? 3000;
-  let response: Response;
+  const target = new URL(url);
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let conn: Deno.TcpConn | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const answer = await Promise.race([
+      (async () => {
+        conn = await Deno.connect({ hostname, port: Number(target.port || 80) });
+        return await statusLine(conn, `${target.pathname}${target.search}`, target.host);
+      })(),
+      timeout,
+    ]);
+    if (answer === "timeout") {
+      return `Cannot reach ${url}: no answer within ${timeoutMs / 1000} s`;
+    }
+    const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(answer);
+    if (!match) return `Cannot reach ${url}: not an HTTP answer`;
+    if (match[1] === "200") return undefined;
+    return `Not ready: ${url} answered ${match[1]} ${match[2] ?? ""}`.trimEnd();
   } catch (error) {
-    const reason = error instanceof DOMException && error.name === "TimeoutError"
-      ? `no answer within ${timeoutMs / 1000} s`
-      : connectProblem(error as Error);
-    return `Cannot reach ${url}: ${reason.replaceAll("\n", " ")}`;
+    return `Cannot reach ${url}: ${connectProblem(error as Error).replaceAll("\n", " ")}`;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
   }
-  await response.body?.cancel();
-  if (response.status === 200) return undefined;
-  return `Not ready: ${url} answered ${response.status} ${response.statusText}`.trimEnd();
 }
 
-/** The innermost cause of a failed fetch, e.g. "Connection refused". */
+/** Sends a GET for `path` on `conn` and resolves to the answer's status line. */
+async function statusLine(conn: Deno.TcpConn, path: string, host: string): Promise<string> {
+  const request = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+  await conn.write(new TextEncoder().encode(request));
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  while (!text.includes("\r\n")) {
+    const read = await conn.read(buffer);
+    if (read === null) break;
+    text += new TextDecoder().decode(buffer.subarray(0, read));
+    if (text.length > 4096) break;
+  }
+  return text.split("\r\n")[0];
+}
+
+/** The innermost cause of a failed connection, e.g. "Connection refused". */
 function connectProblem(error: Error): string {
   const cause = error.cause instanceof Error ? error.cause.message : error.message;
-  // "error sending request for url (...): client error (Connect): tcp connect error: X (os error N)"
   return cause.split(": ").at(-1)!.replace(/ \(os error \d+\)$/, "");
 }

@@ -26,11 +26,14 @@ export interface LoggingOptions {
 
 const encoder = new TextEncoder();
 
+let formatter: (record: LogRecord) => string = formatJsonLine;
+
 /** Configures the agent's loggers; call once at start. */
 export function setupLogging(options: LoggingOptions): void {
   const format = options.format === "json"
     ? formatJsonLine
     : getTextFormatter({ timestamp: "date-time-tz", value: textValue });
+  formatter = format;
   const write = options.write ??
     ((line: string) => writeAllSync(Deno.stderr, encoder.encode(line)));
   // Synchronous, so a line logged just before exit is never lost.
@@ -79,6 +82,28 @@ export function formatJsonLine(record: LogRecord): string {
 
 function textValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * A warning of the logger `name` formatted as {@linkcode setupLogging}
+ * configured, ending in `"\n"`, for lines the caller writes itself. The
+ * `{key}` placeholders of `template` are filled in from `properties`.
+ */
+export function formatLogLine(
+  name: string,
+  template: string,
+  properties: Record<string, unknown>,
+): string {
+  const parts = template.split(/\{(\w+)\}/);
+  const message = parts.map((part, i) => i % 2 === 0 ? part : properties[part]);
+  return formatter({
+    category: ["ammp-agent", name],
+    level: "warning",
+    message,
+    rawMessage: template,
+    timestamp: Date.now(),
+    properties,
+  });
 }
 
 /** The logger for one part of the agent, e.g. `logger("subscriber")`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DeadLetterWriter } from "./dead_letter.ts";
+import { deadLetterLine } from "./dead_letter.ts";
 import { formatRecord, type OutputFormat } from "./format.ts";
 import { logger } from "./log.ts";
 import { type Output, writeAll } from "./sink.ts";
@@ -36,7 +36,6 @@ export async function runTransform(
   options: RunTransformOptions,
 ): Promise<number> {
   const output = options.output ?? Deno.stdout;
-  const deadLetters = new DeadLetterWriter(logger("dead-letter"));
   const topic = options.topic;
   const format = options.format ?? "record";
   let failed = 0;
@@ -49,7 +48,8 @@ export async function runTransform(
       if (text !== "") await writeAll(output, encoder.encode(text + "\n"));
     } else if (result.kind === "dead") {
       failed++;
-      deadLetters.write({ ...result, topic, payload, receivedAt: new Date() });
+      const letter = { ...result, topic, payload, receivedAt: new Date() };
+      await writeAll(Deno.stderr, encoder.encode(deadLetterLine(letter, { log: true }) + "\n"));
     }
   };
 

@@ -51,6 +51,7 @@ export class AgentProcess {
   #partial = "";
   #paused: PromiseWithResolvers<void> | undefined;
   #stdout: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #stderr: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   constructor(child: Deno.ChildProcess, port: number) {
     this.child = child;
@@ -95,9 +96,22 @@ export class AgentProcess {
 
   async #readStderr(): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of this.child.stderr) {
-      this.stderr += decoder.decode(chunk, { stream: true });
+    this.#stderr = this.child.stderr.getReader();
+    while (true) {
+      let chunk;
+      try {
+        chunk = await this.#stderr.read();
+      } catch {
+        return; // cancelled by closeStderr()
+      }
+      if (chunk.done) return;
+      this.stderr += decoder.decode(chunk.value, { stream: true });
     }
+  }
+
+  /** Closes the reading end of stderr, as a log reader that died would. */
+  async closeStderr(): Promise<void> {
+    await this.#stderr?.cancel();
   }
 
   /** The `message` of every complete JSON log line on stderr so far. */
@@ -159,6 +173,19 @@ export class AgentProcess {
       // already exited
     }
     return await this.exited();
+  }
+
+  /** The exit code once the process has exited within `timeoutMs`; undefined if it still runs. */
+  async exitedWithin(timeoutMs: number): Promise<number | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Waits for the process to exit and its output to be read. */

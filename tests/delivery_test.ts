@@ -5,9 +5,19 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
+import { type AgentProcess, ROOT, startAgent } from "./agent_process.ts";
 import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
-import { peakRss, publishStream, range, type Tally, tally, TcpRelay } from "./stream.ts";
+import {
+  nodeOf,
+  numberedPayload,
+  peakRss,
+  publishStream,
+  range,
+  type Tally,
+  tally,
+  TcpRelay,
+} from "./stream.ts";
+import { transformToLine } from "../src/transform.ts";
 
 // Restarts and persistent queues need mosquitto; aedes keeps no sessions
 // across its restart.
@@ -304,5 +314,121 @@ Deno.test({
       const result = tally(all(), range(0, 500));
       report("closed stdout", 500, result);
       assert.deepEqual(result.lost, []);
+    }),
+});
+
+// Deno opens a device such as /dev/full only to a program with every
+// permission: the disk-full agents run with -A.
+const WITH_ALL_PERMISSIONS = {
+  command: [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}main.ts`],
+};
+
+// The one line that says an output failed: it names the output and the
+// cause, and no stack trace follows.
+function assertOneFatalLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.split("\n").filter((line) => pattern.test(line));
+  assert.equal(lines.length, 1, stderr.slice(-3000));
+  assert.doesNotMatch(stderr, /Uncaught|^\s+at /m, "no stack trace");
+}
+
+Deno.test({
+  name:
+    `a dead letter that cannot be written stops the agent with exit code 1, and stays at the broker${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const env = agentEnv(broker, { DEAD_LETTER_FILE: "/dev/full" });
+      const first = await startAgent(env, WITH_ALL_PERMISSIONS);
+      agents.push(first);
+      // A record, a payload that is not JSON, a record, in this order.
+      await publishStream(broker.url, 3, { window: 1, invalid: (seq) => seq === 1 });
+      assert.equal(await first.exitedWithin(15_000), 1);
+      assertOneFatalLine(
+        first.stderr,
+        /Cannot write dead letters to DEAD_LETTER_FILE \\?"\/dev\/full\\?": No space left on device/,
+      );
+
+      const dir = await Deno.makeTempDir({ prefix: "ammp-agent-delivery-" });
+      try {
+        const file = `${dir}/dead.ndjson`;
+        const second = await startAgent({ ...env, DEAD_LETTER_FILE: file });
+        agents.push(second);
+        const all = () => [...first.lines, ...second.lines];
+        await second.waitFor(() => tally(all(), [0, 2]).lost.length === 0, "both records");
+        await second.waitFor(() => Deno.readTextFileSync(file).endsWith("\n"), "the dead letter");
+        const dead = Deno.readTextFileSync(file).trim().split("\n").map((l) => JSON.parse(l));
+        assert.deepEqual(dead.map((entry) => entry.reason), ["not_json"]);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    `a dead letter on a closed stderr stops the agent with exit code 1, and stays at the broker${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const env = agentEnv(broker);
+      const first = await startAgent(env);
+      agents.push(first);
+      // The log reader dies (as `2>&1 | head -c 1` does).
+      await first.closeStderr();
+      await publishStream(broker.url, 2, { window: 1, invalid: (seq) => seq === 0 });
+      assert.equal(await first.exitedWithin(15_000), 1, "the failed dead letter is fatal");
+
+      const second = await startAgent(env);
+      agents.push(second);
+      await second.waitFor(
+        () => second.stderr.includes('"Dead letter (not_json)'),
+        "the dead letter, delivered again",
+      );
+      await second.waitFor(() => tally(second.lines, [1]).lost.length === 0, "the record");
+    }),
+});
+
+Deno.test({
+  name:
+    `ammp_agent_records_written_total counts what has reached stdout, not what waits for a stalled reader${needs}`,
+  ignore,
+  fn: () =>
+    withBroker({}, async (broker, agents) => {
+      const agent = await startAgent(agentEnv(broker));
+      agents.push(agent);
+      agent.pauseReading();
+      const count = 3000;
+      await publishStream(broker.url, count, { window: 200 });
+      // The in-flight window fills behind the full pipe.
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_messages_received_total"))! >= 1000,
+        "the in-flight window to fill",
+      );
+      const written = (await agent.metric("ammp_agent_records_written_total"))!;
+      const read = agent.lines.reduce((bytes, line) => bytes + line.length + 1, 0) +
+        agent.partialLine.length;
+      // What reached stdout is what the test read plus what fills the pipe
+      // (64 KiB on Linux); no record line is shorter than the first one.
+      const shortest = transformToLine(
+        `a/${nodeOf(0, 5)}/u/data`,
+        new TextEncoder().encode(numberedPayload(0)),
+      );
+      assert.equal(shortest.kind, "record");
+      const lineBytes = shortest.line.length + 1;
+      console.log(
+        `stalled reader: ${written} counted written, ${read} bytes read, lines of ${lineBytes}+ bytes`,
+      );
+      assert.ok(
+        written * lineBytes <= read + 65536,
+        `${written} records counted written, but at most ${
+          Math.floor((read + 65536) / lineBytes)
+        } can have reached stdout`,
+      );
+      agent.resumeReading();
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_records_written_total")) === count,
+        `${count} counted written`,
+      );
+      assert.deepEqual(tally(agent.lines, range(0, count)).lost, []);
     }),
 });

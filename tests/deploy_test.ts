@@ -42,27 +42,37 @@ function unitValues(key: string): string[] {
     .map((line) => line.slice(key.length + 1));
 }
 
-/** The host files the unit refers to: program, settings, credential, records folder. */
+/** The host files the unit refers to and install.sh installs: program, settings, password. */
 function unitPaths(): string[] {
-  const output = unitValues("StandardOutput")[0];
-  assert.match(output, /^append:\//);
   return [
     unitValues("ExecStart")[0].split(" ")[0],
     unitValues("EnvironmentFile")[0],
     unitValues("LoadCredential")[0].split(":")[1],
-    output.slice("append:".length).replace(/\/[^/]+$/, ""),
   ];
 }
 
-Deno.test("the unit runs the agent as Type=exec with restarts, an env file, a credential and W+X memory allowed", () => {
+/** A stand-in for the agent's executable: it answers --version as the agent does. */
+function fakeAgent(label: string): string {
+  return `#!/bin/sh\necho "ammp-agent 0.1.0 (${label})"\n`;
+}
+
+Deno.test("the unit runs the agent as Type=exec with restarts, an env file, credentials and W+X memory allowed", () => {
   assert.deepEqual(unitValues("Type"), ["exec"]);
   assert.deepEqual(unitValues("Restart"), ["on-failure"]);
   assert.equal(unitValues("RestartSec").length, 1);
   assert.deepEqual(unitValues("RestartPreventExitStatus"), ["2"]);
   assert.deepEqual(unitValues("DynamicUser"), ["yes"]);
   assert.deepEqual(unitValues("EnvironmentFile"), ["/etc/ammp-agent/agent.env"]);
+  // Each secret is a credential; one that is not there comes empty, as not given.
   assert.deepEqual(unitValues("LoadCredential"), [
     "mqtt-password:/etc/ammp-agent/mqtt-password",
+    "mqtt-key:/etc/ammp-agent/mqtt-key",
+    "metrics-token:/etc/ammp-agent/metrics-token",
+  ]);
+  assert.deepEqual(unitValues("SetCredential"), [
+    "mqtt-password:\\n",
+    "mqtt-key:\\n",
+    "metrics-token:\\n",
   ]);
   // V8 writes machine code at run time.
   assert.deepEqual(unitValues("MemoryDenyWriteExecute"), []);
@@ -139,12 +149,23 @@ async function snapshot(root: string): Promise<Record<string, string>> {
   return entries;
 }
 
+Deno.test("the unit keeps records and dead letters in its state folder, closed to other users", () => {
+  assert.deepEqual(unitValues("StateDirectory"), ["ammp-agent"]);
+  assert.deepEqual(unitValues("UMask"), ["0027"]);
+  assert.deepEqual(unitValues("Environment").sort(), [
+    "DEAD_LETTER_FILE=%S/ammp-agent/dead-letters.ndjson",
+    "OUTPUT_FILE=%S/ammp-agent/records.ndjson",
+  ]);
+  // The agent appends the records itself; systemd opens no output file for it.
+  assert.deepEqual(unitValues("StandardOutput"), []);
+});
+
 Deno.test("install.sh installs into a root, changes nothing when run again, keeps edited settings and uninstalls", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ammp-agent-install-" });
   const root = `${dir}/root`;
   const install = (...args: string[]) => run("sh", [INSTALL, "--root", root, ...args]);
   try {
-    await Deno.writeTextFile(`${dir}/ammp-agent`, "binary 1\n");
+    await Deno.writeTextFile(`${dir}/ammp-agent`, fakeAgent("binary 1"), { mode: 0o755 });
     await Deno.writeTextFile(`${dir}/agent.env`, "MQTT_USERNAME=gateway-1\n");
     await Deno.writeTextFile(`${dir}/password`, "secret\n");
     await Deno.writeTextFile(`${dir}/ca.crt`, "CA\n");
@@ -163,7 +184,7 @@ Deno.test("install.sh installs into a root, changes nothing when run again, keep
     const first = await install(...args);
     assert.equal(first.code, 0, first.stderr);
     const installed = await snapshot(root);
-    assert.equal(installed["/usr/local/bin/ammp-agent"], "file 755 binary 1\n");
+    assert.equal(installed["/usr/local/bin/ammp-agent"], `file 755 ${fakeAgent("binary 1")}`);
     assert.equal(installed["/etc/ammp-agent/mqtt-password"], "file 600 secret\n");
     assert.equal(installed["/etc/ammp-agent/agent.env"], "file 640 MQTT_USERNAME=gateway-1\n");
     assert.equal(installed["/etc/ammp-agent/ca.crt"], "file 644 CA\n");
@@ -186,13 +207,13 @@ Deno.test("install.sh installs into a root, changes nothing when run again, keep
 
     // Settings edited on the gateway survive; a new binary replaces the old one.
     await Deno.writeTextFile(`${root}/etc/ammp-agent/agent.env`, "MQTT_USERNAME=edited\n");
-    await Deno.writeTextFile(`${dir}/ammp-agent`, "binary 2\n");
+    await Deno.writeTextFile(`${dir}/ammp-agent`, fakeAgent("binary 2"));
     const upgrade = await install(...args);
     assert.equal(upgrade.code, 0, upgrade.stderr);
     assert.match(upgrade.stdout, /Kept the existing .*agent\.env/);
     const upgraded = await snapshot(root);
     assert.equal(upgraded["/etc/ammp-agent/agent.env"], "file 640 MQTT_USERNAME=edited\n");
-    assert.equal(upgraded["/usr/local/bin/ammp-agent"], "file 755 binary 2\n");
+    assert.equal(upgraded["/usr/local/bin/ammp-agent"], `file 755 ${fakeAgent("binary 2")}`);
 
     const removed = await install("--uninstall");
     assert.equal(removed.code, 0, removed.stderr);
@@ -215,7 +236,7 @@ Deno.test("install.sh installs into a root, changes nothing when run again, keep
 Deno.test("install.sh without settings installs the commented template and names a bad option in one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ammp-agent-install-" });
   try {
-    await Deno.writeTextFile(`${dir}/ammp-agent`, "binary\n");
+    await Deno.writeTextFile(`${dir}/ammp-agent`, fakeAgent("binary"), { mode: 0o755 });
     const fresh = await run("sh", [
       INSTALL,
       "--root",
@@ -241,4 +262,20 @@ Deno.test("install.sh without settings installs the commented template and names
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the README's gateway walkthrough keeps the password out of the shell history and says how to correct a setting", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const section = readme.slice(
+    readme.indexOf("## On a gateway, as a systemd service"),
+    readme.indexOf("### Where the records go"),
+  );
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]).join("");
+  assert.doesNotMatch(blocks, /printf [^|>]*the-password|echo [^|>]*password/i);
+  assert.match(blocks, /systemd-ask-password|read -rs/);
+  // The check works where curl is missing: the agent asks its own /readyz.
+  assert.doesNotMatch(blocks, /curl /);
+  assert.match(blocks, /ammp-agent healthcheck/);
+  assert.match(section, /edit `\/etc\/ammp-agent\/agent\.env`/);
+  assert.doesNotMatch(section, /enabled and started/);
 });

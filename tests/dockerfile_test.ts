@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./agent_process.ts";
 import { DEFAULT_METRICS_PORT } from "../src/config.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 interface Instruction {
   keyword: string;
@@ -116,7 +117,8 @@ Deno.test("the runtime image is distroless cc, non-root, exposes the metrics por
   const get = (keyword: string) =>
     runtime.filter((instruction) => instruction.keyword === keyword).map((i) => i.args);
   assert.match(runtime[0].args, /^gcr\.io\/distroless\/cc(-debian\d+)?:nonroot$/);
-  assert.deepEqual(get("USER"), ["nonroot"]);
+  // A number, not a name: Kubernetes' runAsNonRoot cannot check a name.
+  assert.deepEqual(get("USER"), ["65532:65532"]);
 
   const env = get("ENV").join(" ");
   const listen = /METRICS_LISTEN=0\.0\.0\.0:(\d+)/.exec(env);
@@ -136,4 +138,47 @@ Deno.test("the runtime image is distroless cc, non-root, exposes the metrics por
 
 Deno.test("each Dockerfile stage says what it does in a comment", () => {
   for (const stage of stages()) assert.ok(stage[0].commented, `FROM ${stage[0].args}`);
+});
+
+Deno.test("the runtime image carries OCI labels of its source, revision and deno.json's version", () => {
+  const runtime = stages().at(-1)!;
+  const args = Object.fromEntries(
+    runtime.filter((i) => i.keyword === "ARG").map((i) => i.args.split("=")),
+  );
+  assert.equal(args.VERSION, denoJson.version, "the default VERSION is deno.json's");
+  assert.ok("REVISION" in args && "SOURCE" in args);
+  const labels = runtime.filter((i) => i.keyword === "LABEL").map((i) => i.args).join(" ");
+  for (
+    const [label, value] of [["version", "$VERSION"], ["revision", "$REVISION"], [
+      "source",
+      "$SOURCE",
+    ]]
+  ) {
+    assert.ok(labels.includes(`org.opencontainers.image.${label}="${value}"`), label);
+  }
+});
+
+Deno.test("the runtime image's volume for files is owned by the agent's user", () => {
+  const runtime = stages().at(-1)!;
+  const volumes = runtime.filter((i) => i.keyword === "VOLUME").map((i) => JSON.parse(i.args));
+  assert.deepEqual(volumes, [["/var/lib/ammp-agent"]]);
+  const copy = runtime.find((i) => i.keyword === "COPY" && i.args.endsWith(" /var/lib/ammp-agent"));
+  assert.ok(copy, "the volume's folder is copied into the image");
+  assert.match(copy.args, /--chown=65532:65532/);
+});
+
+Deno.test("the README's container example keeps /metrics off other hosts' reach", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const section = readme.slice(
+    readme.indexOf("## In a container"),
+    readme.indexOf("## Installing Deno"),
+  );
+  const runs = section.split("\n").filter((line) => line.includes("docker run"));
+  assert.ok(runs.length > 0);
+  for (const line of runs) {
+    for (const publish of line.matchAll(/-p (\S+)/g)) {
+      assert.match(publish[1], /^127\.0\.0\.1:/, `${line}: publish on loopback or give a token`);
+    }
+  }
+  assert.match(section, /16 KiB/, "it says how Docker's json-file log splits long lines");
 });

@@ -162,7 +162,7 @@ export async function main(args: string[]): Promise<number> {
   const agent = new Agent(config, {
     metrics: new AgentMetrics({ version: VERSION }),
     onFatal: (error) => {
-      log.error("Cannot write records to stdout ({error}); stopping", { error: error.message });
+      log.error("{error}; stopping", { error: error.message });
       exit.resolve(1);
     },
   });

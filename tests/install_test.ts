@@ -1,0 +1,447 @@
+// deploy/install.sh against a hostile machine, under --root: planted links,
+// folders others can write to, a careless umask, CDPATH, odd file names,
+// and a run that is stopped half-way. Every case checks that no copy of the
+// password became readable by others and that nothing outside the root
+// changed.
+import assert from "node:assert/strict";
+import { ROOT } from "./agent_process.ts";
+import { which } from "./broker.ts";
+
+const INSTALL = `${ROOT}deploy/install.sh`;
+const CI = Deno.env.get("CI") === "true";
+const SECRET = `pw-${crypto.randomUUID()}`;
+const AGENT = '#!/bin/sh\necho "ammp-agent 0.1.0 (test)"\n';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A scratch machine: inputs, a root to install into, and an outside that must not change. */
+interface Machine {
+  dir: string;
+  root: string;
+  outside: string;
+  /** The install.sh arguments that install every input. */
+  args: string[];
+}
+
+async function machine(): Promise<Machine> {
+  const dir = await Deno.makeTempDir({ prefix: "ammp-agent-hostile-" });
+  const inputs = `${dir}/inputs`;
+  await Deno.mkdir(inputs);
+  await Deno.writeTextFile(`${inputs}/ammp-agent`, AGENT, { mode: 0o755 });
+  await Deno.writeTextFile(`${inputs}/agent.env`, "MQTT_USERNAME=gateway-1\n", { mode: 0o600 });
+  await Deno.writeTextFile(`${inputs}/password`, `${SECRET}\n`, { mode: 0o600 });
+  await Deno.writeTextFile(`${inputs}/ca.crt`, "CA\n");
+  await Deno.mkdir(`${dir}/outside`);
+  await Deno.writeTextFile(`${dir}/outside/keep`, "outside\n");
+  // Files of another user, which a planted link may point at.
+  for (const name of ["mqtt-password", "agent.env", "ca.crt"]) {
+    await Deno.writeTextFile(`${dir}/outside/stolen-${name}`, "", { mode: 0o644 });
+  }
+  return {
+    dir,
+    root: `${dir}/root`,
+    outside: `${dir}/outside`,
+    args: [
+      "--binary",
+      `${inputs}/ammp-agent`,
+      "--env-file",
+      `${inputs}/agent.env`,
+      "--password-file",
+      `${inputs}/password`,
+      "--ca-file",
+      `${inputs}/ca.crt`,
+      "--no-start",
+    ],
+  };
+}
+
+interface InstallOptions {
+  /** Shell commands run first, in the process that then becomes install.sh. */
+  prelude?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** The script as given to sh (default: its absolute path). */
+  script?: string;
+}
+
+async function install(args: string[], options: InstallOptions = {}): Promise<Run> {
+  const { code, stdout, stderr } = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `${options.prelude ?? ":"}\nexec sh "$0" "$@"`,
+      options.script ?? INSTALL,
+      ...args,
+    ],
+    cwd: options.cwd,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...options.env },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Every path under `dir` with its kind and mode (links as their target). */
+async function tree(dir: string): Promise<Record<string, string>> {
+  const entries: Record<string, string> = {};
+  const walk = async (path: string) => {
+    for await (const entry of Deno.readDir(path)) {
+      const full = `${path}/${entry.name}`;
+      const info = await Deno.lstat(full);
+      const mode = (info.mode! & 0o7777).toString(8);
+      if (info.isSymlink) entries[full] = `link ${await Deno.readLink(full)}`;
+      else if (info.isDirectory) {
+        entries[full] = `dir ${mode}`;
+        await walk(full);
+      } else entries[full] = `file ${mode} ${await Deno.readTextFile(full)}`;
+    }
+  };
+  await walk(dir);
+  return entries;
+}
+
+/**
+ * The checks of every case: every copy of the password in the root is
+ * closed to others, no temporary file is left, and the outside is as it was.
+ */
+async function assertSealed(m: Machine, outsideBefore: Record<string, string>): Promise<void> {
+  let root: Record<string, string> = {};
+  try {
+    root = await tree(m.root);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  for (const [path, entry] of Object.entries(root)) {
+    if (entry.startsWith("file ") && entry.includes(SECRET)) {
+      const mode = parseInt(entry.split(" ")[1], 8);
+      assert.equal(mode & 0o077, 0, `${path} holds the password with mode ${mode.toString(8)}`);
+    }
+    assert.doesNotMatch(path, /\.ammp-agent\.|\.new\.\d+$/, `a temporary file is left: ${path}`);
+  }
+  assert.deepEqual(await tree(m.outside), outsideBefore, "nothing outside the root changed");
+}
+
+/** One hostile case: `fn` gets a fresh machine; the checks of every case follow. */
+function hostile(name: string, fn: (m: Machine) => Promise<void>, needsRoot = false): void {
+  const ignore = needsRoot && Deno.uid() !== 0 && !CI;
+  Deno.test({ name: ignore ? `${name} (ignored: needs root)` : name, ignore }, async () => {
+    const m = await machine();
+    try {
+      const before = await tree(m.outside);
+      await fn(m);
+      await assertSealed(m, before);
+    } finally {
+      await Deno.remove(m.dir, { recursive: true });
+    }
+  });
+}
+
+function oneLine(run: Run, pattern: RegExp): void {
+  assert.equal(run.code, 2, `exit code 2 expected:\n${run.stdout}${run.stderr}`);
+  assert.equal(run.stderr.split("\n").filter((line) => line !== "").length, 1, run.stderr);
+  assert.match(run.stderr, pattern);
+}
+
+hostile(
+  "install.sh never writes the password through a link planted at a temporary name",
+  async (m) => {
+    await Deno.mkdir(`${m.root}/etc/ammp-agent`, { recursive: true });
+    // The name the password would take if temporary names were predictable;
+    // the planting shell's pid becomes install.sh's own.
+    const prelude = `for name in mqtt-password agent.env ca.crt; do
+    ln -s "${m.outside}/stolen-$name" "${m.root}/etc/ammp-agent/$name.new.$$"
+  done`;
+    const run = await install(["--root", m.root, ...m.args], { prelude });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      await Deno.readTextFile(`${m.root}/etc/ammp-agent/mqtt-password`),
+      `${SECRET}\n`,
+    );
+    // The files the planted links point at stay as they were: the common checks see to it.
+    // Links are not temporary files of install.sh: remove them before the common checks.
+    for await (const entry of Deno.readDir(`${m.root}/etc/ammp-agent`)) {
+      if (entry.isSymlink) await Deno.remove(`${m.root}/etc/ammp-agent/${entry.name}`);
+    }
+  },
+);
+
+hostile(
+  "install.sh refuses a settings folder that others can write to, in one line, and --fix-permissions mends it",
+  async (m) => {
+    await Deno.mkdir(`${m.root}/etc/ammp-agent`, { recursive: true });
+    await Deno.chmod(`${m.root}/etc/ammp-agent`, 0o777);
+    const refused = await install(["--root", m.root, ...m.args]);
+    oneLine(refused, /^install\.sh: Refusing .*\/etc\/ammp-agent: .*mode 777.*--fix-permissions/);
+    assert.deepEqual([...Deno.readDirSync(`${m.root}/etc/ammp-agent`)], []);
+    assert.throws(() => Deno.statSync(`${m.root}/usr/local/bin/ammp-agent`), Deno.errors.NotFound);
+
+    const fixed = await install(["--root", m.root, "--fix-permissions", ...m.args]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.equal(Deno.statSync(`${m.root}/etc/ammp-agent`).mode! & 0o777, 0o755);
+    assert.equal(Deno.statSync(`${m.root}/etc/ammp-agent/mqtt-password`).mode! & 0o777, 0o600);
+  },
+);
+
+hostile("install.sh refuses a settings folder owned by another user", async (m) => {
+  await Deno.mkdir(`${m.root}/etc/ammp-agent`, { recursive: true, mode: 0o755 });
+  await Deno.chown(`${m.root}/etc/ammp-agent`, 4242, 4242);
+  oneLine(await install(["--root", m.root, ...m.args]), /owned by uid 4242/);
+}, true);
+
+hostile(
+  "install.sh refuses kept settings or a kept password that others can read, and --fix-permissions closes them",
+  async (m) => {
+    assert.equal((await install(["--root", m.root, ...m.args])).code, 0);
+    const env = `${m.root}/etc/ammp-agent/agent.env`;
+    const password = `${m.root}/etc/ammp-agent/mqtt-password`;
+    await Deno.chmod(env, 0o666);
+    const keptEnv = await install(["--root", m.root, "--binary", m.args[1], "--no-start"]);
+    oneLine(
+      keptEnv,
+      /^install\.sh: Refusing .*agent\.env: .*mode 666, expected root's with mode 0640/,
+    );
+    await Deno.chmod(env, 0o640);
+    await Deno.chmod(password, 0o644);
+    const keptPassword = await install(["--root", m.root, "--binary", m.args[1], "--no-start"]);
+    oneLine(
+      keptPassword,
+      /^install\.sh: Refusing .*mqtt-password: .*mode 644, expected root's with mode 0600/,
+    );
+    await Deno.chmod(env, 0o666);
+    const fixed = await install([
+      "--root",
+      m.root,
+      "--binary",
+      m.args[1],
+      "--no-start",
+      "--fix-permissions",
+    ]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.equal(Deno.statSync(env).mode! & 0o777, 0o640);
+    assert.equal(Deno.statSync(password).mode! & 0o777, 0o600);
+  },
+);
+
+hostile("install.sh refuses a kept settings file that is a link", async (m) => {
+  await Deno.mkdir(`${m.root}/etc/ammp-agent`, { recursive: true });
+  await Deno.symlink(`${m.outside}/keep`, `${m.root}/etc/ammp-agent/agent.env`);
+  oneLine(await install(["--root", m.root, ...m.args]), /agent\.env: it is not a regular file/);
+  await Deno.remove(`${m.root}/etc/ammp-agent/agent.env`);
+});
+
+hostile("install.sh under umask 000 makes folders 0755 and the password 0600", async (m) => {
+  const run = await install(["--root", m.root, ...m.args], { prelude: "umask 000" });
+  assert.equal(run.code, 0, run.stderr);
+  for (const dir of ["etc", "etc/ammp-agent", "usr/local/bin", "etc/systemd/system"]) {
+    assert.equal(Deno.statSync(`${m.root}/${dir}`).mode! & 0o777, 0o755, dir);
+  }
+  assert.equal(Deno.statSync(`${m.root}/etc/ammp-agent/mqtt-password`).mode! & 0o777, 0o600);
+  assert.equal(Deno.statSync(`${m.root}/etc/ammp-agent/agent.env`).mode! & 0o777, 0o640);
+});
+
+hostile("install.sh works with CDPATH set and a relative script path", async (m) => {
+  // cd would print where CDPATH took it, and land in the wrong deploy/.
+  await Deno.mkdir(`${m.dir}/cdpath/deploy`, { recursive: true });
+  const run = await install(["--root", m.root, ...m.args], {
+    env: { CDPATH: `${m.dir}/cdpath` },
+    cwd: ROOT,
+    script: "deploy/install.sh",
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${m.root}/etc/systemd/system/ammp-agent.service`),
+    await Deno.readTextFile(`${ROOT}deploy/ammp-agent.service`),
+  );
+});
+
+hostile(
+  "install.sh refuses to install into a folder that stands where a file belongs",
+  async (m) => {
+    await Deno.mkdir(`${m.root}/usr/local/bin/ammp-agent`, { recursive: true });
+    oneLine(
+      await install(["--root", m.root, ...m.args]),
+      /^install\.sh: Refusing .*\/usr\/local\/bin\/ammp-agent: it is a folder/,
+    );
+    assert.deepEqual([...Deno.readDirSync(`${m.root}/usr/local/bin/ammp-agent`)], []);
+  },
+);
+
+hostile("install.sh takes file names that start with a dash", async (m) => {
+  const inputs = `${m.dir}/inputs`;
+  await Deno.copyFile(`${inputs}/password`, `${inputs}/-password`);
+  await Deno.copyFile(`${inputs}/ammp-agent`, `${inputs}/-ammp-agent`);
+  const run = await install([
+    "--root",
+    m.root,
+    "--binary",
+    "-ammp-agent",
+    "--password-file",
+    "-password",
+    "--no-start",
+  ], { cwd: inputs });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(await Deno.readTextFile(`${m.root}/etc/ammp-agent/mqtt-password`), `${SECRET}\n`);
+  assert.equal(await Deno.readTextFile(`${m.root}/usr/local/bin/ammp-agent`), AGENT);
+});
+
+hostile(
+  "install.sh refuses a binary that does not run as the agent, before it replaces anything",
+  async (m) => {
+    assert.equal((await install(["--root", m.root, ...m.args])).code, 0);
+    const aarch64 = new Uint8Array(64);
+    aarch64.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    new DataView(aarch64.buffer).setUint16(18, 183, true); // EM_AARCH64
+    const wrong = `${m.dir}/inputs/ammp-agent-aarch64-unknown-linux-gnu`;
+    await Deno.writeFile(wrong, aarch64, { mode: 0o755 });
+    oneLine(
+      await install(["--root", m.root, "--binary", wrong, "--no-start"]),
+      /^install\.sh: Refusing --binary ".*aarch64.*": it does not run here as ammp-agent/,
+    );
+    assert.equal(await Deno.readTextFile(`${m.root}/usr/local/bin/ammp-agent`), AGENT);
+    await Deno.writeTextFile(`${m.dir}/inputs/other`, '#!/bin/sh\necho "something 1.0"\n', {
+      mode: 0o755,
+    });
+    oneLine(
+      await install(["--root", m.root, "--binary", `${m.dir}/inputs/other`, "--no-start"]),
+      /printed "something 1\.0"/,
+    );
+    assert.equal(await Deno.readTextFile(`${m.root}/usr/local/bin/ammp-agent`), AGENT);
+  },
+);
+
+hostile(
+  "install.sh resolves a linked settings folder, checks it without changing its mode, and never leaves the root",
+  async (m) => {
+    await Deno.mkdir(`${m.root}/data/ammp-agent`, { recursive: true, mode: 0o700 });
+    await Deno.chmod(`${m.root}/data/ammp-agent`, 0o700);
+    await Deno.mkdir(`${m.root}/etc`, { recursive: true });
+    await Deno.symlink(`${m.root}/data/ammp-agent`, `${m.root}/etc/ammp-agent`);
+    const run = await install(["--root", m.root, ...m.args]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /Using .*\/data\/ammp-agent for .*\/etc\/ammp-agent \(a symbolic link\)/,
+    );
+    assert.equal(Deno.statSync(`${m.root}/data/ammp-agent`).mode! & 0o777, 0o700);
+    assert.equal(await Deno.readTextFile(`${m.root}/data/ammp-agent/mqtt-password`), `${SECRET}\n`);
+
+    // --purge says what the link points to, then removes both.
+    const purged = await install(["--root", m.root, "--uninstall", "--purge"]);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.match(
+      purged.stdout,
+      /Removing .*\/data\/ammp-agent, which .*\/etc\/ammp-agent points to/,
+    );
+    assert.throws(() => Deno.lstatSync(`${m.root}/data/ammp-agent`), Deno.errors.NotFound);
+    assert.throws(() => Deno.lstatSync(`${m.root}/etc/ammp-agent`), Deno.errors.NotFound);
+
+    // A folder that leads outside the root is refused.
+    await Deno.mkdir(`${m.outside}/conf`);
+    await Deno.symlink(`${m.outside}/conf`, `${m.root}/etc/ammp-agent`);
+    const before = await tree(m.outside);
+    oneLine(await install(["--root", m.root, ...m.args]), /resolves to .*outside --root/);
+    assert.deepEqual(await tree(m.outside), before);
+    await Deno.remove(`${m.root}/etc/ammp-agent`);
+    await Deno.remove(`${m.outside}/conf`);
+
+    // So is a folder above one that install.sh would make.
+    await Deno.remove(`${m.root}/usr`, { recursive: true });
+    await Deno.mkdir(`${m.outside}/usr`);
+    await Deno.symlink(`${m.outside}/usr`, `${m.root}/usr`);
+    oneLine(await install(["--root", m.root, ...m.args]), /resolves to .*outside --root/);
+    assert.deepEqual([...Deno.readDirSync(`${m.outside}/usr`)], [], "nothing made outside");
+    await Deno.remove(`${m.root}/usr`);
+    await Deno.remove(`${m.outside}/usr`);
+  },
+);
+
+hostile(
+  "install.sh --purge removes a linked records folder's contents after saying so",
+  async (m) => {
+    assert.equal((await install(["--root", m.root, ...m.args])).code, 0);
+    await Deno.mkdir(`${m.root}/var/lib/private/ammp-agent`, { recursive: true });
+    await Deno.writeTextFile(`${m.root}/var/lib/private/ammp-agent/records.ndjson`, "{}\n");
+    await Deno.remove(`${m.root}/var/lib/ammp-agent`, { recursive: true }).catch(() => {});
+    await Deno.symlink("private/ammp-agent", `${m.root}/var/lib/ammp-agent`);
+    const purged = await install(["--root", m.root, "--uninstall", "--purge"]);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.match(
+      purged.stdout,
+      /Removing .*\/var\/lib\/private\/ammp-agent, which .*\/var\/lib\/ammp-agent points to/,
+    );
+    for (const path of ["var/lib/ammp-agent", "var/lib/private/ammp-agent", "etc/ammp-agent"]) {
+      assert.throws(() => Deno.lstatSync(`${m.root}/${path}`), Deno.errors.NotFound, path);
+    }
+  },
+);
+
+hostile(
+  "install.sh leaves no copy of the password behind when it is stopped half-way",
+  async (m) => {
+    // A chmod that stops install.sh (SIGTERM) while it sets the mode of the password's copy.
+    await Deno.mkdir(`${m.dir}/bin`);
+    await Deno.writeTextFile(
+      `${m.dir}/bin/chmod`,
+      `#!/bin/sh\nfor file; do\n  if grep -qs '${SECRET}' -- "$file"; then kill -TERM "$PPID"; exit 1; fi\ndone\nexec ${
+        which("chmod")
+      } "$@"\n`,
+      { mode: 0o755 },
+    );
+    const run = await install(["--root", m.root, ...m.args], {
+      env: { PATH: `${m.dir}/bin:${Deno.env.get("PATH")}` },
+    });
+    assert.notEqual(run.code, 0, "the run was stopped");
+    const left = Object.entries(await tree(m.root)).filter(([, entry]) => entry.includes(SECRET));
+    assert.deepEqual(left, [], "no copy of the password is left");
+  },
+);
+
+// `--root //` must not reach the real /: the case runs in a mount namespace
+// where /etc, /usr/local and /var/lib are overlays, so that even a broken
+// install.sh cannot change the machine.
+const unshare = which("unshare");
+const namespaces = Deno.uid() === 0 && unshare !== undefined;
+Deno.test({
+  name: "install.sh refuses --root that is / however it is spelt" +
+    (namespaces || CI ? "" : " (ignored: needs root and unshare)"),
+  ignore: !namespaces && !CI,
+  async fn() {
+    const m = await machine();
+    try {
+      for (const root of ["/", "//", "/./", "///.", `${m.dir}/..${"/..".repeat(20)}`, ""]) {
+        const prelude = `set -e
+mount --make-rprivate /
+mount -t tmpfs scratch "${m.dir}/outside"
+for dir in /etc /usr/local /var/lib; do
+  key=$(echo "$dir" | tr / _)
+  mkdir -p "${m.dir}/outside/u$key" "${m.dir}/outside/w$key"
+  mount -t overlay overlay -o "lowerdir=$dir,upperdir=${m.dir}/outside/u$key,workdir=${m.dir}/outside/w$key" "$dir"
+done
+set +e`;
+        const { code, stdout, stderr } = await new Deno.Command(unshare!, {
+          args: [
+            "--mount",
+            "sh",
+            "-c",
+            `${prelude}\nsh "$0" "$@"\ncode=$?\nfind "${m.dir}"/outside/u_* -mindepth 1 -print >&2\nexit $code`,
+            INSTALL,
+            "--root",
+            root,
+            ...m.args,
+          ],
+          stdin: "null",
+        }).output();
+        const err = new TextDecoder().decode(stderr);
+        assert.equal(code, 2, `--root "${root}": ${new TextDecoder().decode(stdout)}${err}`);
+        assert.match(err, /^install\.sh: Invalid --root .*expected an absolute path other than \//);
+        assert.equal(err.trim().split("\n").length, 1, `--root "${root}" wrote into /:\n${err}`);
+      }
+    } finally {
+      await Deno.remove(m.dir, { recursive: true });
+    }
+  },
+});
