@@ -21,11 +21,23 @@ export interface PublishStreamOptions {
   protocolVersion?: 4 | 5;
   /** Publishes in flight at once (default 50). */
   window?: number;
+  /** Pad each valid payload with numeric readings to about this many bytes. */
+  size?: number;
 }
 
-/** The payload of sequence number `seq`: its record carries `data.seq.n`. */
-export function numberedPayload(seq: number): string {
-  return JSON.stringify({ t: 1_700_000_000 + seq, r: [{ _d: "test", _vid: "seq", n: seq }] });
+/**
+ * The payload of sequence number `seq`: its record carries `data.seq.n`.
+ * With `size`, numeric readings `p0`, `p1`, ... pad it to about that
+ * many bytes, and they are in the record too.
+ */
+export function numberedPayload(seq: number, size = 0): string {
+  const reading: Record<string, string | number> = { _d: "test", _vid: "seq", n: seq };
+  // Each padding reading adds its key and 11 bytes: ,"p12":0.12345
+  for (let i = 0, length = 80; length < size; i++) {
+    reading[`p${i}`] = 0.12345;
+    length += String(i).length + 12;
+  }
+  return JSON.stringify({ t: 1_700_000_000 + seq, r: [reading] });
 }
 
 /** The node that publishes sequence number `seq`. */
@@ -58,7 +70,9 @@ export async function publishStream(
   const worker = async () => {
     while (next < end) {
       const seq = next++;
-      const payload = options.invalid?.(seq) ? `{"t":${seq},"r":[` : numberedPayload(seq);
+      const payload = options.invalid?.(seq)
+        ? `{"t":${seq},"r":[`
+        : numberedPayload(seq, options.size);
       await client.publishAsync(`a/${nodeOf(seq, nodes)}/u/data`, payload, { qos: 1 });
       await options.onPublished?.(seq);
     }
