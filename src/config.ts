@@ -74,6 +74,11 @@ export interface Config {
   outputFormat: OutputFormat;
   deadLetterFile?: string;
   maxPayloadBytes: number;
+  /**
+   * Payload bytes taken and not yet written above which the agent stops
+   * reading from the broker.
+   */
+  maxBufferedBytes: number;
   shutdownTimeoutSeconds: number;
 }
 
@@ -103,6 +108,7 @@ export const ENV_VARS = [
   "OUTPUT_FORMAT",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
+  "MAX_BUFFERED_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
   "CREDENTIALS_DIRECTORY",
 ] as const;
@@ -112,6 +118,9 @@ export const DEFAULT_METRICS_PORT = 2667;
 
 /** The name of the password under `$CREDENTIALS_DIRECTORY` (systemd). */
 export const CREDENTIAL_NAME = "mqtt-password";
+
+/** The default of `MAX_BUFFERED_BYTES`: 16 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** The largest packet size MQTT can express: 256 MiB - 1. */
 export const MQTT_MAX_PACKET_SIZE = 268435455;
@@ -237,6 +246,11 @@ export function loadConfig(
     min: 64,
     max: 256 * 1024 * 1024,
   });
+  const maxBufferedBytes = parseInteger("MAX_BUFFERED_BYTES", get, {
+    default: DEFAULT_MAX_BUFFERED_BYTES,
+    min: 65536,
+    max: 4 * 1024 * 1024 * 1024,
+  });
 
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
@@ -293,6 +307,7 @@ export function loadConfig(
     outputFormat: parseOutputFormat(env),
     deadLetterFile,
     maxPayloadBytes,
+    maxBufferedBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
       default: 10,
       min: 1,
