@@ -4,6 +4,7 @@
  * @module
  */
 
+import { BufferedBytes } from "./buffered_bytes.ts";
 import type { Config } from "./config.ts";
 import { DeadLetterWriter } from "./dead_letter.ts";
 import { formatRecord } from "./format.ts";
@@ -49,6 +50,7 @@ export class Agent {
   #sink: RecordSink;
   #deadLetters: DeadLetterWriter;
   #subscriber: Subscriber;
+  #buffered: BufferedBytes;
   #transformOptions: TransformOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #startedAt = new Date();
@@ -84,6 +86,11 @@ export class Agent {
       onReconnect: () => metrics.reconnects.inc(),
       leaving: options.leaving,
     });
+    // Past the bound the broker's socket is not read: TCP holds it back.
+    this.#buffered = new BufferedBytes(config.maxBufferedBytes, {
+      onFull: () => this.#subscriber.pause(),
+      onRoom: () => this.#subscriber.resume(),
+    });
   }
 
   /**
@@ -95,6 +102,9 @@ export class Agent {
     const metrics = this.#metrics;
     metrics.received.inc();
     metrics.lastMessageReceived = Date.now() / 1000;
+    const buffered = this.#buffered;
+    const written = buffered.take(payload.byteLength);
+    metrics.bufferedBytes = buffered.bytes;
 
     // The record format has a faster way straight to the line.
     const format = this.#config.outputFormat;
@@ -121,7 +131,11 @@ export class Agent {
         metrics.ignored.inc();
         break;
     }
-    this.#sink.afterWrite(ack);
+    this.#sink.afterWrite(() => {
+      ack();
+      written();
+      metrics.bufferedBytes = buffered.bytes;
+    });
     metrics.processing.observe((performance.now() - started) / 1000);
   }
 
