@@ -11,6 +11,7 @@ import { checkBroker, CheckError } from "./src/check.ts";
 import {
   type Config,
   ConfigError,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
@@ -86,6 +87,9 @@ and variables already set win over the file):
                                default with OUTPUT_FILE) or never
   DEAD_LETTER_FILE             append dead letters to this file instead of stderr
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
+  MAX_BUFFERED_BYTES           payload bytes taken and not yet written above which
+                               the agent stops reading from the broker
+                               (default ${DEFAULT_MAX_BUFFERED_BYTES}, 16 MiB)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
 
 Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:

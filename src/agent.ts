@@ -5,6 +5,7 @@
  */
 
 import { Acknowledgements } from "./acknowledgements.ts";
+import { BufferedBytes } from "./buffered_bytes.ts";
 import type { Config } from "./config.ts";
 import { deadLetterLine } from "./dead_letter.ts";
 import { formatRecord } from "./format.ts";
@@ -51,6 +52,7 @@ export class Agent {
   #acks: Acknowledgements;
   #files: OutputFile[] = [];
   #subscriber: Subscriber;
+  #buffered: BufferedBytes;
   #transformOptions: TransformOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #startedAt = new Date();
@@ -110,6 +112,11 @@ export class Agent {
       onReconnect: () => metrics.reconnects.inc(),
       leaving: options.leaving,
     });
+    // Past the bound the broker's socket is not read: TCP holds it back.
+    this.#buffered = new BufferedBytes(config.maxBufferedBytes, {
+      onFull: () => this.#subscriber.pause(),
+      onRoom: () => this.#subscriber.resume(),
+    });
   }
 
   /**
@@ -121,6 +128,9 @@ export class Agent {
     const metrics = this.#metrics;
     metrics.received.inc();
     metrics.lastMessageReceived = Date.now() / 1000;
+    const buffered = this.#buffered;
+    const written = buffered.take(payload.byteLength);
+    metrics.bufferedBytes = buffered.bytes;
 
     // The record format has a faster way straight to the line.
     const format = this.#config.outputFormat;
@@ -149,7 +159,11 @@ export class Agent {
         break;
     }
     // Once everything queued so far, record or dead letter, is written.
-    this.#acks.add(ack);
+    this.#acks.add(() => {
+      ack();
+      written();
+      metrics.bufferedBytes = buffered.bytes;
+    });
     metrics.processing.observe((performance.now() - started) / 1000);
   }
 

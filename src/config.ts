@@ -78,6 +78,11 @@ export interface Config {
   outputSync: boolean;
   deadLetterFile?: string;
   maxPayloadBytes: number;
+  /**
+   * Payload bytes taken and not yet written above which the agent stops
+   * reading from the broker.
+   */
+  maxBufferedBytes: number;
   shutdownTimeoutSeconds: number;
 }
 
@@ -109,6 +114,7 @@ export const ENV_VARS = [
   "OUTPUT_SYNC",
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
+  "MAX_BUFFERED_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
   "CREDENTIALS_DIRECTORY",
 ] as const;
@@ -131,6 +137,9 @@ export const CREDENTIALS = {
 
 /** A setting whose file may come as a systemd credential. */
 export type SecretSetting = keyof typeof CREDENTIALS;
+
+/** The default of `MAX_BUFFERED_BYTES`: 16 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** The largest packet size MQTT can express: 256 MiB - 1. */
 export const MQTT_MAX_PACKET_SIZE = 268435455;
@@ -289,6 +298,11 @@ export function loadConfig(
     min: 64,
     max: 256 * 1024 * 1024,
   });
+  const maxBufferedBytes = parseInteger("MAX_BUFFERED_BYTES", get, {
+    default: DEFAULT_MAX_BUFFERED_BYTES,
+    min: 65536,
+    max: 4 * 1024 * 1024 * 1024,
+  });
 
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
@@ -367,6 +381,7 @@ export function loadConfig(
     outputSync: outputSync === "always",
     deadLetterFile,
     maxPayloadBytes,
+    maxBufferedBytes,
     shutdownTimeoutSeconds: parseInteger("SHUTDOWN_TIMEOUT_SECONDS", get, {
       default: 10,
       min: 1,

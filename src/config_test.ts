@@ -46,6 +46,7 @@ Deno.test("loadConfig() has working defaults for every setting", () => {
   assert.deepEqual(config.log, { level: "info", format: "json" });
   assert.equal(config.outputFormat, "record");
   assert.equal(config.maxPayloadBytes, 1048576);
+  assert.equal(config.maxBufferedBytes, 16777216);
   assert.equal(config.shutdownTimeoutSeconds, 10);
   assert.equal(config.mqtt.password, undefined);
 });
@@ -146,6 +147,12 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
   rejects({ MQTT_RECEIVE_MAXIMUM: "0" }, "MQTT_RECEIVE_MAXIMUM", /from 1 to 65535/);
   rejects({ MQTT_RECEIVE_MAXIMUM: "1.5" }, "MQTT_RECEIVE_MAXIMUM", /whole number/);
   rejects({ MAX_PAYLOAD_BYTES: "lots" }, "MAX_PAYLOAD_BYTES", /^Invalid MAX_PAYLOAD_BYTES "lots"/);
+  rejects(
+    { MAX_BUFFERED_BYTES: "1000" },
+    "MAX_BUFFERED_BYTES",
+    /^Invalid MAX_BUFFERED_BYTES "1000": expected a whole number from 65536 to 4294967296$/,
+  );
+  assert.equal(load({ MAX_BUFFERED_BYTES: "65536" }).maxBufferedBytes, 65536);
   rejects({ SHUTDOWN_TIMEOUT_SECONDS: "0" }, "SHUTDOWN_TIMEOUT_SECONDS", /from 1 to 3600/);
   assert.equal(load({ LOG_LEVEL: "WARN" }).log.level, "warning");
   assert.equal(load({ MQTT_PROTOCOL_VERSION: "4" }).mqtt.protocolVersion, 4);

@@ -86,6 +86,8 @@ export class AgentMetrics {
   lastMessageReceived = 0;
   /** The newest payload `t` seen, Unix seconds; 0 before any. */
   lastReadingTime = 0;
+  /** Payload bytes taken and not yet written. */
+  bufferedBytes = 0;
   #failedCounter: Counter<"reason">;
   #failed: Record<DeadLetterReason, { inc(): void }>;
   #skipped: Record<SkipReason, { inc(): void }>;
@@ -152,6 +154,12 @@ export class AgentMetrics {
       "The newest reading time t of any payload, Unix seconds (0 before the first).",
       registers,
       () => this.lastReadingTime,
+    );
+    scrapedGauge(
+      "ammp_agent_buffered_bytes",
+      "Payload bytes taken and not yet written; at MAX_BUFFERED_BYTES the agent stops reading.",
+      registers,
+      () => this.bufferedBytes,
     );
     const buildInfo = new Gauge({
       name: "ammp_agent_build_info",

@@ -47,12 +47,14 @@ Deno.test("AgentMetrics counts and reads scrape-time gauges when scraped", async
   metrics.skipped("missing_vid");
   metrics.connected = 1;
   metrics.lastReadingTime = 1709288100;
+  metrics.bufferedBytes = 250_000;
   const text = await metrics.text();
   assert.match(text, /^ammp_agent_messages_received_total 2$/m);
   assert.match(text, /^ammp_agent_messages_failed_total\{reason="not_json"\} 1$/m);
   assert.match(text, /^ammp_agent_readings_skipped_total\{reason="missing_vid"\} 1$/m);
   assert.match(text, /^ammp_agent_broker_connected 1$/m);
   assert.match(text, /^ammp_agent_last_reading_timestamp_seconds 1709288100$/m);
+  assert.match(text, /^ammp_agent_buffered_bytes 250000$/m);
 });
 
 Deno.test("AgentMetrics reports process metrics that work without /proc access", async () => {

@@ -73,6 +73,11 @@ interface ClientInternals {
  * The PUBACKs of the messages acknowledged together (one written batch)
  * go out in one write. The broker's in-flight window (MQTT 5 receive
  * maximum) bounds how many messages can wait for their acknowledgement.
+ *
+ * {@linkcode pause} bounds them whatever the QoS: MQTT.js then gets no
+ * callback for the message last taken, so it parses nothing more, its
+ * stream stops taking data, and the socket is no longer read: TCP holds
+ * the broker back.
  */
 export class Subscriber {
   #config: Config["mqtt"];
@@ -87,6 +92,13 @@ export class Subscriber {
   // Subscribed to every filter (when leaving: unsubscribed from every one).
   #subscribed = false;
   #taking = true;
+  // While paused: what MQTT.js waits for, in arrival order. Each entry takes
+  // a message and calls MQTT.js back, or only calls back; MQTT.js sends no
+  // more messages on a connection until it is called back, so there is at
+  // most one entry per connection.
+  #paused = false;
+  #held: (() => void)[] = [];
+  #resumedAt = -Infinity;
   #stopped = false;
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -121,14 +133,59 @@ export class Subscriber {
       sendPacket(packet, cb, ...rest);
     };
     client.handleMessage = (packet, callback) => {
-      this.#take(packet);
-      callback();
+      const stream = client.stream;
+      const deliver = () => {
+        this.#take(packet, stream);
+        if (this.#paused) this.#held.push(callback);
+        else callback();
+      };
+      if (this.#paused) this.#held.push(deliver);
+      else deliver();
+    };
+    const keepaliveTimeout = client.onKeepaliveTimeout.bind(client);
+    client.onKeepaliveTimeout = () => {
+      // Not reading, the client cannot see the PINGRESP, which waits behind
+      // the messages the broker sent before it: the connection is not dead.
+      // The broker still gets a PINGREQ, so that it keeps the connection,
+      // and the wait starts again.
+      if (this.#stalled(client)) {
+        client.reschedulePing(true);
+        client.sendPing();
+        return;
+      }
+      keepaliveTimeout();
     };
     client.on("connect", (connack) => this.#onConnect(connack.sessionPresent));
     client.on("error", (error) => {
       this.#lastError = error;
     });
     client.on("close", () => this.#onClose());
+  }
+
+  /**
+   * Stops reading from the broker after the message being handed over, on
+   * this connection and on any new one, until {@linkcode resume}. The
+   * connection stays up however long the pause lasts.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Takes messages again after {@linkcode pause}, first those that waited. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resumedAt = performance.now();
+    // Not from inside the caller (the sink's acknowledgements).
+    queueMicrotask(() => {
+      while (!this.#paused && this.#held.length > 0) this.#held.shift()!();
+    });
+  }
+
+  // Paused, or so recently resumed that the PINGRESP may still be on its way
+  // through what was left unread.
+  #stalled(client: MqttClient): boolean {
+    return this.#paused || performance.now() - this.#resumedAt < 1500 * client.keepalive;
   }
 
   /**
@@ -148,6 +205,9 @@ export class Subscriber {
   async stop(options: SubscriberStopOptions = {}): Promise<boolean> {
     this.#taking = false;
     this.#stopped = true;
+    // A message that waited through a pause is turned away like any other.
+    this.#paused = false;
+    for (const held of this.#held.splice(0)) held();
     clearTimeout(this.#retryTimer);
     const client = this.#client;
     if (client === undefined) return false;
@@ -165,15 +225,17 @@ export class Subscriber {
     return endSession;
   }
 
-  #take(packet: IPublishPacket): void {
+  #take(packet: IPublishPacket, stream: IStream): void {
     if (!this.#taking) {
       this.#declined++;
       return;
     }
-    // After a reconnect the broker sends what is unacknowledged again, so an
-    // acknowledgement only goes out on the stream its message came on.
-    const stream = this.#client!.stream;
     const { messageId } = packet;
+    // The broker sends an unacknowledged message again after a reconnect;
+    // one that waited through the pause of a connection now gone would be
+    // a duplicate. (At QoS 0 nothing comes again: it is taken.)
+    if (packet.qos > 0 && stream !== this.#client!.stream) return;
+    // An acknowledgement only goes out on the stream its message came on.
     const ack = packet.qos === 0 || messageId === undefined
       ? noop
       : () => this.#acknowledge(messageId, stream);

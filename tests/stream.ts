@@ -21,11 +21,19 @@ export interface PublishStreamOptions {
   protocolVersion?: 4 | 5;
   /** Publishes in flight at once (default 50). */
   window?: number;
+  /** Pad each valid payload with numeric readings to about this many bytes. */
+  size?: number;
 }
 
-/** The payload of sequence number `seq`: its record carries `data.seq.n`. */
-export function numberedPayload(seq: number): string {
-  return JSON.stringify({ t: 1_700_000_000 + seq, r: [{ _d: "test", _vid: "seq", n: seq }] });
+/**
+ * The payload of sequence number `seq`: its record carries `data.seq.n`.
+ * With `size`, a text reading `pad` pads it to about that many bytes, and
+ * it is in the record too.
+ */
+export function numberedPayload(seq: number, size = 0): string {
+  const reading: Record<string, string | number> = { _d: "test", _vid: "seq", n: seq };
+  if (size > 80) reading.pad = "x".repeat(size - 80);
+  return JSON.stringify({ t: 1_700_000_000 + seq, r: [reading] });
 }
 
 /** The node that publishes sequence number `seq`. */
@@ -58,7 +66,9 @@ export async function publishStream(
   const worker = async () => {
     while (next < end) {
       const seq = next++;
-      const payload = options.invalid?.(seq) ? `{"t":${seq},"r":[` : numberedPayload(seq);
+      const payload = options.invalid?.(seq)
+        ? `{"t":${seq},"r":[`
+        : numberedPayload(seq, options.size);
       await client.publishAsync(`a/${nodeOf(seq, nodes)}/u/data`, payload, { qos: 1 });
       await options.onPublished?.(seq);
     }
