@@ -336,12 +336,12 @@ function parseBrokerUrl(value: string) {
     );
   }
   if (url.hostname === "") {
-    throw new ConfigError("MQTT_URL", `Invalid MQTT_URL "${value}": expected a host name`);
+    throw new ConfigError("MQTT_URL", `Invalid MQTT_URL "${shown}": expected a host name`);
   }
   if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
     throw new ConfigError(
       "MQTT_URL",
-      `Invalid MQTT_URL "${value}": expected no path or query, only mqtt[s]://host:port`,
+      `Invalid MQTT_URL "${shown}": expected no path or query, only mqtt[s]://host:port`,
     );
   }
   const port = url.port === "" ? (protocol === "mqtts" ? 8883 : 1883) : Number(url.port);
@@ -355,9 +355,16 @@ function parseBrokerUrl(value: string) {
   };
 }
 
-/** Replaces a `user:password@` part of a URL, however malformed, with `***@`. */
+/**
+ * Replaces a `user:password@` part of a URL, however malformed, with `***@`:
+ * everything after the scheme up to the last `@`, since a password may hold
+ * `@`, `/`, `?`, `#` or `:` itself, and no host name holds `@`.
+ */
 export function redactCredentials(value: string): string {
-  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/]*@/, "$1***@");
+  const at = value.lastIndexOf("@");
+  if (at === -1) return value;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value)?.[0] ?? "";
+  return `${scheme}***${value.slice(at)}`;
 }
 
 function parseTopics(value: string): string[] {

@@ -207,6 +207,33 @@ Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () =
   }
 });
 
+Deno.test("loadConfig() never echoes a password holding @, /, ?, #, : or percent-encoding", () => {
+  const cases: [string, string][] = [
+    ["mqtt://bob:p4ss/w0rd@host:8883", "p4ss/w0rd"],
+    ["mqtts://bob:p@ss@host", "p@ss"],
+    ["mqtt://bob:pa?ss@host:1883", "pa?ss"],
+    ["mqtt://bob:pa#ss@host:1883", "pa#ss"],
+    ["mqtt://bob:pa:ss@host:1883", "pa:ss"],
+    ["mqtt://bob:p%2Fss%40x@host:1883", "p%2Fss%40x"],
+    ["mqtt://bob:hunter2@/x", "hunter2"],
+    ["mqtt://bob:a/b@", "a/b"],
+    ["ws://bob:s/e/c@host", "s/e/c"],
+  ];
+  for (const [url, password] of cases) {
+    try {
+      load({ MQTT_URL: url });
+      assert.fail(`accepted ${url}`);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.variable, "MQTT_URL");
+      assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
+      for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
+        assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
+      }
+    }
+  }
+});
+
 Deno.test("loadConfig() takes MQTT_TLS_SERVERNAME as a DNS name only", () => {
   const tls = { MQTT_URL: "mqtts://10.0.0.5:8883" };
   assert.equal(
