@@ -108,9 +108,7 @@ export class Agent {
         const text = "line" in result ? result.line : formatRecord(result.record, format);
         if (text !== "") this.#sink.write(text);
         metrics.recordsWritten.inc();
-        if (result.readingTime > metrics.lastReadingTime) {
-          metrics.lastReadingTime = result.readingTime;
-        }
+        metrics.observeReadingTime(result.readingTime, metrics.lastMessageReceived);
         break;
       }
       case "dead":

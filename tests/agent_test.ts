@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connectAsync } from "mqtt";
 import { startAgent } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
 import { assertEndToEnd, loadExamples } from "./scenario.ts";
@@ -92,4 +93,34 @@ Deno.test("`main.ts transform` replays payload lines with the live transform", a
   const deadLines = new TextDecoder().decode(stderr).trim().split("\n");
   assert.equal(deadLines.length, examples.length - expected.length);
   assert.equal(code, 1, "exit code 1 when a line became a dead letter");
+});
+
+Deno.test("a reading from the far future is counted and does not pin the last reading time", async () => {
+  const broker = await startBroker();
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `future-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    for (const t of [now - 60, 4102444800, now - 30]) {
+      await publisher.publishAsync("a/b827eb000001/u/data", `{"t":${t},"r":[{"_vid":"m","P":1}]}`, {
+        qos: 1,
+      });
+    }
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_records_written_total")) === 3,
+      "3 records",
+    );
+    // Still written: the record is the datalogger's; only the lag gauge ignores it.
+    assert.equal(agent.lines.length, 3);
+    assert.equal(await agent.metric("ammp_agent_last_reading_timestamp_seconds"), now - 30);
+    assert.equal(await agent.metric("ammp_agent_readings_from_future_total"), 1);
+  } finally {
+    await publisher.endAsync();
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
 });
