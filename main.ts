@@ -9,13 +9,12 @@ import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
 import { checkBroker, CheckError } from "./src/check.ts";
 import {
-  type Config,
   ConfigError,
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
+  loadTransformConfig,
   parseListen,
-  parseOutputFormat,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
 import { checkReady, readyUrl } from "./src/healthcheck.ts";
@@ -105,7 +104,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinNegativeValues(args),
       allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
@@ -117,7 +116,10 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       },
     });
   } catch (error) {
-    console.error(`${(error as Error).message}; see ammp-agent --help`);
+    // node:util's messages run over several lines.
+    console.error(
+      `${(error as Error).message.replaceAll("\n", " ").replace(/\.$/, "")}; see ammp-agent --help`,
+    );
     return 2;
   }
   const { values, positionals } = parsed;
@@ -151,17 +153,15 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
 
   if (command === "transform") {
-    const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
-    setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
-    let format;
-    try {
-      format = parseOutputFormat(env);
-    } catch (error) {
-      console.error((error as Error).message);
-      return 2;
-    }
+    const config = configFrom(() => loadTransformConfig(env));
+    if (config === undefined) return 2;
+    setupLogging(config.log);
     dropPermissions(["net", "write", "env", "sys"]);
-    return await runTransform(files, { topic: values.topic ?? "", format });
+    return await runTransform(files, {
+      topic: values.topic ?? "",
+      format: config.outputFormat,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
   }
   if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
@@ -176,6 +176,24 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
   return await run(env, options.revision);
 }
+
+// `--wait-message -1` reads to node:util as an option where a value belongs;
+// joined into `--wait-message=-1`, the value reaches the option's own check.
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i + 1];
+    if (VALUE_OPTIONS.includes(args[i]) && value !== undefined && /^-[\d.]/.test(value)) {
+      joined.push(`${args[i]}=${value}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
+const VALUE_OPTIONS = ["--env-file", "--topic", "--wait-message", "--quiet-seconds"];
 
 function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = envFile === undefined ? {} : readEnvFile(envFile);
@@ -195,7 +213,7 @@ async function check(
     console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
     return 2;
   }
-  const config = configFrom(env);
+  const config = configFrom(() => loadConfig(env));
   if (config === undefined) return 2;
   dropPermissions();
   try {
@@ -215,9 +233,9 @@ async function check(
 }
 
 // The configuration, or undefined once the line naming the bad setting is printed.
-function configFrom(env: Record<string, string | undefined>): Config | undefined {
+function configFrom<T>(load: () => T): T | undefined {
   try {
-    return loadConfig(env);
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -242,6 +260,26 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
   return 1;
 }
 
+// Whether the host of METRICS_LISTEN is an address of this machine, tried by
+// listening on a free port of it: only listening resolves the name the way
+// the server will (getaddrinfo, /etc/hosts included), and trying before the
+// first log line keeps a bad host to the one line that names the setting.
+// The port itself is tried when the server starts: one in use is a state of
+// the machine, not a bad setting.
+function canListenOn(listen: { hostname: string; port: number }): boolean {
+  try {
+    Deno.listen({ hostname: listen.hostname, port: 0 }).close();
+    return true;
+  } catch (error) {
+    const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+    const reason = (error as Error).message.replace(/ \(os error \d+\)$/, "");
+    console.error(
+      `Invalid METRICS_LISTEN "${host}:${listen.port}": cannot listen on host "${listen.hostname}": ${reason}`,
+    );
+    return false;
+  }
+}
+
 // How `leave` knows the session is empty: nothing has come for this long.
 interface Leave {
   quietSeconds: number;
@@ -252,8 +290,8 @@ async function run(
   revision: string | undefined,
   leave?: Leave,
 ): Promise<number> {
-  const config = configFrom(env);
-  if (config === undefined) return 2;
+  const config = configFrom(() => loadConfig(env));
+  if (config === undefined || !canListenOn(config.metrics)) return 2;
   if (leave && config.mqtt.protocolVersion !== 5) {
     console.error(
       `Cannot leave with MQTT_PROTOCOL_VERSION "${config.mqtt.protocolVersion}": ` +

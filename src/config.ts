@@ -222,21 +222,12 @@ export function loadConfig(
   }
 
   const protocolVersion = parseChoice("MQTT_PROTOCOL_VERSION", get, ["5", "4"], "5");
-  const logLevel = parseChoice(
-    "LOG_LEVEL",
-    (name) => get(name)?.toLowerCase().replace(/^warn$/, "warning"),
-    ["info", "debug", "warning", "error"],
-    "info",
-  );
+  const log = parseLog(get);
 
   const tokenFile = get("METRICS_TOKEN_FILE");
   const token = tokenFile === undefined ? undefined : readToken(tokenFile, readFile);
 
-  const maxPayloadBytes = parseInteger("MAX_PAYLOAD_BYTES", get, {
-    default: DEFAULT_MAX_PAYLOAD_BYTES,
-    min: 64,
-    max: 256 * 1024 * 1024,
-  });
+  const maxPayloadBytes = parseMaxPayloadBytes(get);
 
   const deadLetterFile = get("DEAD_LETTER_FILE");
   if (deadLetterFile !== undefined) checkWritable("DEAD_LETTER_FILE", deadLetterFile);
@@ -286,10 +277,7 @@ export function loadConfig(
       ...parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
       ...(token === undefined ? {} : { token }),
     },
-    log: {
-      level: logLevel as LogLevel,
-      format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
-    },
+    log,
     outputFormat: parseOutputFormat(env),
     deadLetterFile,
     maxPayloadBytes,
@@ -302,12 +290,49 @@ export function loadConfig(
 }
 
 /**
- * Reads `OUTPUT_FORMAT` alone, for commands that need no broker settings
- * (`transform`); throws a {@linkcode ConfigError} for a bad value.
+ * Reads `OUTPUT_FORMAT` alone; throws a {@linkcode ConfigError} for a bad
+ * value.
  */
 export function parseOutputFormat(env: Record<string, string | undefined>): OutputFormat {
   const get = (name: string) => env[name]?.trim() || undefined;
   return parseChoice("OUTPUT_FORMAT", get, [...OUTPUT_FORMATS], "record") as OutputFormat;
+}
+
+/** What the offline `transform` uses of the configuration. */
+export type TransformConfig = Pick<Config, "log" | "outputFormat" | "maxPayloadBytes">;
+
+/**
+ * Validates only the settings the offline `transform` uses, so that it needs
+ * no broker settings; throws a {@linkcode ConfigError} for a bad value.
+ */
+export function loadTransformConfig(env: Record<string, string | undefined>): TransformConfig {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  return {
+    log: parseLog(get),
+    outputFormat: parseOutputFormat(env),
+    maxPayloadBytes: parseMaxPayloadBytes(get),
+  };
+}
+
+function parseLog(get: (name: string) => string | undefined): Config["log"] {
+  const level = parseChoice(
+    "LOG_LEVEL",
+    (name) => get(name)?.toLowerCase().replace(/^warn$/, "warning"),
+    ["info", "debug", "warning", "error"],
+    "info",
+  );
+  return {
+    level: level as LogLevel,
+    format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
+  };
+}
+
+function parseMaxPayloadBytes(get: (name: string) => string | undefined): number {
+  return parseInteger("MAX_PAYLOAD_BYTES", get, {
+    default: DEFAULT_MAX_PAYLOAD_BYTES,
+    min: 64,
+    max: 256 * 1024 * 1024,
+  });
 }
 
 function parseBrokerUrl(value: string) {
@@ -345,6 +370,12 @@ function parseBrokerUrl(value: string) {
     );
   }
   const port = url.port === "" ? (protocol === "mqtts" ? 8883 : 1883) : Number(url.port);
+  if (port < 1) {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${shown}": port ${port} is out of range, expected 1 to 65535`,
+    );
+  }
   // IPv6 literals come back bracketed from URL; sockets want them bare.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   return {
@@ -536,5 +567,17 @@ export function parseListen(value: string): { hostname: string; port: number } {
     );
   }
   const hostname = match[1] ?? (match[2] || "127.0.0.1");
+  // Whether the name resolves to an address of this host is known only when
+  // listening; the agent tries that before it logs anything (main.ts).
+  // Local names, unlike TLS server names, may hold "_" (container services).
+  const valid = match[1] !== undefined
+    ? isIP(hostname) === 6
+    : isIP(hostname) === 4 || HOST_NAME.test(hostname.replaceAll("_", "x"));
+  if (!valid) {
+    throw new ConfigError(
+      "METRICS_LISTEN",
+      `Invalid METRICS_LISTEN "${value}": host "${hostname}" is neither an IP address nor a host name, expected host:port such as 127.0.0.1:${DEFAULT_METRICS_PORT}`,
+    );
+  }
   return { hostname, port };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { startAgent } from "./agent_process.ts";
+import { minimalEnv, startAgent } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
 import { assertEndToEnd, loadExamples } from "./scenario.ts";
 
@@ -44,10 +44,25 @@ Deno.test("a bad setting stops the agent with one line naming it and exit code 2
     [{ MQTT_URL: "http://x" }, /^Invalid MQTT_URL "http:\/\/x": scheme "http" is not supported/],
     [{ MQTT_CA_FILE: "/nonexistent/ca.pem", MQTT_URL: "mqtts://h" }, /^Cannot read MQTT_CA_FILE/],
     [{ METRICS_LISTEN: "nope" }, /^Invalid METRICS_LISTEN "nope"/],
+    [{ MQTT_URL: "mqtt://127.0.0.1:0" }, /^Invalid MQTT_URL "mqtt:\/\/127\.0\.0\.1:0": port 0/],
+    [{ METRICS_LISTEN: "a b:2667" }, /^Invalid METRICS_LISTEN "a b:2667": /],
+    // .invalid never resolves (RFC 6761); 192.0.2.1 (TEST-NET-1) is no address of this host.
+    [
+      { METRICS_LISTEN: "agent.invalid:2667" },
+      /^Invalid METRICS_LISTEN "agent\.invalid:2667": cannot listen on host "agent\.invalid": /,
+    ],
+    [
+      { METRICS_LISTEN: "192.0.2.1:2667" },
+      /^Invalid METRICS_LISTEN "192\.0\.2\.1:2667": cannot listen on host "192\.0\.2\.1": /,
+    ],
   ];
   for (const [env, message] of cases) {
     const agent = await startAgent(env, { waitReady: false });
-    assert.equal(await agent.exited(), 2, JSON.stringify(env));
+    // An agent that takes the setting runs on: stop it after a deadline.
+    const deadline = setTimeout(() => agent.stop("SIGKILL"), 15_000);
+    const code = await agent.exited();
+    clearTimeout(deadline);
+    assert.equal(code, 2, `${JSON.stringify(env)}: ${agent.stderr}`);
     const lines = agent.stderr.trim().split("\n");
     assert.equal(lines.length, 1, agent.stderr);
     assert.match(lines[0], message);
@@ -62,6 +77,61 @@ Deno.test("an option of another command stops the agent with one line naming it 
     agent.stderr.trim(),
     'Option --quiet-seconds is for "ammp-agent leave"; see ammp-agent --help',
   );
+});
+
+// Runs `main.ts transform` on `input` with only `env` set.
+async function runTransform(env: Record<string, string>, input: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--permission-set=agent", "main.ts", "transform", "--topic", "x"],
+    cwd: new URL("../", import.meta.url).pathname,
+    clearEnv: true,
+    env: minimalEnv(env),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout: new TextDecoder().decode(stdout),
+    stderr: new TextDecoder().decode(stderr),
+  };
+}
+
+Deno.test("`transform` stops at a bad LOG_LEVEL, LOG_FORMAT or MAX_PAYLOAD_BYTES with one line and exit code 2", async () => {
+  const line = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}\n';
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ LOG_LEVEL: "bogus" }, /^Invalid LOG_LEVEL "bogus": expected one of /],
+    [{ LOG_FORMAT: "xml" }, /^Invalid LOG_FORMAT "xml": expected one of /],
+    [{ MAX_PAYLOAD_BYTES: "abc" }, /^Invalid MAX_PAYLOAD_BYTES "abc": expected a whole number/],
+    [{ MAX_PAYLOAD_BYTES: "10" }, /^Invalid MAX_PAYLOAD_BYTES "10": expected a whole number/],
+  ];
+  for (const [env, message] of cases) {
+    const run = await runTransform(env, line);
+    assert.equal(run.code, 2, JSON.stringify(env));
+    const lines = run.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], message);
+    assert.equal(run.stdout, "");
+  }
+});
+
+Deno.test("`transform` honours MAX_PAYLOAD_BYTES and needs no broker settings", async () => {
+  const small = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}';
+  const large = JSON.stringify({ t: 1709288100, r: [{ _vid: "m", note: "x".repeat(200) }] });
+  // Settings transform does not use are not read, so a broken one does not stop it.
+  const run = await runTransform(
+    { MAX_PAYLOAD_BYTES: "100", MQTT_URL: "http://x", MQTT_QOS: "7" },
+    `${small}\n${large}\n`,
+  );
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.stdout, '{"time":"2024-03-01T10:15:00+00:00","data":{"m":{"P":1}}}\n');
+  const deadLetters = run.stderr.trim().split("\n").map((line) => JSON.parse(line));
+  assert.equal(deadLetters.length, 1);
+  assert.equal(deadLetters[0].reason, "too_large");
 });
 
 Deno.test("`main.ts transform` replays payload lines with the live transform", async () => {
