@@ -174,7 +174,7 @@ export function startServer(handlers: ServerHandlers, options: ServerOptions): M
 }
 
 interface Held {
-  /** Still waiting for the request head: may be closed to make room. */
+  /** Waiting for its request head, or answered already: may be closed to make room. */
   waiting: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
