@@ -92,13 +92,19 @@ Deno.test({
 });
 
 Deno.test({
-  name: `systemd drops the lines that --env-file refuses: a byte order mark, export${ignored}`,
+  name:
+    `systemd drops or swallows the lines that --env-file refuses: a byte order mark, export, no =, an open quote${ignored}`,
   ignore,
   async fn() {
-    const { env, log } = await systemdReads("\ufeffFIRST=1\nexport SECOND=2\nTHIRD=3\n");
+    const { env, log } = await systemdReads(
+      '\ufeffFIRST=1\nexport SECOND=2\nTHIRD=3\nFOURTH\nFIFTH="open\nSIXTH=6\n',
+    );
     assert.equal(env.FIRST, undefined);
     assert.equal(env.SECOND, undefined);
     assert.equal(env.THIRD, "3");
+    assert.equal(env.FOURTH, undefined);
+    assert.equal(env.FIFTH, "open\nSIXTH=6\n");
+    assert.equal(env.SIXTH, undefined);
     assert.match(log, /invalid variable name/);
   },
 });
