@@ -260,23 +260,28 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
   return 1;
 }
 
-// Whether the host of METRICS_LISTEN is an address of this machine, tried by
-// listening on a free port of it: only listening resolves the name the way
-// the server will (getaddrinfo, /etc/hosts included), and trying before the
-// first log line keeps a bad host to the one line that names the setting.
-// The port itself is tried when the server starts: one in use is a state of
-// the machine, not a bad setting.
-function canListenOn(listen: { hostname: string; port: number }): boolean {
+// Tries the host of METRICS_LISTEN by listening on a free port of it: only
+// listening resolves the name the way the server will (getaddrinfo, with
+// /etc/hosts), and trying before the first log line keeps the problem to one
+// line that names the setting. Resolves to undefined when it can be listened
+// on, else to the exit code once that line is printed: 2 for a name that does
+// not resolve, 1 for what may change by itself (an address not yet on this
+// machine, a name server not answering), so that systemd tries again, as it
+// does for a port in use, which only the server's start finds.
+function listenProblem(listen: { hostname: string; port: number }): 1 | 2 | undefined {
   try {
     Deno.listen({ hostname: listen.hostname, port: 0 }).close();
-    return true;
+    return undefined;
   } catch (error) {
     const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+    const shown = `METRICS_LISTEN "${host}:${listen.port}"`;
     const reason = (error as Error).message.replace(/ \(os error \d+\)$/, "");
-    console.error(
-      `Invalid METRICS_LISTEN "${host}:${listen.port}": cannot listen on host "${listen.hostname}": ${reason}`,
-    );
-    return false;
+    if (error instanceof Deno.errors.AddrNotAvailable || /temporary failure/i.test(reason)) {
+      console.error(`Cannot listen on ${shown}: ${reason}`);
+      return 1;
+    }
+    console.error(`Invalid ${shown}: cannot listen on host "${listen.hostname}": ${reason}`);
+    return 2;
   }
 }
 
@@ -291,7 +296,9 @@ async function run(
   leave?: Leave,
 ): Promise<number> {
   const config = configFrom(() => loadConfig(env));
-  if (config === undefined || !canListenOn(config.metrics)) return 2;
+  if (config === undefined) return 2;
+  const listenCode = listenProblem(config.metrics);
+  if (listenCode !== undefined) return listenCode;
   if (leave && config.mqtt.protocolVersion !== 5) {
     console.error(
       `Cannot leave with MQTT_PROTOCOL_VERSION "${config.mqtt.protocolVersion}": ` +
