@@ -9,14 +9,13 @@ import { parseArgs } from "node:util";
 import { Agent } from "./src/agent.ts";
 import { checkBroker, CheckError } from "./src/check.ts";
 import {
-  type Config,
   ConfigError,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
+  loadTransformConfig,
   parseListen,
-  parseOutputFormat,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
 import { checkReady, readyUrl } from "./src/healthcheck.ts";
@@ -116,7 +115,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinNegativeValues(args),
       allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
@@ -128,7 +127,10 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       },
     });
   } catch (error) {
-    console.error(`${(error as Error).message}; see ammp-agent --help`);
+    // node:util's messages run over several lines.
+    console.error(
+      `${(error as Error).message.replaceAll("\n", " ").replace(/\.$/, "")}; see ammp-agent --help`,
+    );
     return 2;
   }
   const { values, positionals } = parsed;
@@ -162,17 +164,15 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
 
   if (command === "transform") {
-    const level = env.LOG_LEVEL?.toLowerCase() === "debug" ? "debug" : "info";
-    setupLogging({ level, format: env.LOG_FORMAT === "text" ? "text" : "json" });
-    let format;
-    try {
-      format = parseOutputFormat(env);
-    } catch (error) {
-      console.error((error as Error).message);
-      return 2;
-    }
+    const config = configFrom(() => loadTransformConfig(env));
+    if (config === undefined) return 2;
+    setupLogging(config.log);
     dropPermissions(["net", "write", "env", "sys"]);
-    return await runTransform(files, { topic: values.topic ?? "", format });
+    return await runTransform(files, {
+      topic: values.topic ?? "",
+      format: config.outputFormat,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
   }
   if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
@@ -187,6 +187,24 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
   return await run(env, options.revision);
 }
+
+// `--wait-message -1` reads to node:util as an option where a value belongs;
+// joined into `--wait-message=-1`, the value reaches the option's own check.
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i + 1];
+    if (VALUE_OPTIONS.includes(args[i]) && value !== undefined && /^-[\d.]/.test(value)) {
+      joined.push(`${args[i]}=${value}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
+const VALUE_OPTIONS = ["--env-file", "--topic", "--wait-message", "--quiet-seconds"];
 
 function readEnvironment(envFile: string | undefined): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = envFile === undefined ? {} : readEnvFile(envFile);
@@ -206,7 +224,7 @@ async function check(
     console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
     return 2;
   }
-  const config = configFrom(env);
+  const config = configFrom(() => loadConfig(env));
   if (config === undefined) return 2;
   dropPermissions();
   try {
@@ -226,9 +244,9 @@ async function check(
 }
 
 // The configuration, or undefined once the line naming the bad setting is printed.
-function configFrom(env: Record<string, string | undefined>): Config | undefined {
+function configFrom<T>(load: () => T): T | undefined {
   try {
-    return loadConfig(env);
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -253,6 +271,31 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
   return 1;
 }
 
+// Tries the host of METRICS_LISTEN by listening on a free port of it: only
+// listening resolves the name the way the server will (getaddrinfo, with
+// /etc/hosts), and trying before the first log line keeps the problem to one
+// line that names the setting. Resolves to undefined when it can be listened
+// on, else to the exit code once that line is printed: 2 for a name that does
+// not resolve, 1 for what may change by itself (an address not yet on this
+// machine, a name server not answering), so that systemd tries again, as it
+// does for a port in use, which only the server's start finds.
+function listenProblem(listen: { hostname: string; port: number }): 1 | 2 | undefined {
+  try {
+    Deno.listen({ hostname: listen.hostname, port: 0 }).close();
+    return undefined;
+  } catch (error) {
+    const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+    const shown = `METRICS_LISTEN "${host}:${listen.port}"`;
+    const reason = (error as Error).message.replace(/ \(os error \d+\)$/, "");
+    if (error instanceof Deno.errors.AddrNotAvailable || /temporary failure/i.test(reason)) {
+      console.error(`Cannot listen on ${shown}: ${reason}`);
+      return 1;
+    }
+    console.error(`Invalid ${shown}: cannot listen on host "${listen.hostname}": ${reason}`);
+    return 2;
+  }
+}
+
 // How `leave` knows the session is empty: nothing has come for this long.
 interface Leave {
   quietSeconds: number;
@@ -263,8 +306,10 @@ async function run(
   revision: string | undefined,
   leave?: Leave,
 ): Promise<number> {
-  const config = configFrom(env);
+  const config = configFrom(() => loadConfig(env));
   if (config === undefined) return 2;
+  const listenCode = listenProblem(config.metrics);
+  if (listenCode !== undefined) return listenCode;
   if (leave && config.mqtt.protocolVersion !== 5) {
     console.error(
       `Cannot leave with MQTT_PROTOCOL_VERSION "${config.mqtt.protocolVersion}": ` +

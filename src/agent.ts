@@ -142,9 +142,7 @@ export class Agent {
         // One line per record, or per device for `device` and `influx`; none
         // when the format has nothing to write for this record.
         this.#records.write("line" in result ? result.line : formatRecord(result.record, format));
-        if (result.readingTime > metrics.lastReadingTime) {
-          metrics.lastReadingTime = result.readingTime;
-        }
+        metrics.observeReadingTime(result.readingTime, metrics.lastMessageReceived);
         break;
       case "dead":
         this.#deadLetters.write(

@@ -283,21 +283,12 @@ export function loadConfig(
   }
 
   const protocolVersion = parseChoice("MQTT_PROTOCOL_VERSION", get, ["5", "4"], "5");
-  const logLevel = parseChoice(
-    "LOG_LEVEL",
-    (name) => get(name)?.toLowerCase().replace(/^warn$/, "warning"),
-    ["info", "debug", "warning", "error"],
-    "info",
-  );
+  const log = parseLog(get);
 
   const tokenFile = secretFile("METRICS_TOKEN_FILE");
   const token = tokenFile === undefined ? undefined : readToken(tokenFile);
 
-  const maxPayloadBytes = parseInteger("MAX_PAYLOAD_BYTES", get, {
-    default: DEFAULT_MAX_PAYLOAD_BYTES,
-    min: 64,
-    max: 256 * 1024 * 1024,
-  });
+  const maxPayloadBytes = parseMaxPayloadBytes(get);
   const maxBufferedBytes = parseInteger("MAX_BUFFERED_BYTES", get, {
     default: DEFAULT_MAX_BUFFERED_BYTES,
     min: 65536,
@@ -372,10 +363,7 @@ export function loadConfig(
       ...parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
       ...(token === undefined ? {} : { token }),
     },
-    log: {
-      level: logLevel as LogLevel,
-      format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
-    },
+    log,
     outputFormat: parseOutputFormat(env),
     outputFile,
     outputSync: outputSync === "always",
@@ -391,12 +379,49 @@ export function loadConfig(
 }
 
 /**
- * Reads `OUTPUT_FORMAT` alone, for commands that need no broker settings
- * (`transform`); throws a {@linkcode ConfigError} for a bad value.
+ * Reads `OUTPUT_FORMAT` alone; throws a {@linkcode ConfigError} for a bad
+ * value.
  */
 export function parseOutputFormat(env: Record<string, string | undefined>): OutputFormat {
   const get = (name: string) => env[name]?.trim() || undefined;
   return parseChoice("OUTPUT_FORMAT", get, [...OUTPUT_FORMATS], "record") as OutputFormat;
+}
+
+/** What the offline `transform` uses of the configuration. */
+export type TransformConfig = Pick<Config, "log" | "outputFormat" | "maxPayloadBytes">;
+
+/**
+ * Validates only the settings the offline `transform` uses, so that it needs
+ * no broker settings; throws a {@linkcode ConfigError} for a bad value.
+ */
+export function loadTransformConfig(env: Record<string, string | undefined>): TransformConfig {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  return {
+    log: parseLog(get),
+    outputFormat: parseOutputFormat(env),
+    maxPayloadBytes: parseMaxPayloadBytes(get),
+  };
+}
+
+function parseLog(get: (name: string) => string | undefined): Config["log"] {
+  const level = parseChoice(
+    "LOG_LEVEL",
+    (name) => get(name)?.toLowerCase().replace(/^warn$/, "warning"),
+    ["info", "debug", "warning", "error"],
+    "info",
+  );
+  return {
+    level: level as LogLevel,
+    format: parseChoice("LOG_FORMAT", get, ["json", "text"], "json") as "json" | "text",
+  };
+}
+
+function parseMaxPayloadBytes(get: (name: string) => string | undefined): number {
+  return parseInteger("MAX_PAYLOAD_BYTES", get, {
+    default: DEFAULT_MAX_PAYLOAD_BYTES,
+    min: 64,
+    max: 256 * 1024 * 1024,
+  });
 }
 
 function parseBrokerUrl(value: string) {
@@ -425,15 +450,21 @@ function parseBrokerUrl(value: string) {
     );
   }
   if (url.hostname === "") {
-    throw new ConfigError("MQTT_URL", `Invalid MQTT_URL "${value}": expected a host name`);
+    throw new ConfigError("MQTT_URL", `Invalid MQTT_URL "${shown}": expected a host name`);
   }
   if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
     throw new ConfigError(
       "MQTT_URL",
-      `Invalid MQTT_URL "${value}": expected no path or query, only mqtt[s]://host:port`,
+      `Invalid MQTT_URL "${shown}": expected no path or query, only mqtt[s]://host:port`,
     );
   }
   const port = url.port === "" ? (protocol === "mqtts" ? 8883 : 1883) : Number(url.port);
+  if (port < 1) {
+    throw new ConfigError(
+      "MQTT_URL",
+      `Invalid MQTT_URL "${shown}": port ${port} is out of range, expected 1 to 65535`,
+    );
+  }
   // IPv6 literals come back bracketed from URL; sockets want them bare.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   return {
@@ -444,9 +475,16 @@ function parseBrokerUrl(value: string) {
   };
 }
 
-/** Replaces a `user:password@` part of a URL, however malformed, with `***@`. */
+/**
+ * Replaces a `user:password@` part of a URL, however malformed, with `***@`:
+ * everything after the scheme up to the last `@`, since a password may hold
+ * `@`, `/`, `?`, `#` or `:` itself, and no host name holds `@`.
+ */
 export function redactCredentials(value: string): string {
-  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/]*@/, "$1***@");
+  const at = value.lastIndexOf("@");
+  if (at === -1) return value;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value)?.[0] ?? "";
+  return `${scheme}***${value.slice(at)}`;
 }
 
 function parseTopics(value: string): string[] {
@@ -617,5 +655,17 @@ export function parseListen(value: string): { hostname: string; port: number } {
     );
   }
   const hostname = match[1] ?? (match[2] || "127.0.0.1");
+  // Whether the name resolves to an address of this host is known only when
+  // listening; the agent tries that before it logs anything (main.ts).
+  // Local names, unlike TLS server names, may hold "_" (container services).
+  const valid = match[1] !== undefined
+    ? isIP(hostname) === 6
+    : isIP(hostname) === 4 || HOST_NAME.test(hostname.replaceAll("_", "x"));
+  if (!valid) {
+    throw new ConfigError(
+      "METRICS_LISTEN",
+      `Invalid METRICS_LISTEN "${value}": host "${hostname}" is neither an IP address nor a host name, expected host:port such as 127.0.0.1:${DEFAULT_METRICS_PORT}`,
+    );
+  }
   return { hostname, port };
 }

@@ -60,6 +60,14 @@ Deno.test("loadConfig() reads the broker URL with default ports per scheme", () 
   rejects({ MQTT_URL: "not a url" }, "MQTT_URL", /^Invalid MQTT_URL "not a url": expected mqtt/);
   rejects({ MQTT_URL: "ws://h:80" }, "MQTT_URL", /scheme "ws" is not supported/);
   rejects({ MQTT_URL: "mqtt://h:1883/x" }, "MQTT_URL", /expected no path/);
+  rejects(
+    { MQTT_URL: "mqtt://h:0" },
+    "MQTT_URL",
+    /^Invalid MQTT_URL "mqtt:\/\/h:0": port 0 is out/,
+  );
+  rejects({ MQTT_URL: "mqtts://h:65536" }, "MQTT_URL", /^Invalid MQTT_URL "mqtts:\/\/h:65536"/);
+  assert.equal(load({ MQTT_URL: "mqtt://h:65535" }).mqtt.port, 65535);
+  assert.equal(load({ MQTT_URL: "mqtt://h:1" }).mqtt.port, 1);
 });
 
 Deno.test("loadConfig() refuses credentials in MQTT_URL without echoing the password", () => {
@@ -172,6 +180,14 @@ Deno.test("loadConfig() parses METRICS_LISTEN as host:port", () => {
   });
   rejects({ METRICS_LISTEN: "localhost" }, "METRICS_LISTEN", /expected host:port/);
   rejects({ METRICS_LISTEN: "h:70000" }, "METRICS_LISTEN", /expected host:port/);
+  assert.equal(load({ METRICS_LISTEN: "metrics_host.lan:1" }).metrics.hostname, "metrics_host.lan");
+  for (const value of ["a b:2667", "a..b:2667", "-x:2667", "h/x:2667", "[1.2.3.4]:2667", "ä:1"]) {
+    rejects(
+      { METRICS_LISTEN: value },
+      "METRICS_LISTEN",
+      /^Invalid METRICS_LISTEN ".*": host ".*" is neither an IP address nor a host name/,
+    );
+  }
 });
 
 Deno.test("loadConfig() treats empty variables as unset", () => {
@@ -258,6 +274,33 @@ Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () =
       assert.ok(error instanceof ConfigError, String(error));
       assert.equal(error.variable, "MQTT_URL");
       assert.ok(!error.message.includes("hunter2"), error.message);
+    }
+  }
+});
+
+Deno.test("loadConfig() never echoes a password holding @, /, ?, #, : or percent-encoding", () => {
+  const cases: [string, string][] = [
+    ["mqtt://bob:p4ss/w0rd@host:8883", "p4ss/w0rd"],
+    ["mqtts://bob:p@ss@host", "p@ss"],
+    ["mqtt://bob:pa?ss@host:1883", "pa?ss"],
+    ["mqtt://bob:pa#ss@host:1883", "pa#ss"],
+    ["mqtt://bob:pa:ss@host:1883", "pa:ss"],
+    ["mqtt://bob:p%2Fss%40x@host:1883", "p%2Fss%40x"],
+    ["mqtt://bob:hunter2@/x", "hunter2"],
+    ["mqtt://bob:a/b@", "a/b"],
+    ["ws://bob:s/e/c@host", "s/e/c"],
+  ];
+  for (const [url, password] of cases) {
+    try {
+      load({ MQTT_URL: url });
+      assert.fail(`accepted ${url}`);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.variable, "MQTT_URL");
+      assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
+      for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
+        assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
+      }
     }
   }
 });

@@ -52,6 +52,13 @@ export const PROCESSING_BUCKETS = [
   1,
 ];
 
+/**
+ * How far ahead of the agent's clock a reading time may be and still count
+ * as the newest reading: a datalogger clock set years ahead would otherwise
+ * pin `ammp_agent_last_reading_timestamp_seconds` and silence the lag alert.
+ */
+export const FUTURE_READING_SECONDS = 300;
+
 const PROC_METRICS = [
   "process_resident_memory_bytes",
   "process_virtual_memory_bytes",
@@ -78,13 +85,18 @@ export class AgentMetrics {
   readonly ignored: Counter;
   /** Broker connections lost and attempted again. */
   readonly reconnects: Counter;
+  /** Records whose time `t` was too far ahead to count as the newest reading. */
+  readonly readingsFromFuture: Counter;
   /** Time from taking a message to handing its record to the sink. */
   readonly processing: Histogram;
   /** Whether the broker connection is up, 0 or 1. */
   connected = 0;
   /** When the last message was received, Unix seconds; 0 before any. */
   lastMessageReceived = 0;
-  /** The newest payload `t` seen, Unix seconds; 0 before any. */
+  /**
+   * The newest payload `t` seen that was not from the future, Unix seconds;
+   * 0 before any. Set through {@linkcode AgentMetrics.observeReadingTime}.
+   */
   lastReadingTime = 0;
   /** Payload bytes taken and not yet written. */
   bufferedBytes = 0;
@@ -114,6 +126,12 @@ export class AgentMetrics {
     this.reconnects = new Counter({
       name: "ammp_agent_broker_reconnects_total",
       help: "Times the broker connection was lost and attempted again.",
+      registers,
+    });
+    this.readingsFromFuture = new Counter({
+      name: "ammp_agent_readings_from_future_total",
+      help:
+        `Records whose time t was more than ${FUTURE_READING_SECONDS} s ahead of the agent's clock; they do not move ammp_agent_last_reading_timestamp_seconds.`,
       registers,
     });
     this.processing = new Histogram({
@@ -151,7 +169,7 @@ export class AgentMetrics {
     );
     scrapedGauge(
       "ammp_agent_last_reading_timestamp_seconds",
-      "The newest reading time t of any payload, Unix seconds (0 before the first).",
+      `The newest reading time t of any record, Unix seconds (0 before the first); times more than ${FUTURE_READING_SECONDS} s ahead are left out.`,
       registers,
       () => this.lastReadingTime,
     );
@@ -184,6 +202,20 @@ export class AgentMetrics {
         registers,
         () => Deno.memoryUsage().rss,
       );
+    }
+  }
+
+  /**
+   * Takes the reading time `t` of a record written at `nowSeconds` (both
+   * Unix seconds): the newest so far becomes the last reading time, unless
+   * it lies more than {@linkcode FUTURE_READING_SECONDS} ahead, which is
+   * counted instead.
+   */
+  observeReadingTime(t: number, nowSeconds: number): void {
+    if (t > nowSeconds + FUTURE_READING_SECONDS) {
+      this.readingsFromFuture.inc();
+    } else if (t > this.lastReadingTime) {
+      this.lastReadingTime = t;
     }
   }
 

@@ -57,6 +57,26 @@ Deno.test("AgentMetrics counts and reads scrape-time gauges when scraped", async
   assert.match(text, /^ammp_agent_buffered_bytes 250000$/m);
 });
 
+Deno.test("observeReadingTime() keeps the newest t but counts one more than 5 minutes ahead", async () => {
+  const metrics = new AgentMetrics({ version: "1", processMetrics: false });
+  const now = 1_800_000_000;
+  metrics.observeReadingTime(now - 60, now);
+  assert.equal(metrics.lastReadingTime, now - 60);
+  metrics.observeReadingTime(4102444800, now); // 2100
+  metrics.observeReadingTime(now + 301, now);
+  assert.equal(metrics.lastReadingTime, now - 60);
+  metrics.observeReadingTime(now + 300, now); // a clock a little ahead still counts
+  assert.equal(metrics.lastReadingTime, now + 300);
+  metrics.observeReadingTime(now - 3600, now); // an older reading does not move it back
+  assert.equal(metrics.lastReadingTime, now + 300);
+  // Once the agent's clock catches up, the same t counts.
+  metrics.observeReadingTime(now + 600, now + 400);
+  assert.equal(metrics.lastReadingTime, now + 600);
+  const text = await metrics.text();
+  assert.match(text, /^ammp_agent_readings_from_future_total 2$/m);
+  assert.match(text, new RegExp(`^ammp_agent_last_reading_timestamp_seconds ${now + 600}$`, "m"));
+});
+
 Deno.test("AgentMetrics reports process metrics that work without /proc access", async () => {
   const text = await new AgentMetrics({ version: "1" }).text();
   const rss = /^process_resident_memory_bytes (\d+)$/m.exec(text);

@@ -21,6 +21,8 @@ export interface RunTransformOptions {
   output?: Output;
   /** Where payload lines come from when no file is named; defaults to stdin. */
   input?: ReadableStream<Uint8Array>;
+  /** Longer lines become `too_large` dead letters, as in the live agent. */
+  maxPayloadBytes?: number;
 }
 
 const encoder = new TextEncoder();
@@ -38,11 +40,12 @@ export async function runTransform(
   const output = options.output ?? Deno.stdout;
   const topic = options.topic;
   const format = options.format ?? "record";
+  const transformOptions = { maxPayloadBytes: options.maxPayloadBytes };
   let failed = 0;
   const handle = async (line: Uint8Array) => {
     if (line.byteLength === 0 || (line.byteLength === 1 && line[0] === 13)) return;
     const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
-    const result = transform(topic, payload);
+    const result = transform(topic, payload, transformOptions);
     if (result.kind === "record") {
       const text = formatRecord(result.record, format);
       if (text !== "") await writeAll(output, encoder.encode(text + "\n"));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
+import { connectAsync } from "mqtt";
+import { minimalEnv, startAgent } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
 import { assertEndToEnd, loadExamples } from "./scenario.ts";
 
@@ -43,15 +44,40 @@ Deno.test("a bad setting stops the agent with one line naming it and exit code 2
     [{ MQTT_URL: "http://x" }, /^Invalid MQTT_URL "http:\/\/x": scheme "http" is not supported/],
     [{ MQTT_CA_FILE: "/nonexistent/ca.pem", MQTT_URL: "mqtts://h" }, /^Cannot read MQTT_CA_FILE/],
     [{ METRICS_LISTEN: "nope" }, /^Invalid METRICS_LISTEN "nope"/],
+    [{ MQTT_URL: "mqtt://127.0.0.1:0" }, /^Invalid MQTT_URL "mqtt:\/\/127\.0\.0\.1:0": port 0/],
+    [{ METRICS_LISTEN: "a b:2667" }, /^Invalid METRICS_LISTEN "a b:2667": /],
+    // .invalid never resolves (RFC 6761).
+    [
+      { METRICS_LISTEN: "agent.invalid:2667" },
+      /^Invalid METRICS_LISTEN "agent\.invalid:2667": cannot listen on host "agent\.invalid": /,
+    ],
   ];
   for (const [env, message] of cases) {
     const agent = await startAgent(env, { waitReady: false });
-    assert.equal(await agent.exited(), 2, JSON.stringify(env));
+    // An agent that takes the setting runs on: stop it after a deadline.
+    const deadline = setTimeout(() => agent.stop("SIGKILL"), 15_000);
+    const code = await agent.exited();
+    clearTimeout(deadline);
+    assert.equal(code, 2, `${JSON.stringify(env)}: ${agent.stderr}`);
     const lines = agent.stderr.trim().split("\n");
     assert.equal(lines.length, 1, agent.stderr);
     assert.match(lines[0], message);
     assert.deepEqual(agent.lines, []);
   }
+});
+
+Deno.test("a METRICS_LISTEN address this host does not have stops the agent with one line and exit code 1", async () => {
+  // 192.0.2.1 (TEST-NET-1) is no address of this host; it may become one
+  // later, so systemd is to try again (exit code 1, not 2).
+  const agent = await startAgent({ METRICS_LISTEN: "192.0.2.1:2667" }, { waitReady: false });
+  const deadline = setTimeout(() => agent.stop("SIGKILL"), 15_000);
+  const code = await agent.exited();
+  clearTimeout(deadline);
+  assert.equal(code, 1, agent.stderr);
+  assert.equal(
+    agent.stderr,
+    'Cannot listen on METRICS_LISTEN "192.0.2.1:2667": Cannot assign requested address\n',
+  );
 });
 
 Deno.test("an option of another command stops the agent with one line naming it and exit code 2", async () => {
@@ -61,6 +87,61 @@ Deno.test("an option of another command stops the agent with one line naming it 
     agent.stderr.trim(),
     'Option --quiet-seconds is for "ammp-agent leave"; see ammp-agent --help',
   );
+});
+
+// Runs `main.ts transform` on `input` with only `env` set.
+async function runTransform(env: Record<string, string>, input: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--permission-set=agent", "main.ts", "transform", "--topic", "x"],
+    cwd: new URL("../", import.meta.url).pathname,
+    clearEnv: true,
+    env: minimalEnv(env),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout: new TextDecoder().decode(stdout),
+    stderr: new TextDecoder().decode(stderr),
+  };
+}
+
+Deno.test("`transform` stops at a bad LOG_LEVEL, LOG_FORMAT or MAX_PAYLOAD_BYTES with one line and exit code 2", async () => {
+  const line = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}\n';
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ LOG_LEVEL: "bogus" }, /^Invalid LOG_LEVEL "bogus": expected one of /],
+    [{ LOG_FORMAT: "xml" }, /^Invalid LOG_FORMAT "xml": expected one of /],
+    [{ MAX_PAYLOAD_BYTES: "abc" }, /^Invalid MAX_PAYLOAD_BYTES "abc": expected a whole number/],
+    [{ MAX_PAYLOAD_BYTES: "10" }, /^Invalid MAX_PAYLOAD_BYTES "10": expected a whole number/],
+  ];
+  for (const [env, message] of cases) {
+    const run = await runTransform(env, line);
+    assert.equal(run.code, 2, JSON.stringify(env));
+    const lines = run.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], message);
+    assert.equal(run.stdout, "");
+  }
+});
+
+Deno.test("`transform` honours MAX_PAYLOAD_BYTES and needs no broker settings", async () => {
+  const small = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}';
+  const large = JSON.stringify({ t: 1709288100, r: [{ _vid: "m", note: "x".repeat(200) }] });
+  // Settings transform does not use are not read, so a broken one does not stop it.
+  const run = await runTransform(
+    { MAX_PAYLOAD_BYTES: "100", MQTT_URL: "http://x", MQTT_QOS: "7" },
+    `${small}\n${large}\n`,
+  );
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.stdout, '{"time":"2024-03-01T10:15:00+00:00","data":{"m":{"P":1}}}\n');
+  const deadLetters = run.stderr.trim().split("\n").map((line) => JSON.parse(line));
+  assert.equal(deadLetters.length, 1);
+  assert.equal(deadLetters[0].reason, "too_large");
 });
 
 Deno.test("`main.ts transform` replays payload lines with the live transform", async () => {
@@ -92,4 +173,34 @@ Deno.test("`main.ts transform` replays payload lines with the live transform", a
   const deadLines = new TextDecoder().decode(stderr).trim().split("\n");
   assert.equal(deadLines.length, examples.length - expected.length);
   assert.equal(code, 1, "exit code 1 when a line became a dead letter");
+});
+
+Deno.test("a reading from the far future is counted and does not pin the last reading time", async () => {
+  const broker = await startBroker();
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `future-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    for (const t of [now - 60, 4102444800, now - 30]) {
+      await publisher.publishAsync("a/b827eb000001/u/data", `{"t":${t},"r":[{"_vid":"m","P":1}]}`, {
+        qos: 1,
+      });
+    }
+    // All three are written: only the lag gauge leaves the far future out.
+    await agent.waitForLines(3);
+    await agent.waitFor(
+      async () => (await agent.metric("ammp_agent_records_written_total")) === 3,
+      "3 records counted",
+    );
+    assert.equal(await agent.metric("ammp_agent_last_reading_timestamp_seconds"), now - 30);
+    assert.equal(await agent.metric("ammp_agent_readings_from_future_total"), 1);
+  } finally {
+    await publisher.endAsync();
+    await agent.stop("SIGKILL");
+    await broker.stop();
+  }
 });

@@ -202,6 +202,15 @@ Deno.test("`check` stops at a bad setting or option with exit code 2", async () 
     badOption.stderr,
     'Invalid --wait-message "soon": expected seconds from 0 to 3600\n',
   );
+  for (const args of [["--wait-message", "-1"], ["--wait-message=-1"]]) {
+    const negative = await runCheck({}, args);
+    assert.equal(negative.code, 2, args.join(" "));
+    assert.equal(
+      negative.stderr,
+      'Invalid --wait-message "-1": expected seconds from 0 to 3600\n',
+      args.join(" "),
+    );
+  }
 });
 
 async function openssl(dir: string, args: string[]): Promise<void> {
