@@ -1,0 +1,238 @@
+/**
+ * The fleet view in the running agent: the node table fed by every message
+ * taken, its metrics, and its state file kept across restarts.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { NODE_STATES, type NodeCounts, NodeTable, type NodeTableOptions } from "./node_table.ts";
+import { loadJson, saveJson } from "./state_file.ts";
+import { nodeIdOf } from "./transform.ts";
+
+/** Per-node series are served up to this many nodes; past it, none. */
+export const NODE_METRICS_MAX_NODES = 10_000;
+
+/** How often the node table is saved, besides at shutdown. */
+export const SAVE_INTERVAL_SECONDS = 30;
+
+/** The state file's name under `STATE_DIRECTORY`. */
+export const NODES_FILE = "nodes.json";
+
+/** Bucket bounds of the reading lag histogram: 1 s to 30 days. */
+export const LAG_BUCKETS = [
+  1,
+  5,
+  15,
+  30,
+  60,
+  120,
+  300,
+  600,
+  1800,
+  3600,
+  3 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86_400,
+  2 * 86_400,
+  7 * 86_400,
+  30 * 86_400,
+];
+
+/** What one message taken from the broker became, as the fleet view sees it. */
+export type FleetOutcome = "record" | "dead" | "ignored";
+
+/** Options for {@linkcode Fleet}. */
+export interface FleetOptions extends NodeTableOptions {
+  /** Where the fleet's metrics are registered. */
+  registry: Registry;
+  log: Logger;
+  /** Serve the per-node series (up to {@linkcode NODE_METRICS_MAX_NODES} nodes). */
+  nodeMetrics?: boolean;
+  /** The folder the node table is saved in; unsaved when undefined. */
+  stateDirectory?: string;
+  /** The clock, Unix seconds; tests drive it. */
+  now?: () => number;
+}
+
+/**
+ * Tells the node table of every message, serves what it knows as metrics,
+ * and keeps it in `STATE_DIRECTORY/nodes.json`.
+ */
+export class Fleet {
+  /** The nodes heard from. */
+  readonly table: NodeTable;
+  #log: Logger;
+  #now: () => number;
+  #file: string | undefined;
+  #saveTimer: ReturnType<typeof setInterval> | undefined;
+  #saving: Promise<void> | undefined;
+  #lag: Histogram;
+
+  /** Creates an empty fleet view; {@linkcode load} fills it from the state file. */
+  constructor(options: FleetOptions) {
+    this.table = new NodeTable(options);
+    this.#log = options.log;
+    this.#now = options.now ?? (() => Date.now() / 1000);
+    this.#file = options.stateDirectory === undefined
+      ? undefined
+      : `${options.stateDirectory.replace(/\/+$/, "")}/${NODES_FILE}`;
+    const registers = [options.registry];
+    const table = this.table;
+    const now = this.#now;
+    new Gauge({
+      name: "ammp_agent_nodes",
+      help: "Nodes (site gateways) heard from, by state.",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const counts: NodeCounts = table.counts(now());
+        for (const state of NODE_STATES) this.set({ state }, counts[state]);
+      },
+    });
+    new Counter({
+      name: "ammp_agent_nodes_untracked_total",
+      help: "Messages of nodes not tracked because MAX_NODES were tracked already.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(table.untracked);
+      },
+    });
+    this.#lag = new Histogram({
+      name: "ammp_agent_reading_lag_seconds",
+      help: "Time from a reading (its payload's t) to its arrival, backfill included.",
+      buckets: LAG_BUCKETS,
+      registers,
+    });
+    if (options.nodeMetrics ?? true) this.#registerNodeMetrics(registers);
+  }
+
+  /** Tells the table of one message taken at `at` (Unix seconds). */
+  observe(topic: string, payload: Uint8Array, outcome: FleetOutcome, at: number, t?: number): void {
+    const nodeId = nodeIdOf(topic);
+    if (nodeId === undefined) return;
+    if (outcome === "record") {
+      // A reading from the future has no lag to speak of; the table counts it.
+      const future = this.table.record(nodeId, at, t!);
+      if (!future) this.#lag.observe(Math.max(0, at - t!));
+    } else if (outcome === "dead") {
+      this.table.deadLetter(nodeId, at);
+    } else if (topic.endsWith("/bridge_state") && topic.length === nodeId.length + 15) {
+      const up = bridgeValue(payload);
+      if (up === undefined) this.table.other(nodeId, at);
+      else this.table.bridgeState(nodeId, at, up);
+    } else {
+      this.table.other(nodeId, at);
+    }
+  }
+
+  /**
+   * Loads the saved table, and saves it every 30 s from then on. A state
+   * file that cannot be read is logged in one line and left for the next
+   * save to replace: the agent starts with an empty table instead.
+   */
+  async load(): Promise<void> {
+    if (this.#file === undefined) return;
+    try {
+      const saved = await loadJson(this.#file);
+      if (saved !== undefined) this.table.restore(saved);
+      if (saved !== undefined) {
+        this.#log.info("Loaded {nodes} nodes from {file}", {
+          nodes: this.table.size,
+          file: this.#file,
+        });
+      }
+    } catch (error) {
+      this.#log.warning("Starting with no nodes known: {error}", {
+        error: (error as Error).message,
+        file: this.#file,
+      });
+    }
+    this.#saveTimer = setInterval(() => this.save(), SAVE_INTERVAL_SECONDS * 1000);
+    Deno.unrefTimer(this.#saveTimer);
+  }
+
+  /** Saves the table now; a failure is logged, never thrown. */
+  save(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return Promise.resolve();
+    // One save at a time: a slow disk must not pile them up.
+    this.#saving ??= saveJson(file, this.table.snapshot(this.#now()))
+      .catch((error) =>
+        this.#log.warning("Cannot save the node table to {file}: {error}", {
+          file,
+          error: (error as Error).message,
+        })
+      )
+      .finally(() => this.#saving = undefined);
+    return this.#saving;
+  }
+
+  /** Stops the periodic save and saves once more. */
+  async close(): Promise<void> {
+    clearInterval(this.#saveTimer);
+    await this.#saving;
+    await this.save();
+  }
+
+  #registerNodeMetrics(registers: Registry[]): void {
+    const table = this.table;
+    const now = this.#now;
+    // Every per-node series is set from one pass over the table, made when
+    // the first of them is collected (the registry collects in the order
+    // of registration).
+    let views: ReturnType<NodeTable["list"]> = [];
+    const nodeSeries = (
+      name: string,
+      help: string,
+      value: (view: (typeof views)[number]) => number | undefined,
+      first = false,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["node_id"],
+        registers,
+        collect() {
+          if (first) views = table.size <= NODE_METRICS_MAX_NODES ? table.list(now()) : [];
+          this.reset();
+          for (const view of views) {
+            const v = value(view);
+            if (v !== undefined) this.set({ node_id: view.nodeId }, v);
+          }
+        },
+      });
+    nodeSeries(
+      "ammp_agent_node_last_message_timestamp_seconds",
+      "When the node's last message arrived, Unix seconds.",
+      (view) => view.lastMessageAt,
+      true,
+    );
+    nodeSeries(
+      "ammp_agent_node_last_reading_timestamp_seconds",
+      "The node's newest reading time t, Unix seconds, readings from the future left out.",
+      (view) => view.newestReadingTime,
+    );
+    nodeSeries(
+      "ammp_agent_node_up",
+      "1 while the node's bridge says it is connected, 0 when it says it is not.",
+      (view) => view.bridgeUp === undefined ? undefined : view.bridgeUp ? 1 : 0,
+    );
+    nodeSeries(
+      "ammp_agent_node_readings_from_future_total",
+      "The node's payloads with t more than 5 minutes ahead of their arrival.",
+      (view) => view.readingsFromFuture,
+    );
+  }
+}
+
+// "1" or "0", as ammp-edge's bridge publishes it (quoted or not).
+function bridgeValue(payload: Uint8Array): boolean | undefined {
+  const text = new TextDecoder().decode(payload).trim().replace(/^"(.*)"$/, "$1");
+  if (text === "1") return true;
+  if (text === "0") return false;
+  return undefined;
+}
