@@ -7,7 +7,13 @@
 
 import type { Logger } from "@logtape/logtape";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { NODE_STATES, type NodeCounts, NodeTable, type NodeTableOptions } from "./node_table.ts";
+import {
+  NODE_STATES,
+  type NodeCounts,
+  NodeTable,
+  type NodeTableOptions,
+  type NodeView,
+} from "./node_table.ts";
 import { loadJson, saveJson } from "./state_file.ts";
 import { nodeIdOf } from "./transform.ts";
 
@@ -184,50 +190,63 @@ export class Fleet {
     // Every per-node series is set from one pass over the table, made when
     // the first of them is collected (the registry collects in the order
     // of registration).
-    let views: ReturnType<NodeTable["list"]> = [];
-    const nodeSeries = (
+    let views: NodeView[] = [];
+    const perNode = (
+      Metric: typeof Gauge | typeof Counter,
       name: string,
       help: string,
-      value: (view: (typeof views)[number]) => number | undefined,
-      first = false,
-    ) =>
-      new Gauge({
+      value: (view: NodeView) => number | undefined,
+    ) => {
+      const first = name === FIRST_NODE_SERIES;
+      new Metric({
         name,
         help,
         labelNames: ["node_id"],
         registers,
-        collect() {
+        collect(this: Gauge | Counter) {
           if (first) views = table.size <= NODE_METRICS_MAX_NODES ? table.list(now()) : [];
           this.reset();
           for (const view of views) {
             const v = value(view);
-            if (v !== undefined) this.set({ node_id: view.nodeId }, v);
+            if (v !== undefined) this.inc({ node_id: view.nodeId }, v);
           }
         },
       });
-    nodeSeries(
-      "ammp_agent_node_last_message_timestamp_seconds",
+    };
+    perNode(
+      Gauge,
+      FIRST_NODE_SERIES,
       "When the node's last message arrived, Unix seconds.",
       (view) => view.lastMessageAt,
-      true,
     );
-    nodeSeries(
+    perNode(
+      Gauge,
       "ammp_agent_node_last_reading_timestamp_seconds",
       "The node's newest reading time t, Unix seconds, readings from the future left out.",
       (view) => view.newestReadingTime,
     );
-    nodeSeries(
+    perNode(
+      Gauge,
       "ammp_agent_node_up",
       "1 while the node's bridge says it is connected, 0 when it says it is not.",
       (view) => view.bridgeUp === undefined ? undefined : view.bridgeUp ? 1 : 0,
     );
-    nodeSeries(
+    perNode(
+      Gauge,
+      "ammp_agent_node_silent",
+      "1 while the node is silent: no data for longer than its silence allows.",
+      (view) => view.state === "silent" ? 1 : 0,
+    );
+    perNode(
+      Counter,
       "ammp_agent_node_readings_from_future_total",
-      "The node's payloads with t more than 5 minutes ahead of their arrival.",
+      "The node's payloads with t more than 5 minutes ahead of their arrival: a wrong clock.",
       (view) => view.readingsFromFuture,
     );
   }
 }
+
+const FIRST_NODE_SERIES = "ammp_agent_node_last_message_timestamp_seconds";
 
 // "1" or "0", as ammp-edge's bridge publishes it (quoted or not).
 function bridgeValue(payload: Uint8Array): boolean | undefined {

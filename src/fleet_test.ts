@@ -57,6 +57,11 @@ Deno.test("Fleet reads bridge state and data topics into node states and series"
     `ammp_agent_node_last_reading_timestamp_seconds{node_id="aa02"} ${T0 - 10}`,
     `ammp_agent_node_last_reading_timestamp_seconds{node_id="aa03"} ${T0 + 3}`,
   ]);
+  assert.deepEqual(series(text, "ammp_agent_node_silent"), [
+    'ammp_agent_node_silent{node_id="aa01"} 1',
+    'ammp_agent_node_silent{node_id="aa02"} 0',
+    'ammp_agent_node_silent{node_id="aa03"} 0',
+  ]);
   assert.equal(fleet.table.list(clock.now).find((n) => n.nodeId === "aa03")?.messages, 3);
 });
 
