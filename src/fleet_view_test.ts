@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { Fleet, type FleetOptions, NODE_METRICS_MAX_NODES, NODES_FILE } from "./fleet.ts";
+import {
+  FleetView,
+  type FleetViewOptions,
+  NODE_METRICS_MAX_NODES,
+  NODES_FILE,
+} from "./fleet_view.ts";
 import { logger } from "./log.ts";
 
 const T0 = 1_790_000_000;
 const bytes = (text: string) => new TextEncoder().encode(text);
 const NONE = new Uint8Array();
 
-function fleetAt(clock: { now: number }, options: Partial<FleetOptions> = {}) {
+function fleetAt(clock: { now: number }, options: Partial<FleetViewOptions> = {}) {
   const registry = new Registry();
-  const fleet = new Fleet({ registry, log: logger("fleet"), now: () => clock.now, ...options });
+  const fleet = new FleetView({ registry, log: logger("fleet"), now: () => clock.now, ...options });
   return { fleet, metrics: () => registry.metrics() };
 }
 
@@ -19,7 +24,7 @@ function series(text: string, name: string): string[] {
   );
 }
 
-Deno.test("Fleet serves every node state from the start at 0", async () => {
+Deno.test("FleetView serves every node state from the start at 0", async () => {
   const { metrics } = fleetAt({ now: T0 });
   assert.deepEqual(series(await metrics(), "ammp_agent_nodes"), [
     'ammp_agent_nodes{state="reporting"} 0',
@@ -29,7 +34,7 @@ Deno.test("Fleet serves every node state from the start at 0", async () => {
   ]);
 });
 
-Deno.test("Fleet reads bridge state and data topics into node states and series", async () => {
+Deno.test("FleetView reads bridge state and data topics into node states and series", async () => {
   const clock = { now: T0 };
   const { fleet, metrics } = fleetAt(clock, { silentAfterSeconds: 2 });
   fleet.observe("a/aa01/u/data", NONE, "record", T0, T0 - 10);
@@ -65,7 +70,7 @@ Deno.test("Fleet reads bridge state and data topics into node states and series"
   assert.equal(fleet.table.list(clock.now).find((n) => n.nodeId === "aa03")?.messages, 3);
 });
 
-Deno.test("Fleet puts two-day-old readings in the lag histogram's upper buckets", async () => {
+Deno.test("FleetView puts two-day-old readings in the lag histogram's upper buckets", async () => {
   const { fleet, metrics } = fleetAt({ now: T0 });
   fleet.observe("a/aa01/u/data", NONE, "record", T0, T0 - 2 * 86_400 - 5);
   const text = await metrics();
@@ -74,7 +79,7 @@ Deno.test("Fleet puts two-day-old readings in the lag histogram's upper buckets"
   assert.match(text, /^ammp_agent_reading_lag_seconds_count 1$/m);
 });
 
-Deno.test("Fleet serves no per-node series when told not to, or past 10,000 nodes", async () => {
+Deno.test("FleetView serves no per-node series when told not to, or past 10,000 nodes", async () => {
   const { fleet, metrics } = fleetAt({ now: T0 }, { nodeMetrics: false });
   fleet.observe("a/aa01/u/data", NONE, "record", T0, T0);
   assert.deepEqual(series(await metrics(), "ammp_agent_node_last_message_timestamp_seconds"), []);
@@ -88,7 +93,7 @@ Deno.test("Fleet serves no per-node series when told not to, or past 10,000 node
   assert.match(text, /^ammp_agent_nodes\{state="reporting"\} 10001$/m);
 });
 
-Deno.test("Fleet keeps its nodes across a restart through STATE_DIRECTORY", async () => {
+Deno.test("FleetView keeps its nodes across a restart through STATE_DIRECTORY", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const clock = { now: T0 };
@@ -109,7 +114,7 @@ Deno.test("Fleet keeps its nodes across a restart through STATE_DIRECTORY", asyn
   }
 });
 
-Deno.test("Fleet starts empty, and replaces the file, when its state file is corrupt", async () => {
+Deno.test("FleetView starts empty, and replaces the file, when its state file is corrupt", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/${NODES_FILE}`, '{"version":1,"nodes":[["x"');

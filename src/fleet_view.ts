@@ -50,8 +50,8 @@ export const LAG_BUCKETS = [
 /** What one message taken from the broker became, as the fleet view sees it. */
 export type FleetOutcome = "record" | "dead" | "ignored";
 
-/** Options for {@linkcode Fleet}. */
-export interface FleetOptions extends NodeTableOptions {
+/** Options for {@linkcode FleetView}. */
+export interface FleetViewOptions extends NodeTableOptions {
   /** Where the fleet's metrics are registered. */
   registry: Registry;
   log: Logger;
@@ -67,7 +67,7 @@ export interface FleetOptions extends NodeTableOptions {
  * Tells the node table of every message, serves what it knows as metrics,
  * and keeps it in `STATE_DIRECTORY/nodes.json`.
  */
-export class Fleet {
+export class FleetView {
   /** The nodes heard from. */
   readonly table: NodeTable;
   #log: Logger;
@@ -78,7 +78,7 @@ export class Fleet {
   #lag: Histogram;
 
   /** Creates an empty fleet view; {@linkcode load} fills it from the state file. */
-  constructor(options: FleetOptions) {
+  constructor(options: FleetViewOptions) {
     this.table = new NodeTable(options);
     this.#log = options.log;
     this.#now = options.now ?? (() => Date.now() / 1000);
