@@ -8,6 +8,7 @@
 
 import { isIP } from "node:net";
 import { OUTPUT_FORMATS, type OutputFormat } from "./format.ts";
+import { DEFAULT_MAX_NODES } from "./node_table.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
 
 /** A setting that cannot be used; its message names the variable. */
@@ -75,6 +76,15 @@ export interface Config {
   deadLetterFile?: string;
   maxPayloadBytes: number;
   shutdownTimeoutSeconds: number;
+  /** The fleet view: what the agent keeps of every node it hears from. */
+  fleet: {
+    maxNodes: number;
+    /** A fixed silence; undefined to derive it from each node's interval. */
+    silentAfterSeconds?: number;
+    nodeMetrics: boolean;
+    /** Where the node table is kept across restarts; not kept when undefined. */
+    stateDirectory?: string;
+  };
 }
 
 /** Every environment variable the agent reads, for `--help` and permissions. */
@@ -104,8 +114,15 @@ export const ENV_VARS = [
   "DEAD_LETTER_FILE",
   "MAX_PAYLOAD_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
+  "MAX_NODES",
+  "NODE_SILENT_AFTER_SECONDS",
+  "NODE_METRICS",
+  "STATE_DIRECTORY",
   "CREDENTIALS_DIRECTORY",
 ] as const;
+
+/** The topic filters subscribed to by default: data, and each bridge's state. */
+export const DEFAULT_TOPICS = "a/+/u/data,a/+/bridge_state";
 
 /** The default metrics port: outside Prometheus's exporter range 9100-9999. */
 export const DEFAULT_METRICS_PORT = 2667;
@@ -143,7 +160,7 @@ export interface LoadConfigOptions {
  * @example
  * ```ts
  * const config = loadConfig({ MQTT_URL: "mqtt://127.0.0.1:1883" });
- * config.mqtt.topics; // ["a/+/u/data"]
+ * config.mqtt.topics; // ["a/+/u/data", "a/+/bridge_state"]
  * ```
  */
 export function loadConfig(
@@ -164,7 +181,7 @@ export function loadConfig(
   };
 
   const url = parseBrokerUrl(get("MQTT_URL") ?? "mqtt://localhost:1883");
-  const topics = parseTopics(get("MQTT_TOPICS") ?? "a/+/u/data");
+  const topics = parseTopics(get("MQTT_TOPICS") ?? DEFAULT_TOPICS);
   const shareGroup = get("MQTT_SHARE_GROUP");
   if (shareGroup !== undefined && /[/+#]/.test(shareGroup)) {
     throw new ConfigError(
@@ -298,7 +315,50 @@ export function loadConfig(
       min: 1,
       max: 3600,
     }),
+    fleet: {
+      maxNodes: parseInteger("MAX_NODES", get, {
+        default: DEFAULT_MAX_NODES,
+        min: 1,
+        max: 10_000_000,
+      }),
+      silentAfterSeconds: get("NODE_SILENT_AFTER_SECONDS") === undefined
+        ? undefined
+        : parseInteger("NODE_SILENT_AFTER_SECONDS", get, { default: 0, min: 1, max: 31_536_000 }),
+      nodeMetrics: parseChoice("NODE_METRICS", get, ["on", "off"], "on") === "on",
+      stateDirectory: parseStateDirectory(get("STATE_DIRECTORY")),
+    },
   };
+}
+
+// systemd sets STATE_DIRECTORY to a colon-separated list when a unit names
+// several; the first is the agent's.
+function parseStateDirectory(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const folder = value.split(":")[0];
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(folder);
+  } catch (error) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot use STATE_DIRECTORY "${folder}": ${fileProblem(error)}`,
+    );
+  }
+  if (!info.isDirectory) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot use STATE_DIRECTORY "${folder}": not a directory`,
+    );
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir: folder, prefix: ".write-test-" }));
+  } catch (error) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot write to STATE_DIRECTORY "${folder}": ${fileProblem(error)}`,
+    );
+  }
+  return folder;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type NodeTableOptions,
   type NodeView,
 } from "./node_table.ts";
-import { loadJson, saveJson } from "./state_file.ts";
+import { StateFile } from "./state_file.ts";
 import { nodeIdOf } from "./transform.ts";
 
 /** Per-node series are served up to this many nodes; past it, none. */
@@ -72,7 +72,7 @@ export class FleetView {
   readonly table: NodeTable;
   #log: Logger;
   #now: () => number;
-  #file: string | undefined;
+  #file: StateFile | undefined;
   #saveTimer: ReturnType<typeof setInterval> | undefined;
   #saving: Promise<void> | undefined;
   #lag: Histogram;
@@ -84,7 +84,7 @@ export class FleetView {
     this.#now = options.now ?? (() => Date.now() / 1000);
     this.#file = options.stateDirectory === undefined
       ? undefined
-      : `${options.stateDirectory.replace(/\/+$/, "")}/${NODES_FILE}`;
+      : new StateFile(options.stateDirectory, NODES_FILE);
     const registers = [options.registry];
     const table = this.table;
     const now = this.#now;
@@ -140,21 +140,22 @@ export class FleetView {
    * file that cannot be read is logged in one line and left for the next
    * save to replace: the agent starts with an empty table instead.
    */
-  async load(): Promise<void> {
-    if (this.#file === undefined) return;
+  load(): void {
+    const file = this.#file;
+    if (file === undefined) return;
     try {
-      const saved = await loadJson(this.#file);
-      if (saved !== undefined) this.table.restore(saved);
+      const saved = file.load();
       if (saved !== undefined) {
+        this.table.restore(saved);
         this.#log.info("Loaded {nodes} nodes from {file}", {
           nodes: this.table.size,
-          file: this.#file,
+          file: file.path,
         });
       }
     } catch (error) {
       this.#log.warning("Starting with no nodes known: {error}", {
         error: (error as Error).message,
-        file: this.#file,
+        file: file.path,
       });
     }
     this.#saveTimer = setInterval(() => this.save(), SAVE_INTERVAL_SECONDS * 1000);
@@ -166,10 +167,10 @@ export class FleetView {
     const file = this.#file;
     if (file === undefined) return Promise.resolve();
     // One save at a time: a slow disk must not pile them up.
-    this.#saving ??= saveJson(file, this.table.snapshot(this.#now()))
+    this.#saving ??= file.save(this.table.snapshot(this.#now()))
       .catch((error) =>
         this.#log.warning("Cannot save the node table to {file}: {error}", {
-          file,
+          file: file.path,
           error: (error as Error).message,
         })
       )
@@ -177,11 +178,12 @@ export class FleetView {
     return this.#saving;
   }
 
-  /** Stops the periodic save and saves once more. */
+  /** Stops the periodic save, saves once more and closes the state file. */
   async close(): Promise<void> {
     clearInterval(this.#saveTimer);
     await this.#saving;
     await this.save();
+    this.#file?.close();
   }
 
   #registerNodeMetrics(registers: Registry[]): void {

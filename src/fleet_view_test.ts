@@ -98,13 +98,13 @@ Deno.test("FleetView keeps its nodes across a restart through STATE_DIRECTORY", 
   try {
     const clock = { now: T0 };
     const first = fleetAt(clock, { stateDirectory: dir, silentAfterSeconds: 2 });
-    await first.fleet.load();
+    first.fleet.load();
     first.fleet.observe("a/aa01/u/data", NONE, "record", T0, T0);
     await first.fleet.close();
 
     clock.now = T0 + 10;
     const second = fleetAt(clock, { stateDirectory: dir, silentAfterSeconds: 2 });
-    await second.fleet.load();
+    second.fleet.load();
     await second.fleet.close();
     assert.deepEqual(second.fleet.table.list(clock.now).map((n) => [n.nodeId, n.state]), [
       ["aa01", "silent"],
@@ -120,7 +120,7 @@ Deno.test("FleetView starts empty, and replaces the file, when its state file is
     await Deno.writeTextFile(`${dir}/${NODES_FILE}`, '{"version":1,"nodes":[["x"');
     const clock = { now: T0 };
     const { fleet } = fleetAt(clock, { stateDirectory: dir });
-    await fleet.load();
+    fleet.load();
     assert.equal(fleet.table.size, 0);
     fleet.observe("a/aa01/u/data", NONE, "record", T0, T0);
     await fleet.close();
