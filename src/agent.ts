@@ -6,11 +6,13 @@
 
 import type { Config } from "./config.ts";
 import { DeadLetterWriter } from "./dead_letter.ts";
+import { FleetView } from "./fleet_view.ts";
 import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
+import { FleetHistory, type SitesSnapshot } from "./sites_section.ts";
 import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
 import { transform, type TransformOptions, transformToLine } from "./transform.ts";
@@ -54,6 +56,8 @@ export class Agent {
   #startedAt = new Date();
   #connectionSince = this.#startedAt;
   #rates = new RecentRates();
+  #fleet: FleetView;
+  #fleetHistory = new FleetHistory();
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -69,6 +73,11 @@ export class Agent {
     });
     this.#deadLetters = new DeadLetterWriter(logger("dead-letter"), {
       file: config.deadLetterFile,
+    });
+    this.#fleet = new FleetView({
+      ...config.fleet,
+      registry: metrics.registry,
+      log: logger("fleet"),
     });
     this.#transformOptions = {
       maxPayloadBytes: config.maxPayloadBytes,
@@ -93,8 +102,9 @@ export class Agent {
   #handle(topic: string, payload: Uint8Array, ack: () => void): void {
     const started = performance.now();
     const metrics = this.#metrics;
+    const at = Date.now() / 1000;
     metrics.received.inc();
-    metrics.lastMessageReceived = Date.now() / 1000;
+    metrics.lastMessageReceived = at;
 
     // The record format has a faster way straight to the line.
     const format = this.#config.outputFormat;
@@ -121,6 +131,8 @@ export class Agent {
         metrics.ignored.inc();
         break;
     }
+    const readingTime = result.kind === "record" ? result.readingTime : undefined;
+    this.#fleet.observe(topic, payload, result.kind, at, readingTime);
     this.#sink.afterWrite(ack);
     metrics.processing.observe((performance.now() - started) / 1000);
   }
@@ -134,6 +146,7 @@ export class Agent {
     try {
       this.#server = startServer({
         metrics: () => this.#metrics.text(),
+        nodes: (state) => this.#fleet.table.list(Date.now() / 1000, { state }),
         ready: () => this.ready,
         status: () => this.#statusPage(),
       }, {
@@ -155,6 +168,9 @@ export class Agent {
       broker: this.#config.mqtt.url,
       topics: this.#config.mqtt.subscriptions,
     });
+    // Known nodes first, so that a site silent before a restart is listed
+    // as silent before any new message comes.
+    this.#fleet.load();
     this.#subscriber.start();
     // Samples for the status page's current rates.
     this.#sampleRates();
@@ -198,6 +214,7 @@ export class Agent {
     const endSession = options.endSession === true && drained && !this.#sink.failed;
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
+    await this.#fleet.close();
     this.#deadLetters.close();
     log.info("Stopped after writing {records} records", { records: this.#sink.linesWritten });
     return ended;
@@ -205,7 +222,14 @@ export class Agent {
 
   #sampleRates(): void {
     const at = Date.now();
-    this.#metrics.totals().then(({ totals }) => this.#rates.add(at, totals));
+    this.#metrics.totals().then(({ totals }) => {
+      this.#rates.add(at, totals);
+      this.#fleetHistory.add({
+        at: at / 1000,
+        received: totals.received,
+        counts: this.#fleet.table.counts(at / 1000),
+      });
+    });
   }
 
   async #statusPage(): Promise<string> {
@@ -228,7 +252,19 @@ export class Agent {
       rates: this.#rates.rates(now.getTime(), totals),
       lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
       newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
+      sites: this.#sites(now.getTime() / 1000),
     });
+  }
+
+  #sites(now: number): SitesSnapshot {
+    const table = this.#fleet.table;
+    return {
+      now,
+      counts: table.counts(now),
+      notReporting: table.list(now).filter((node) => node.state !== "reporting"),
+      untracked: table.untracked,
+      history: this.#fleetHistory.samples,
+    };
   }
 }
 

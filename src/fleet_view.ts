@@ -76,6 +76,7 @@ export class FleetView {
   #saveTimer: ReturnType<typeof setInterval> | undefined;
   #saving: Promise<void> | undefined;
   #lag: Histogram;
+  #bridgeMessages: Counter;
 
   /** Creates an empty fleet view; {@linkcode load} fills it from the state file. */
   constructor(options: FleetViewOptions) {
@@ -113,6 +114,11 @@ export class FleetView {
       buckets: LAG_BUCKETS,
       registers,
     });
+    this.#bridgeMessages = new Counter({
+      name: "ammp_agent_bridge_messages_total",
+      help: "Bridge state messages (a/<node_id>/bridge_state), counted as ignored too.",
+      registers,
+    });
     if (options.nodeMetrics ?? true) this.#registerNodeMetrics(registers);
   }
 
@@ -127,6 +133,7 @@ export class FleetView {
     } else if (outcome === "dead") {
       this.table.deadLetter(nodeId, at);
     } else if (topic.endsWith("/bridge_state") && topic.length === nodeId.length + 15) {
+      this.#bridgeMessages.inc();
       const up = bridgeValue(payload);
       if (up === undefined) this.table.other(nodeId, at);
       else this.table.bridgeState(nodeId, at, up);

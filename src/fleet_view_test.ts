@@ -67,6 +67,7 @@ Deno.test("FleetView reads bridge state and data topics into node states and ser
     'ammp_agent_node_silent{node_id="aa02"} 0',
     'ammp_agent_node_silent{node_id="aa03"} 0',
   ]);
+  assert.match(text, /^ammp_agent_bridge_messages_total 2$/m);
   assert.equal(fleet.table.list(clock.now).find((n) => n.nodeId === "aa03")?.messages, 3);
 });
 

@@ -7,6 +7,7 @@
 
 import { escapeHtml, formatDuration, utcTime } from "./_html.ts";
 import type { MessageTotals } from "./metrics.ts";
+import { renderSitesSection, type SitesSnapshot } from "./sites_section.ts";
 
 /** Per-second rates of the message counters over a recent window. */
 export interface MessageRates {
@@ -46,6 +47,8 @@ export interface StatusSnapshot {
   lastMessageAt?: Date;
   /** The newest reading time `t` written, if any. */
   newestReadingAt?: Date;
+  /** The fleet view's sites, when the agent keeps them. */
+  sites?: SitesSnapshot;
 }
 
 /** Seconds between reloads of the page. */
@@ -134,7 +137,11 @@ ${failedReasons === "" ? "" : `<p>Failures by reason: ${failedReasons}</p>\n`}<h
 <tr><th>Newest reading</th><td>${newestReading}</td></tr>
 <tr><th>Running since</th><td>${since(snapshot.startedAt)}</td></tr>
 </table>
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
+${
+    snapshot.sites === undefined
+      ? ""
+      : renderSitesSection(snapshot.sites) + "\n"
+  }<p><a href="/metrics">/metrics</a> · <a href="/nodes">/nodes</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 <p class="muted">Times in UTC. This page reloads every ${STATUS_REFRESH_SECONDS} s.</p>
 </body></html>
 `;
