@@ -22,7 +22,7 @@ import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
 import { runTransform } from "./src/offline.ts";
-import { dropPermissions, grantedPermissions, STARTUP_PERMISSIONS } from "./src/permissions.ts";
+import { dropPermissions, grantedPermissions } from "./src/permissions.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The agent's version, from `deno.json`. */
@@ -277,13 +277,8 @@ async function run(
     leaving: leave !== undefined,
   });
   log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
-  // Every file the agent needs is read or open by now: give up the rest,
-  // but keep writing files when the node table is saved in STATE_DIRECTORY.
-  const permissions = dropPermissions(
-    config.fleet.stateDirectory === undefined
-      ? STARTUP_PERMISSIONS
-      : STARTUP_PERMISSIONS.filter((name) => name !== "write"),
-  );
+  // Every file the agent needs is read or open by now: give up the rest.
+  const permissions = dropPermissions();
   log.info("Running with permissions: {granted}", {
     granted: grantedPermissions(permissions).join(", "),
     permissions,

@@ -79,6 +79,9 @@ export class Agent {
       registry: metrics.registry,
       log: logger("fleet"),
     });
+    // Now, while files may still be read, and before the first connect: a
+    // site that was silent before a restart is listed as silent at once.
+    this.#fleet.load();
     this.#transformOptions = {
       maxPayloadBytes: config.maxPayloadBytes,
       onSkip: (reason) => metrics.skipped(reason),
@@ -168,9 +171,7 @@ export class Agent {
       broker: this.#config.mqtt.url,
       topics: this.#config.mqtt.subscriptions,
     });
-    // Known nodes first, so that a site silent before a restart is listed
-    // as silent before any new message comes.
-    this.#fleet.load();
+    this.#fleet.startSaving();
     this.#subscriber.start();
     // Samples for the status page's current rates.
     this.#sampleRates();

@@ -23,8 +23,8 @@ export const NODE_METRICS_MAX_NODES = 10_000;
 /** How often the node table is saved, besides at shutdown. */
 export const SAVE_INTERVAL_SECONDS = 30;
 
-/** The state file's name under `STATE_DIRECTORY`. */
-export const NODES_FILE = "nodes.json";
+/** The state files' name under `STATE_DIRECTORY`: `nodes.1.json` and `nodes.2.json`. */
+export const NODES_FILE = "nodes";
 
 /** Bucket bounds of the reading lag histogram: 1 s to 30 days. */
 export const LAG_BUCKETS = [
@@ -143,9 +143,9 @@ export class FleetView {
   }
 
   /**
-   * Loads the saved table, and saves it every 30 s from then on. A state
-   * file that cannot be read is logged in one line and left for the next
-   * save to replace: the agent starts with an empty table instead.
+   * Loads the saved table. A state file that cannot be read is logged in
+   * one line and left for the next save to replace: the agent starts with
+   * an empty table instead.
    */
   load(): void {
     const file = this.#file;
@@ -165,6 +165,11 @@ export class FleetView {
         file: file.path,
       });
     }
+  }
+
+  /** Saves the table every 30 s from now on, until {@linkcode close}. */
+  startSaving(): void {
+    if (this.#file === undefined || this.#saveTimer !== undefined) return;
     this.#saveTimer = setInterval(() => this.save(), SAVE_INTERVAL_SECONDS * 1000);
     Deno.unrefTimer(this.#saveTimer);
   }

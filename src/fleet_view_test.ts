@@ -7,6 +7,7 @@ import {
   NODES_FILE,
 } from "./fleet_view.ts";
 import { logger } from "./log.ts";
+import { StateFile } from "./state_file.ts";
 
 const T0 = 1_790_000_000;
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -100,6 +101,7 @@ Deno.test("FleetView keeps its nodes across a restart through STATE_DIRECTORY", 
     const clock = { now: T0 };
     const first = fleetAt(clock, { stateDirectory: dir, silentAfterSeconds: 2 });
     first.fleet.load();
+    first.fleet.startSaving();
     first.fleet.observe("a/aa01/u/data", NONE, "record", T0, T0);
     await first.fleet.close();
 
@@ -118,14 +120,16 @@ Deno.test("FleetView keeps its nodes across a restart through STATE_DIRECTORY", 
 Deno.test("FleetView starts empty, and replaces the file, when its state file is corrupt", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/${NODES_FILE}`, '{"version":1,"nodes":[["x"');
+    await Deno.writeTextFile(`${dir}/${NODES_FILE}.1.json`, '{"seq":1,"value":{"nodes":[["x"');
     const clock = { now: T0 };
     const { fleet } = fleetAt(clock, { stateDirectory: dir });
     fleet.load();
     assert.equal(fleet.table.size, 0);
     fleet.observe("a/aa01/u/data", NONE, "record", T0, T0);
     await fleet.close();
-    const saved = JSON.parse(await Deno.readTextFile(`${dir}/${NODES_FILE}`));
+    const file = new StateFile(dir, NODES_FILE);
+    const saved = file.load() as { nodes: unknown[] };
+    file.close();
     assert.equal(saved.nodes.length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });

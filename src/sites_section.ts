@@ -127,7 +127,7 @@ const HEIGHT = 90;
 // Two charts of the last hour: messages per minute, and nodes per state.
 function charts(samples: readonly FleetSample[]): string {
   if (samples.length < 2) {
-    return `<p class="muted">Charts of the last hour appear after the first minute.</p>`;
+    return `<p class="muted">Charts of the last hour appear after the first samples.</p>`;
   }
   const first = samples[0].at;
   const span = Math.max(1, samples.at(-1)!.at - first);
