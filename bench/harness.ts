@@ -63,6 +63,8 @@ export interface BenchOptions {
   compare?: string;
   /** `deno run` flags for the agent of `compare` (default: `agentFlags`). */
   compareFlags: string[];
+  /** Environment variables for the agent of `compare`, e.g. `MAX_NODES=0`. */
+  compareEnv: Record<string, string>;
   out: string;
   quick: boolean;
 }
@@ -90,6 +92,9 @@ Starts its own mosquitto and measures the agent against mosquitto_sub.
                     the same backlog and in the transform micro-benchmark
   --compare-flag F  extra \`deno run\` flag for the agent of --compare, repeatable
                     (default: those of --agent-flag)
+  --compare-env V   NAME=VALUE for the agent of --compare, repeatable; e.g.
+                    --compare HEAD --compare-env MAX_NODES=0 measures the
+                    cost of the fleet view
   --out PATH        results file (default bench/results/bench-<time>.json)
 `;
 
@@ -112,6 +117,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
       "agent-flag": { type: "string", multiple: true },
       compare: { type: "string" },
       "compare-flag": { type: "string", multiple: true },
+      "compare-env": { type: "string", multiple: true },
       out: { type: "string" },
     },
   });
@@ -148,6 +154,11 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     agentFlags: values["agent-flag"] ?? [],
     compare: values.compare,
     compareFlags: values["compare-flag"] ?? values["agent-flag"] ?? [],
+    compareEnv: Object.fromEntries((values["compare-env"] ?? []).map((pair) => {
+      const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+      if (!match) throw new RangeError(`Invalid --compare-env "${pair}": expected NAME=VALUE`);
+      return [match[1], match[2]];
+    })),
     out: values.out ?? `${ROOT}bench/results/bench-${stamp}.json`,
   };
 }
@@ -391,7 +402,10 @@ async function runDrain(options: BenchOptions, compareRoot?: string): Promise<Dr
         drain(agentCommand(broker.url, id, freePort(), {
           flags: options.compareFlags,
           root: compareRoot,
-          name: `agent@${options.compare}`,
+          name: `agent@${options.compare}${
+            Object.entries(options.compareEnv).map(([k, v]) => ` ${k}=${v}`).join("")
+          }`,
+          env: options.compareEnv,
         }));
       let agent: DrainResult;
       let compare: DrainResult | undefined;

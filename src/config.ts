@@ -318,7 +318,7 @@ export function loadConfig(
     fleet: {
       maxNodes: parseInteger("MAX_NODES", get, {
         default: DEFAULT_MAX_NODES,
-        min: 1,
+        min: 0,
         max: 10_000_000,
       }),
       silentAfterSeconds: get("NODE_SILENT_AFTER_SECONDS") === undefined

@@ -77,10 +77,13 @@ export class FleetView {
   #saving: Promise<void> | undefined;
   #lag: Histogram;
   #bridgeMessages: Counter;
+  // MAX_NODES=0: the fleet view is off, and costs a message nothing.
+  #off: boolean;
 
   /** Creates an empty fleet view; {@linkcode load} fills it from the state file. */
   constructor(options: FleetViewOptions) {
     this.table = new NodeTable(options);
+    this.#off = options.maxNodes === 0;
     this.#log = options.log;
     this.#now = options.now ?? (() => Date.now() / 1000);
     this.#file = options.stateDirectory === undefined
@@ -124,6 +127,7 @@ export class FleetView {
 
   /** Tells the table of one message taken at `at` (Unix seconds). */
   observe(topic: string, payload: Uint8Array, outcome: FleetOutcome, at: number, t?: number): void {
+    if (this.#off) return;
     const nodeId = nodeIdOf(topic);
     if (nodeId === undefined) return;
     if (outcome === "record") {
