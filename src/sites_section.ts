@@ -108,7 +108,10 @@ ${charts(snapshot.history)}`;
 
 function siteRow(node: NodeView, now: number): string {
   const silentFor = now - (node.lastDataAt ?? node.firstMessageAt);
-  const sinceText = node.lastDataAt === undefined
+  // A node replaying its backlog sends data: it is not silent.
+  const sinceText = node.state === "backfilling"
+    ? "–"
+    : node.lastDataAt === undefined
     ? `no data since first heard, ${formatDuration(silentFor)} ago`
     : `${utc(node.lastDataAt)} (${formatDuration(silentFor)})`;
   const interval = node.usualIntervalSeconds === undefined
@@ -154,13 +157,13 @@ function charts(samples: readonly FleetSample[]): string {
     }" stroke-width="1.5" points="${points}"><title>${state}</title></polyline>`;
   }).join("");
   const minutes = Math.round(span / 60);
-  const svg = (label: string, body: string, max: number) =>
+  const svg = (label: string, body: string, max: number, legend = "") =>
     `<figure style="margin:0 0 1rem"><svg role="img" aria-label="${label}" viewBox="0 -4 ${WIDTH} ${
       HEIGHT + 8
     }" width="100%" height="${
       HEIGHT + 8
     }" preserveAspectRatio="none" style="max-width:${WIDTH}px;background:#fafafa">${body}</svg>
-<figcaption class="muted">${label}, last ${minutes} min (top: ${
+<figcaption class="muted">${label}${legend}, last ${minutes} min (top: ${
       Math.round(max)
     })</figcaption></figure>`;
   return svg(
@@ -168,9 +171,13 @@ function charts(samples: readonly FleetSample[]): string {
     `<polyline fill="none" stroke="#1d4ed8" stroke-width="1.5" points="${ratePath}"/>`,
     maxRate,
   ) + "\n" + svg(
-    `Nodes per state (${NODE_STATES.map((s) => s).join(", ")})`,
+    "Nodes per state",
     stateLines,
     maxNodes,
+    ` (${
+      NODE_STATES.map((state) => `<span style="color:${STATE_COLOURS[state]}">${state}</span>`)
+        .join(", ")
+    })`,
   );
 }
 
