@@ -16,8 +16,11 @@ import {
   loadConfig,
   parseListen,
   parseOutputFormat,
+  readMetricsToken,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
+import { agentBaseUrl } from "./src/_local_http.ts";
+import { runNodes } from "./src/commands/nodes.ts";
 import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
@@ -42,6 +45,9 @@ Usage:
                                         configuration, report, and exit
   ammp-agent healthcheck                exit 0 when /readyz of the agent at
                                         METRICS_LISTEN answers 200, else 1
+  ammp-agent nodes [--state STATE] [--json]
+                                        the sites the agent at METRICS_LISTEN
+                                        hears from, and their state
   ammp-agent leave [--quiet-seconds N]  retire this client id: unsubscribe,
                                         write what the broker kept for it,
                                         and once nothing has come for N
@@ -85,13 +91,15 @@ Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
 `;
 
-const COMMANDS = ["transform", "check", "healthcheck", "leave"];
+const COMMANDS = ["transform", "check", "healthcheck", "leave", "nodes"];
 
 // The options that belong to one command, and that command.
 const COMMAND_OPTIONS: Record<string, string> = {
   topic: "transform",
   "wait-message": "check",
   "quiet-seconds": "leave",
+  state: "nodes",
+  json: "nodes",
 };
 
 /** Options for {@linkcode main}. */
@@ -114,6 +122,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         topic: { type: "string" },
         "wait-message": { type: "string" },
         "quiet-seconds": { type: "string" },
+        state: { type: "string" },
+        json: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -165,6 +175,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
   if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
+  if (command === "nodes") return await nodes(env, { state: values.state, json: values.json });
   if (command === "leave") {
     const quiet = values["quiet-seconds"] ?? "5";
     const quietSeconds = Number(quiet);
@@ -240,6 +251,24 @@ async function healthcheck(env: Record<string, string | undefined>): Promise<num
   if (problem === undefined) return 0;
   console.error(problem);
   return 1;
+}
+
+async function nodes(
+  env: Record<string, string | undefined>,
+  options: { state?: string; json?: boolean },
+): Promise<number> {
+  let listen;
+  let token;
+  try {
+    listen = parseListen(env.METRICS_LISTEN?.trim() || `127.0.0.1:${DEFAULT_METRICS_PORT}`);
+    const tokenFile = env.METRICS_TOKEN_FILE?.trim();
+    if (tokenFile) token = readMetricsToken(tokenFile);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  dropPermissions();
+  return await runNodes(agentBaseUrl(listen), { ...options, token });
 }
 
 // How `leave` knows the session is empty: nothing has come for this long.

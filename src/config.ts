@@ -247,7 +247,7 @@ export function loadConfig(
   );
 
   const tokenFile = get("METRICS_TOKEN_FILE");
-  const token = tokenFile === undefined ? undefined : readToken(tokenFile, readFile);
+  const token = tokenFile === undefined ? undefined : readMetricsToken(tokenFile, { readTextFile });
 
   const maxPayloadBytes = parseInteger("MAX_PAYLOAD_BYTES", get, {
     default: DEFAULT_MAX_PAYLOAD_BYTES,
@@ -496,9 +496,27 @@ function fromFile(
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MIN_TOKEN_LENGTH = 16;
 
-function readToken(path: string, readFile: (name: string, path: string) => string): string {
+/**
+ * Reads and checks the bearer token in `METRICS_TOKEN_FILE` at `path`, for
+ * the agent and for the commands that ask it; throws a
+ * {@linkcode ConfigError} naming the setting.
+ */
+export function readMetricsToken(
+  path: string,
+  options: Pick<LoadConfigOptions, "readTextFile"> = {},
+): string {
+  const readTextFile = options.readTextFile ?? ((path) => Deno.readTextFileSync(path));
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(
+      "METRICS_TOKEN_FILE",
+      `Cannot read METRICS_TOKEN_FILE "${path}": ${fileProblem(error)}`,
+    );
+  }
   // Prometheus trims the credentials file as well, so a trailing newline is not part of it.
-  const token = readFile("METRICS_TOKEN_FILE", path).trim();
+  const token = text.trim();
   if (token.length < MIN_TOKEN_LENGTH || !TOKEN.test(token)) {
     throw new ConfigError(
       "METRICS_TOKEN_FILE",

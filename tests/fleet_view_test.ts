@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
+import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./agent_process.ts";
 import { startBroker, type TestBroker } from "./broker.ts";
 import { chromiumPath, chromiumRequired, launchChromium } from "./_support/chromium.ts";
 
@@ -87,6 +87,41 @@ Deno.test("the fleet view tells the silent and the offline site apart within 5 s
       assert.match(page, new RegExp(`<code>${STOPPED}</code></td><td[^>]*>silent<`));
       assert.match(page, new RegExp(`<code>${OFFLINE}</code></td><td[^>]*>offline<`));
       assert.doesNotMatch(page, new RegExp(`<code>${REPORTING}</code>`));
+
+      // The same from the command line, also with a proxy in the environment.
+      const command = async (...args: string[]) => {
+        const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts", ...args],
+          cwd: ROOT,
+          clearEnv: true,
+          env: minimalEnv({
+            METRICS_LISTEN: `127.0.0.1:${agent.port}`,
+            HTTP_PROXY: "http://127.0.0.1:1",
+            http_proxy: "http://127.0.0.1:1",
+          }),
+          stdin: "null",
+        }).output();
+        return {
+          code,
+          out: new TextDecoder().decode(stdout),
+          err: new TextDecoder().decode(stderr),
+        };
+      };
+      const table = await command("nodes", "--state", "silent");
+      assert.equal(table.code, 0, table.err);
+      const lines = table.out.trimEnd().split("\n");
+      assert.match(lines[0], /^NODE +STATE +LAST DATA/);
+      assert.match(lines[1], new RegExp(`^${STOPPED} +silent +\\d+ s ago`));
+      assert.equal(lines.at(-1), "1 node");
+      const json = await command("nodes", "--json");
+      assert.equal(json.code, 0, json.err);
+      assert.equal(JSON.parse(json.out).nodes.length, 3);
+      const bad = await command("nodes", "--state", "asleep");
+      assert.equal(bad.code, 2);
+      assert.equal(
+        bad.err,
+        'Invalid --state "asleep": expected one of reporting, silent, offline, backfilling\n',
+      );
 
       assert.equal(await agent.stop("SIGTERM"), 0);
       // Nothing is published while it is away; the restarted agent knows
