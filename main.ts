@@ -58,7 +58,8 @@ Configuration (environment variables; --env-file reads them from a file,
 and variables already set win over the file):
   MQTT_URL                     mqtt://host:port or mqtts://host:port
                                (default mqtt://localhost:1883)
-  MQTT_TOPICS                  comma-separated topic filters (default a/+/u/data)
+  MQTT_TOPICS                  comma-separated topic filters
+                               (default a/+/u/data,a/+/bridge_state)
   MQTT_SHARE_GROUP             subscribe as $share/<group>/<filter>
   MQTT_CLIENT_ID               stable client id (default ammp-agent-<hostname>)
   MQTT_USERNAME                user name
@@ -86,6 +87,15 @@ and variables already set win over the file):
   DEAD_LETTER_FILE             append dead letters to this file instead of the log
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
+  MAX_NODES                    sites the fleet view tracks at most, 0 for none
+                               (default 50000)
+  NODE_SILENT_AFTER_SECONDS    a site is silent after this long without data
+                               (default: 10 of its usual intervals, from 300 s
+                               to one day)
+  NODE_METRICS                 on (per-site series, up to 10000 sites) or off
+                               (default on)
+  STATE_DIRECTORY              keep the fleet view's node table in this folder
+                               across restarts (systemd's StateDirectory=)
 
 Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
