@@ -105,7 +105,7 @@ export const SNAPSHOT_FIELDS = [
 ] as const;
 
 // A node's facts live in one row of a Float64Array, and its recent
-// intervals in a row of an Int32Array: about 210 bytes a node with its
+// intervals in a row of an Int32Array: about 170 bytes a node with its
 // entry in the index and room to grow, where an object per node took 440.
 const F_FIRST = 0;
 const F_LAST = 1;
