@@ -72,7 +72,7 @@ Deno.test({
       assert.equal(results.startup.runs.length, 1);
       positive(results.startup.median, "start-up");
       positive(results.transform.ratio, "transform ratio");
-      assert.equal(results.targets.length, 7);
+      assert.equal(results.targets.length, 9);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
