@@ -14,10 +14,13 @@ import {
   DEFAULT_METRICS_PORT,
   ENV_VARS,
   loadConfig,
+  loadMetricsConfig,
   loadTransformConfig,
   parseListen,
 } from "./src/config.ts";
 import { readEnvFile } from "./src/env_file.ts";
+import { agentBaseUrl } from "./src/_local_http.ts";
+import { runNodes } from "./src/commands/nodes.ts";
 import { checkReady, readyUrl } from "./src/healthcheck.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { AgentMetrics } from "./src/metrics.ts";
@@ -43,6 +46,9 @@ Usage:
                                         configuration, report, and exit
   ammp-agent healthcheck                exit 0 when /readyz of the agent at
                                         METRICS_LISTEN answers 200, else 1
+  ammp-agent nodes [--state STATE] [--json]
+                                        the sites the agent at METRICS_LISTEN
+                                        hears from, and their state
   ammp-agent leave [--quiet-seconds N]  retire this client id: unsubscribe,
                                         write what the broker kept for it,
                                         and once nothing has come for N
@@ -53,7 +59,8 @@ Configuration (environment variables; --env-file reads them from a file,
 and variables already set win over the file):
   MQTT_URL                     mqtt://host:port or mqtts://host:port
                                (default mqtt://localhost:1883)
-  MQTT_TOPICS                  comma-separated topic filters (default a/+/u/data)
+  MQTT_TOPICS                  comma-separated topic filters
+                               (default a/+/u/data,a/+/bridge_state)
   MQTT_SHARE_GROUP             subscribe as $share/<group>/<filter>
   MQTT_CLIENT_ID               stable client id (default ammp-agent-<hostname>)
   MQTT_USERNAME                user name
@@ -90,18 +97,29 @@ and variables already set win over the file):
                                the agent stops reading from the broker
                                (default ${DEFAULT_MAX_BUFFERED_BYTES}, 16 MiB)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
+  MAX_NODES                    sites the fleet view tracks at most, 0 for none
+                               (default 50000)
+  NODE_SILENT_AFTER_SECONDS    a site is silent after this long without data
+                               (default: 10 of its usual intervals, from 300 s
+                               to one day)
+  NODE_METRICS                 on (per-site series, up to 10000 sites) or off
+                               (default on)
+  STATE_DIRECTORY              keep the fleet view's node table in this folder
+                               across restarts (systemd's StateDirectory=)
 
 Exit codes: 0 stopped cleanly (check: passed), 1 failed while running (check:
 failed), 2 bad configuration.
 `;
 
-const COMMANDS = ["transform", "check", "healthcheck", "leave"];
+const COMMANDS = ["transform", "check", "healthcheck", "leave", "nodes"];
 
 // The options that belong to one command, and that command.
 const COMMAND_OPTIONS: Record<string, string> = {
   topic: "transform",
   "wait-message": "check",
   "quiet-seconds": "leave",
+  state: "nodes",
+  json: "nodes",
 };
 
 /** Options for {@linkcode main}. */
@@ -124,6 +142,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         topic: { type: "string" },
         "wait-message": { type: "string" },
         "quiet-seconds": { type: "string" },
+        state: { type: "string" },
+        json: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -176,6 +196,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   }
   if (command === "check") return await check(env, values["wait-message"]);
   if (command === "healthcheck") return await healthcheck(env);
+  if (command === "nodes") return await nodes(env, { state: values.state, json: values.json });
   if (command === "leave") {
     const quiet = values["quiet-seconds"] ?? "5";
     const quietSeconds = Number(quiet);
@@ -294,6 +315,21 @@ function listenProblem(listen: { hostname: string; port: number }): 1 | 2 | unde
     console.error(`Invalid ${shown}: cannot listen on host "${listen.hostname}": ${reason}`);
     return 2;
   }
+}
+
+async function nodes(
+  env: Record<string, string | undefined>,
+  options: { state?: string; json?: boolean },
+): Promise<number> {
+  let metrics;
+  try {
+    metrics = loadMetricsConfig(env);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  dropPermissions();
+  return await runNodes(agentBaseUrl(metrics), { ...options, token: metrics.token });
 }
 
 // How `leave` knows the session is empty: nothing has come for this long.

@@ -77,6 +77,28 @@ export function agentCommand(
   };
 }
 
+/**
+ * The floor: the simplest JavaScript consumer (`floor_consumer.ts`), with
+ * the Deno flags of the agent's `start` task but every permission it needs.
+ */
+export function floorCommand(brokerUrl: string, clientId: string): ConsumerCommand {
+  const flags = startTaskFlags(ROOT).filter((flag) => !flag.startsWith("--permission-set"));
+  return {
+    name: "floor (minimal JS consumer)",
+    args: [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      `--config=${ROOT}deno.json`,
+      ...flags,
+      "--allow-env",
+      "--allow-net",
+      `${ROOT}bench/floor_consumer.ts`,
+    ],
+    env: { MQTT_URL: brokerUrl, MQTT_CLIENT_ID: clientId, MQTT_TOPICS: FILTER },
+  };
+}
+
 /** Options for {@linkcode mosquittoSubCommand}. */
 export interface MosquittoSubOptions {
   /** Exit after this many messages. */

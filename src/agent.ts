@@ -8,12 +8,14 @@ import { Acknowledgements } from "./acknowledgements.ts";
 import { BufferedBytes } from "./buffered_bytes.ts";
 import type { Config } from "./config.ts";
 import { deadLetterLine } from "./dead_letter.ts";
+import { FleetView } from "./fleet_view.ts";
 import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { OutputFile } from "./output_file.ts";
 import { startServer } from "./server.ts";
 import { type Output, RecordSink } from "./sink.ts";
+import { FleetHistory, type SitesSnapshot } from "./sites_section.ts";
 import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
 import { transform, type TransformOptions, transformToLine } from "./transform.ts";
@@ -58,6 +60,8 @@ export class Agent {
   #startedAt = new Date();
   #connectionSince = this.#startedAt;
   #rates = new RecentRates();
+  #fleet: FleetView;
+  #fleetHistory = new FleetHistory();
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -98,6 +102,14 @@ export class Agent {
       this.#open(config.deadLetterFile, "DEAD_LETTER_FILE") ?? Deno.stderr,
     );
     this.#acks = new Acknowledgements([this.#records, this.#deadLetters]);
+    this.#fleet = new FleetView({
+      ...config.fleet,
+      registry: metrics.registry,
+      log: logger("fleet"),
+    });
+    // Now, while files may still be read, and before the first connect: a
+    // site that was silent before a restart is listed as silent at once.
+    this.#fleet.load();
     this.#transformOptions = {
       maxPayloadBytes: config.maxPayloadBytes,
       onSkip: (reason) => metrics.skipped(reason),
@@ -126,8 +138,9 @@ export class Agent {
   #handle(topic: string, payload: Uint8Array, ack: () => void): void {
     const started = performance.now();
     const metrics = this.#metrics;
+    const at = Date.now() / 1000;
     metrics.received.inc();
-    metrics.lastMessageReceived = Date.now() / 1000;
+    metrics.lastMessageReceived = at;
     const buffered = this.#buffered;
     const written = buffered.take(payload.byteLength);
     metrics.bufferedBytes = buffered.bytes;
@@ -142,7 +155,7 @@ export class Agent {
         // One line per record, or per device for `device` and `influx`; none
         // when the format has nothing to write for this record.
         this.#records.write("line" in result ? result.line : formatRecord(result.record, format));
-        metrics.observeReadingTime(result.readingTime, metrics.lastMessageReceived);
+        metrics.observeReadingTime(result.readingTime, at);
         break;
       case "dead":
         this.#deadLetters.write(
@@ -156,6 +169,8 @@ export class Agent {
         metrics.ignored.inc();
         break;
     }
+    const readingTime = result.kind === "record" ? result.readingTime : undefined;
+    this.#fleet.observe(topic, payload, result.kind, at, readingTime);
     // Once everything queued so far, record or dead letter, is written.
     this.#acks.add(() => {
       ack();
@@ -203,6 +218,7 @@ export class Agent {
     try {
       this.#server = startServer({
         metrics: () => this.#metrics.text(),
+        nodes: (state) => this.#fleet.table.list(Date.now() / 1000, { state }),
         ready: () => this.ready,
         status: () => this.#statusPage(),
       }, {
@@ -224,6 +240,7 @@ export class Agent {
       broker: this.#config.mqtt.url,
       topics: this.#config.mqtt.subscriptions,
     });
+    this.#fleet.startSaving();
     this.#subscriber.start();
     // Samples for the status page's current rates.
     this.#sampleRates();
@@ -267,6 +284,7 @@ export class Agent {
     const endSession = options.endSession === true && drained && !this.#acks.failed;
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
+    await this.#fleet.close();
     for (const file of this.#files) file.close();
     log.info("Stopped after writing {records} records", { records: this.#records.written });
     return ended;
@@ -274,7 +292,14 @@ export class Agent {
 
   #sampleRates(): void {
     const at = Date.now();
-    this.#metrics.totals().then(({ totals }) => this.#rates.add(at, totals));
+    this.#metrics.totals().then(({ totals }) => {
+      this.#rates.add(at, totals);
+      this.#fleetHistory.add({
+        at: at / 1000,
+        received: totals.received,
+        counts: this.#fleet.table.counts(at / 1000),
+      });
+    });
   }
 
   async #statusPage(): Promise<string> {
@@ -297,7 +322,19 @@ export class Agent {
       rates: this.#rates.rates(now.getTime(), totals),
       lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
       newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
+      sites: this.#sites(now.getTime() / 1000),
     });
+  }
+
+  #sites(now: number): SitesSnapshot {
+    const table = this.#fleet.table;
+    return {
+      now,
+      counts: table.counts(now),
+      notReporting: table.list(now).filter((node) => node.state !== "reporting"),
+      untracked: table.untracked,
+      history: this.#fleetHistory.samples,
+    };
   }
 }
 

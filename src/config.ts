@@ -8,6 +8,7 @@
 
 import { isIP } from "node:net";
 import { OUTPUT_FORMATS, type OutputFormat } from "./format.ts";
+import { DEFAULT_MAX_NODES } from "./node_table.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
 
 /** A setting that cannot be used; its message names the variable. */
@@ -84,6 +85,15 @@ export interface Config {
    */
   maxBufferedBytes: number;
   shutdownTimeoutSeconds: number;
+  /** The fleet view: what the agent keeps of every node it hears from. */
+  fleet: {
+    maxNodes: number;
+    /** A fixed silence; undefined to derive it from each node's interval. */
+    silentAfterSeconds?: number;
+    nodeMetrics: boolean;
+    /** Where the node table is kept across restarts; not kept when undefined. */
+    stateDirectory?: string;
+  };
 }
 
 /** Every environment variable the agent reads, for `--help` and permissions. */
@@ -116,8 +126,15 @@ export const ENV_VARS = [
   "MAX_PAYLOAD_BYTES",
   "MAX_BUFFERED_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
+  "MAX_NODES",
+  "NODE_SILENT_AFTER_SECONDS",
+  "NODE_METRICS",
+  "STATE_DIRECTORY",
   "CREDENTIALS_DIRECTORY",
 ] as const;
+
+/** The topic filters subscribed to by default: data, and each bridge's state. */
+export const DEFAULT_TOPICS = "a/+/u/data,a/+/bridge_state";
 
 /** The default metrics port: outside Prometheus's exporter range 9100-9999. */
 export const DEFAULT_METRICS_PORT = 2667;
@@ -171,7 +188,7 @@ export interface LoadConfigOptions {
  * @example
  * ```ts
  * const config = loadConfig({ MQTT_URL: "mqtt://127.0.0.1:1883" });
- * config.mqtt.topics; // ["a/+/u/data"]
+ * config.mqtt.topics; // ["a/+/u/data", "a/+/bridge_state"]
  * ```
  */
 export function loadConfig(
@@ -192,7 +209,7 @@ export function loadConfig(
   };
 
   const url = parseBrokerUrl(get("MQTT_URL") ?? "mqtt://localhost:1883");
-  const topics = parseTopics(get("MQTT_TOPICS") ?? "a/+/u/data");
+  const topics = parseTopics(get("MQTT_TOPICS") ?? DEFAULT_TOPICS);
   const shareGroup = get("MQTT_SHARE_GROUP");
   if (shareGroup !== undefined && /[/+#]/.test(shareGroup)) {
     throw new ConfigError(
@@ -210,28 +227,7 @@ export function loadConfig(
     );
   }
 
-  // A secret's file: the setting's path, else the systemd credential.
-  const secretFile = (name: SecretSetting): SecretFile | undefined => {
-    const path = get(name);
-    if (path !== undefined) return { name, path, text: readFile(name, path) };
-    const credentials = get("CREDENTIALS_DIRECTORY");
-    if (credentials === undefined) return undefined;
-    const credential = `${credentials}/${CREDENTIALS[name]}`;
-    let text: string;
-    try {
-      text = readTextFile(credential);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw new ConfigError(
-        name,
-        `Cannot read the credential ${CREDENTIALS[name]} "${credential}" (for ${name}): ${
-          fileProblem(error)
-        }`,
-      );
-    }
-    // Blank stands for not given: the unit's SetCredential= default.
-    return text.trim() === "" ? undefined : { name, path: credential, text };
-  };
+  const secretFile = secretReader(get, readTextFile);
 
   const password = readPassword(env, get, secretFile);
   const username = get("MQTT_USERNAME");
@@ -284,9 +280,6 @@ export function loadConfig(
 
   const protocolVersion = parseChoice("MQTT_PROTOCOL_VERSION", get, ["5", "4"], "5");
   const log = parseLog(get);
-
-  const tokenFile = secretFile("METRICS_TOKEN_FILE");
-  const token = tokenFile === undefined ? undefined : readToken(tokenFile);
 
   const maxPayloadBytes = parseMaxPayloadBytes(get);
   const maxBufferedBytes = parseInteger("MAX_BUFFERED_BYTES", get, {
@@ -359,10 +352,7 @@ export function loadConfig(
       }),
       maximumPacketSize: maximumPacketSize(maxPayloadBytes),
     },
-    metrics: {
-      ...parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
-      ...(token === undefined ? {} : { token }),
-    },
+    metrics: loadMetricsConfig(env, options),
     log,
     outputFormat: parseOutputFormat(env),
     outputFile,
@@ -375,7 +365,50 @@ export function loadConfig(
       min: 1,
       max: 3600,
     }),
+    fleet: {
+      maxNodes: parseInteger("MAX_NODES", get, {
+        default: DEFAULT_MAX_NODES,
+        min: 0,
+        max: 10_000_000,
+      }),
+      silentAfterSeconds: get("NODE_SILENT_AFTER_SECONDS") === undefined
+        ? undefined
+        : parseInteger("NODE_SILENT_AFTER_SECONDS", get, { default: 0, min: 1, max: 31_536_000 }),
+      nodeMetrics: parseChoice("NODE_METRICS", get, ["on", "off"], "on") === "on",
+      stateDirectory: parseStateDirectory(get("STATE_DIRECTORY")),
+    },
   };
+}
+
+// systemd sets STATE_DIRECTORY to a colon-separated list when a unit names
+// several; the first is the agent's.
+function parseStateDirectory(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const folder = value.split(":")[0];
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(folder);
+  } catch (error) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot use STATE_DIRECTORY "${folder}": ${fileProblem(error)}`,
+    );
+  }
+  if (!info.isDirectory) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot use STATE_DIRECTORY "${folder}": not a directory`,
+    );
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir: folder, prefix: ".write-test-" }));
+  } catch (error) {
+    throw new ConfigError(
+      "STATE_DIRECTORY",
+      `Cannot write to STATE_DIRECTORY "${folder}": ${fileProblem(error)}`,
+    );
+  }
+  return folder;
 }
 
 /**
@@ -555,6 +588,60 @@ function readPassword(
 // RFC 6750 b64token: what an Authorization: Bearer header can carry.
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Validates only the settings of the HTTP endpoint (`METRICS_LISTEN`, and
+ * the token of `METRICS_TOKEN_FILE` or the credential `metrics-token`), for
+ * the agent and for the commands that ask a running agent; throws a
+ * {@linkcode ConfigError} for a bad value.
+ */
+export function loadMetricsConfig(
+  env: Record<string, string | undefined>,
+  options: Pick<LoadConfigOptions, "readTextFile"> = {},
+): Config["metrics"] {
+  const get = (name: string) => env[name]?.trim() || undefined;
+  const readTextFile = options.readTextFile ?? ((path) => Deno.readTextFileSync(path));
+  const tokenFile = secretReader(get, readTextFile)("METRICS_TOKEN_FILE");
+  const token = tokenFile === undefined ? undefined : readToken(tokenFile);
+  return {
+    ...parseListen(get("METRICS_LISTEN") ?? `127.0.0.1:${DEFAULT_METRICS_PORT}`),
+    ...(token === undefined ? {} : { token }),
+  };
+}
+
+// Reads a secret's file: the setting's path, else the systemd credential.
+function secretReader(
+  get: (name: string) => string | undefined,
+  readTextFile: (path: string) => string,
+): (name: SecretSetting) => SecretFile | undefined {
+  return (name) => {
+    const path = get(name);
+    if (path !== undefined) {
+      try {
+        return { name, path, text: readTextFile(path) };
+      } catch (error) {
+        throw new ConfigError(name, `Cannot read ${name} "${path}": ${fileProblem(error)}`);
+      }
+    }
+    const credentials = get("CREDENTIALS_DIRECTORY");
+    if (credentials === undefined) return undefined;
+    const credential = `${credentials}/${CREDENTIALS[name]}`;
+    let text: string;
+    try {
+      text = readTextFile(credential);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw new ConfigError(
+        name,
+        `Cannot read the credential ${CREDENTIALS[name]} "${credential}" (for ${name}): ${
+          fileProblem(error)
+        }`,
+      );
+    }
+    // Blank stands for not given: the unit's SetCredential= default.
+    return text.trim() === "" ? undefined : { name, path: credential, text };
+  };
+}
 
 function readToken(file: SecretFile): string {
   // Prometheus trims the credentials file as well, so a trailing newline is not part of it.

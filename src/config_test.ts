@@ -35,8 +35,8 @@ function rejects(env: Record<string, string>, variable: string, message: RegExp)
 Deno.test("loadConfig() has working defaults for every setting", () => {
   const config = load({});
   assert.equal(config.mqtt.url, "mqtt://localhost:1883");
-  assert.deepEqual(config.mqtt.topics, ["a/+/u/data"]);
-  assert.deepEqual(config.mqtt.subscriptions, ["a/+/u/data"]);
+  assert.deepEqual(config.mqtt.topics, ["a/+/u/data", "a/+/bridge_state"]);
+  assert.deepEqual(config.mqtt.subscriptions, ["a/+/u/data", "a/+/bridge_state"]);
   assert.equal(config.mqtt.clientId, "ammp-agent-gateway-01-local");
   assert.equal(config.mqtt.qos, 1);
   assert.equal(config.mqtt.protocolVersion, 5);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { agentBaseUrl } from "./_local_http.ts";
+
 /** Options for {@linkcode checkReady}. */
 export interface CheckReadyOptions {
   /** How long to wait for the answer, in milliseconds (default 3000). */
@@ -13,14 +15,7 @@ export interface CheckReadyOptions {
 
 /** The `/readyz` URL of an agent listening on `listen`, reached from the same host. */
 export function readyUrl(listen: { hostname: string; port: number }): string {
-  // An agent listening on every address is reached on loopback.
-  const hostname = listen.hostname === "0.0.0.0"
-    ? "127.0.0.1"
-    : listen.hostname === "::"
-    ? "::1"
-    : listen.hostname;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return `http://${host}:${listen.port}/readyz`;
+  return `${agentBaseUrl(listen)}/readyz`;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { FUTURE_READING_SECONDS } from "./node_table.ts";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import {
   DEAD_LETTER_REASONS,
@@ -51,13 +52,6 @@ export const PROCESSING_BUCKETS = [
   0.5,
   1,
 ];
-
-/**
- * How far ahead of the agent's clock a reading time may be and still count
- * as the newest reading: a datalogger clock set years ahead would otherwise
- * pin `ammp_agent_last_reading_timestamp_seconds` and silence the lag alert.
- */
-export const FUTURE_READING_SECONDS = 300;
 
 const PROC_METRICS = [
   "process_resident_memory_bytes",

@@ -1,7 +1,8 @@
 /**
  * The HTTP endpoint: `/metrics` for Prometheus, `/healthz` and `/readyz`
- * for supervisors, `/` for a person. Nothing else: four paths, GET and HEAD,
- * no request bodies, short URLs, and an optional bearer token.
+ * for supervisors, `/` for a person, `/nodes` for scripts. Nothing else:
+ * five paths, GET and HEAD, no request bodies, short URLs, and an optional
+ * bearer token.
  *
  * The server accepts its connections itself, because Deno.serve bounds
  * neither how long a client may take to send its request nor how many
@@ -15,6 +16,7 @@
 
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { NODE_STATES, type NodeState, type NodeView } from "./node_table.ts";
 import { findHeadEnd, parseRequestHead } from "./request_head.ts";
 
 /** What the server asks of the running agent. */
@@ -25,6 +27,8 @@ export interface ServerHandlers {
   ready(): boolean;
   /** The status page, a whole HTML document. */
   status(): string | Promise<string>;
+  /** The nodes heard from, only those in `state` when it is given. */
+  nodes?(state?: NodeState): NodeView[];
 }
 
 /** Options for {@linkcode createHandler}. */
@@ -90,7 +94,7 @@ export function createHandler(
     }
     // GET and HEAD carry no body; one that comes anyway is not read.
     if (hasBody(request)) return text(413, "Request body not accepted\n");
-    if (expected !== undefined && (route === "metrics" || route === "index")) {
+    if (expected !== undefined && route !== "healthz" && route !== "readyz") {
       const denied = checkToken(request, expected);
       if (denied !== undefined) return denied;
     }
@@ -103,6 +107,16 @@ export function createHandler(
         return text(200, "ok\n");
       case "readyz":
         return handlers.ready() ? text(200, "ready\n") : text(503, "not ready\n");
+      case "nodes": {
+        const state = url.searchParams.get("state") ?? undefined;
+        if (state !== undefined && !(NODE_STATES as readonly string[]).includes(state)) {
+          return text(400, `Unknown state "${state}": expected one of ${NODE_STATES.join(", ")}\n`);
+        }
+        const nodes = handlers.nodes?.(state as NodeState | undefined) ?? [];
+        return new Response(JSON.stringify({ nodes: nodes.map(nodeJson) }) + "\n", {
+          headers: { ...COMMON_HEADERS, "content-type": "application/json" },
+        });
+      }
       case "index":
         return new Response(await handlers.status(), {
           headers: {
@@ -145,9 +159,34 @@ function checkToken(request: Request, expected: Buffer): Response | undefined {
   });
 }
 
-const ROUTES: Record<string, "metrics" | "healthz" | "readyz" | "index" | undefined> = Object
+// A node as /nodes answers it: snake_case, times as RFC 3339.
+function nodeJson(node: NodeView): Record<string, unknown> {
+  const time = (seconds: number | undefined) =>
+    seconds === undefined ? null : new Date(seconds * 1000).toISOString();
+  return {
+    node_id: node.nodeId,
+    state: node.state,
+    first_message_at: time(node.firstMessageAt),
+    last_message_at: time(node.lastMessageAt),
+    last_data_at: time(node.lastDataAt),
+    newest_reading_time: time(node.newestReadingTime),
+    messages: node.messages,
+    records: node.records,
+    dead_letters: node.deadLetters,
+    readings_from_future: node.readingsFromFuture,
+    usual_interval_seconds: node.usualIntervalSeconds ?? null,
+    silent_after_seconds: node.silentAfterSeconds,
+    bridge_up: node.bridgeUp ?? null,
+    bridge_since: time(node.bridgeSince),
+  };
+}
+
+type Route = "metrics" | "healthz" | "readyz" | "index" | "nodes";
+
+const ROUTES: Record<string, Route | undefined> = Object
   .assign(Object.create(null), {
     "/": "index",
+    "/nodes": "nodes",
     "/metrics": "metrics",
     "/healthz": "healthz",
     "/readyz": "readyz",

@@ -5,7 +5,9 @@
  * @module
  */
 
+import { escapeHtml, formatDuration, utcTime } from "./_html.ts";
 import type { MessageTotals } from "./metrics.ts";
+import { renderSitesSection, type SitesSnapshot } from "./sites_section.ts";
 
 /** Per-second rates of the message counters over a recent window. */
 export interface MessageRates {
@@ -45,6 +47,8 @@ export interface StatusSnapshot {
   lastMessageAt?: Date;
   /** The newest reading time `t` written, if any. */
   newestReadingAt?: Date;
+  /** The fleet view's sites, when the agent keeps them. */
+  sites?: SitesSnapshot;
 }
 
 /** Seconds between reloads of the page. */
@@ -53,7 +57,8 @@ export const STATUS_REFRESH_SECONDS = 10;
 /** Renders the whole status page; every value from the snapshot is escaped. */
 export function renderStatusPage(snapshot: StatusSnapshot): string {
   const now = snapshot.now.getTime();
-  const since = (date: Date) => `${time(date)} (${formatDuration((now - date.getTime()) / 1000)})`;
+  const since = (date: Date) =>
+    `${utcTime(date)} (${formatDuration((now - date.getTime()) / 1000)})`;
 
   let state: string;
   if (!snapshot.connected) {
@@ -81,13 +86,13 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
 
   const lastMessage = snapshot.lastMessageAt
     ? `${formatDuration((now - snapshot.lastMessageAt.getTime()) / 1000)} ago (${
-      time(snapshot.lastMessageAt)
+      utcTime(snapshot.lastMessageAt)
     })`
     : "none yet";
   let newestReading = "none yet";
   if (snapshot.newestReadingAt) {
     const lag = (now - snapshot.newestReadingAt.getTime()) / 1000;
-    newestReading = `${time(snapshot.newestReadingAt)}, lag ${
+    newestReading = `${utcTime(snapshot.newestReadingAt)}, lag ${
       lag >= 0 ? formatDuration(lag) : `${formatDuration(-lag)} ahead of this clock`
     }`;
   }
@@ -132,7 +137,11 @@ ${failedReasons === "" ? "" : `<p>Failures by reason: ${failedReasons}</p>\n`}<h
 <tr><th>Newest reading</th><td>${newestReading}</td></tr>
 <tr><th>Running since</th><td>${since(snapshot.startedAt)}</td></tr>
 </table>
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
+${
+    snapshot.sites === undefined
+      ? ""
+      : renderSitesSection(snapshot.sites) + "\n"
+  }<p><a href="/metrics">/metrics</a> · <a href="/nodes">/nodes</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 <p class="muted">Times in UTC. This page reloads every ${STATUS_REFRESH_SECONDS} s.</p>
 </body></html>
 `;
@@ -194,26 +203,8 @@ export class RecentRates {
   }
 }
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** A duration in words: `45 s`, `3 min 5 s`, `2 h 10 min`, `3 d 4 h`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.floor(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
-}
-
 function formatRate(perSecond: number): string {
   if (perSecond >= 100) return perSecond.toFixed(0);
   if (perSecond >= 10) return perSecond.toFixed(1);
   return perSecond.toFixed(2);
-}
-
-function time(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

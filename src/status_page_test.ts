@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  escapeHtml,
-  formatDuration,
-  RecentRates,
-  renderStatusPage,
-  type StatusSnapshot,
-} from "./status_page.ts";
+import { escapeHtml, formatDuration } from "./_html.ts";
+import { RecentRates, renderStatusPage, type StatusSnapshot } from "./status_page.ts";
 
 function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
   return {

@@ -44,7 +44,7 @@ Deno.test({
       const { drain } = results;
       assert.equal(drain.published.messages, 2000);
       assert.equal(drain.payloadSizes.count, 2000);
-      for (const consumer of [drain.mosquittoSub, drain.agent]) {
+      for (const consumer of [drain.mosquittoSub, drain.agent, drain.floor]) {
         assert.equal(consumer.messages, 2000, `${consumer.consumer} drained the backlog`);
         positive(consumer.messagesPerSecond, "msg/s");
         positive(consumer.peakRssBytes, "peak RSS");
@@ -52,6 +52,8 @@ Deno.test({
       }
       assert.equal(drain.agent.exitCode, 0, "the agent stopped cleanly after the drain");
       positive(drain.ratio, "ratio");
+      positive(drain.floorRatio, "agent / floor");
+      positive(drain.floorCpuRatio, "agent / floor CPU");
 
       assert.deepEqual(results.latency.map((s: { rate: number }) => s.rate), [200, 1000]);
       for (const scenario of results.latency) {
@@ -70,7 +72,7 @@ Deno.test({
       assert.equal(results.startup.runs.length, 1);
       positive(results.startup.median, "start-up");
       positive(results.transform.ratio, "transform ratio");
-      assert.equal(results.targets.length, 7);
+      assert.equal(results.targets.length, 9);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
+import { minimalEnv, ROOT } from "./agent_process.ts";
+import { freePort } from "./broker.ts";
 import { ctrlC, processesInGroup } from "./process_group.ts";
 
 Deno.test({
@@ -93,6 +94,59 @@ Deno.test({
       if ((await processesInGroup(group)).length > 0) Deno.kill(-group, "SIGKILL");
       await child.status;
       await reading.catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "`deno task demo` shows a site in every state of the fleet view",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "demo", "--nodes", "5", "--interval", "0.5", "--fault-after", "1"],
+      cwd: ROOT,
+      clearEnv: true,
+      env: minimalEnv({ METRICS_LISTEN: `127.0.0.1:${port}`, NODE_SILENT_AFTER_SECONDS: "2" }),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    const reading = (async () => {
+      while (true) {
+        const { value, done } = await stderr.read();
+        if (done) return;
+        seen += value;
+      }
+    })();
+    const states = async () => {
+      try {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Object.fromEntries(
+          [...metrics.matchAll(/^ammp_agent_nodes\{state="(\w+)"\} (\d+)$/gm)]
+            .map((m) => [m[1], Number(m[2])]),
+        );
+      } catch {
+        return {};
+      }
+    };
+    try {
+      const want = { reporting: 2, silent: 1, offline: 1, backfilling: 1 };
+      const deadline = Date.now() + 60_000;
+      let last = {};
+      while (Date.now() < deadline) {
+        last = await states();
+        if (JSON.stringify(last) === JSON.stringify(want)) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.deepEqual(last, want, seen);
+    } finally {
+      await ctrlC(child.pid);
+      await child.status;
+      await reading;
     }
   },
 });

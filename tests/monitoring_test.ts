@@ -60,6 +60,10 @@ Deno.test("every alert has a severity, a summary, a description, a firing and a 
       "AmmpAgentFailureRatioHigh",
       "AmmpAgentProcessingSlow",
       "AmmpAgentRestarting",
+      "AmmpSiteSilent",
+      "AmmpSitesSilentMany",
+      "AmmpSiteOffline",
+      "AmmpSiteClockSkew",
     ]
   ) {
     assert.ok(names.includes(name), `alerts.yml has ${name}`);

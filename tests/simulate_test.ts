@@ -3,6 +3,7 @@ import { connectAsync } from "mqtt";
 import { transform } from "../src/transform.ts";
 import { ROOT } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
+import { BACKFILL_SECONDS, SiteFaults } from "../tools/simulate.ts";
 
 Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message of the kind it says", async () => {
   const broker = await startBroker();
@@ -87,4 +88,74 @@ Deno.test("`deno task simulate` names a bad option and an unreachable broker in 
     unreachable.stderr,
     new RegExp(`Cannot connect to mqtt://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
   );
+});
+
+Deno.test("SiteFaults makes the last sites silent, offline and backfilling once the fault begins", () => {
+  const faults = new SiteFaults(5, { silent: 1, offline: 1, backfill: 1, faultAfterSeconds: 10 });
+  const now = 1_790_000_000;
+  // Before the fault every site reports but the backfilling one, which is away.
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => faults.turn(i, 5, now).readingTimes), [
+    [now],
+    [now],
+    [],
+    [now],
+    [now],
+  ]);
+  assert.deepEqual(faults.turn(4, 10, now), { bridgeDown: false, readingTimes: [] });
+  assert.deepEqual(faults.turn(3, 10, now), { bridgeDown: true, readingTimes: [] });
+  assert.deepEqual(faults.turn(3, 15, now), { bridgeDown: false, readingTimes: [] });
+  assert.deepEqual(faults.turn(0, 15, now), { bridgeDown: false, readingTimes: [now] });
+  // The backlog: two days, ten readings a minute apart per turn, then live.
+  const first = faults.turn(2, 10, now).readingTimes;
+  assert.deepEqual(first, Array.from({ length: 10 }, (_, k) => now - BACKFILL_SECONDS + 60 * k));
+  let turns = 1;
+  let last = first;
+  while (last.length > 1 || last[0] < now) {
+    last = faults.turn(2, 10 + turns, now).readingTimes;
+    turns++;
+  }
+  assert.equal(turns, BACKFILL_SECONDS / 60 / 10 + 1);
+  assert.deepEqual(last, [now]);
+});
+
+Deno.test("`deno task simulate` publishes each site's bridge state retained, and 0 for an offline site", async () => {
+  const broker = await startBroker();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--permission-set=simulate",
+        "tools/simulate.ts",
+        ...["--url", broker.url, "--protocol-version", String(broker.protocolVersion)],
+        ...["--nodes", "3", "--interval", "0.2", "--offline", "1", "--fault-after", "0.5"],
+        ...["--duration", "1.5", "--seed", "7"],
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const { code, stderr } = await child.output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    // A subscriber that comes later is handed the retained states.
+    const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+    const states = new Map<string, string>();
+    subscriber.on("message", (topic, payload, packet) => {
+      if (packet.retain) states.set(topic, new TextDecoder().decode(payload));
+    });
+    try {
+      await subscriber.subscribeAsync("a/+/bridge_state", { qos: 1 });
+      const deadline = Date.now() + 5000;
+      while (states.size < 3 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual([...states.values()].sort(), ["0", "1", "1"]);
+    } finally {
+      await subscriber.endAsync();
+    }
+  } finally {
+    await broker.stop();
+  }
 });

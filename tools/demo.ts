@@ -36,11 +36,19 @@ Usage: deno task demo [options]
   --malformed SHARE    share of payloads, 0 to 1, sent malformed (default 0)
   --non-data SHARE     share of payloads followed by a message on a topic
                        without data (default 0)
+  --silent N           sites that stop sending data after --fault-after
+                       seconds, their bridges still up (default 1 when
+                       there are 5 sites or more, else 0)
+  --offline N          sites whose bridges then say 0 (default: as --silent)
+  --backfill N         sites that then replay two days of readings
+                       (default: as --silent)
+  --fault-after S      when those sites misbehave (default 20)
   -h, --help           this text
 
 The agent's settings that do not concern the broker apply as usual, e.g.
 OUTPUT_FORMAT=influx deno task demo, LOG_FORMAT=json deno task demo, or
-METRICS_LISTEN=127.0.0.1:9000 deno task demo. Without METRICS_LISTEN the
+METRICS_LISTEN=127.0.0.1:9000 deno task demo. NODE_SILENT_AFTER_SECONDS is 10
+unless set, so that the silent site shows within a minute. Without METRICS_LISTEN the
 status page is on port ${DEFAULT_METRICS_PORT}, or on a free port when that one is taken.`;
 
 /** The demo's command-line options. */
@@ -50,6 +58,10 @@ export interface DemoOptions {
   seed: number;
   malformed: number;
   nonData: number;
+  silent: number;
+  offline: number;
+  backfill: number;
+  faultAfterSeconds: number;
 }
 
 function parseDemoArgs(args: string[]): DemoOptions | "help" {
@@ -61,6 +73,10 @@ function parseDemoArgs(args: string[]): DemoOptions | "help" {
       seed: { type: "string" },
       malformed: { type: "string", default: "0" },
       "non-data": { type: "string", default: "0" },
+      silent: { type: "string" },
+      offline: { type: "string" },
+      backfill: { type: "string" },
+      "fault-after": { type: "string", default: "20" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -72,8 +88,23 @@ function parseDemoArgs(args: string[]): DemoOptions | "help" {
     }
     return parsed;
   };
+  const nodes = Math.round(number("nodes", values.nodes, 1, 10_000));
+  // One site of each kind, while two or more still report.
+  const fallback = nodes >= 5 ? "1" : "0";
+  const faults = {
+    silent: Math.round(number("silent", values.silent ?? fallback, 0, nodes)),
+    offline: Math.round(number("offline", values.offline ?? fallback, 0, nodes)),
+    backfill: Math.round(number("backfill", values.backfill ?? fallback, 0, nodes)),
+  };
+  if (faults.silent + faults.offline + faults.backfill > nodes) {
+    throw new RangeError(
+      `Invalid --silent, --offline and --backfill: together more than the ${nodes} sites`,
+    );
+  }
   return {
-    nodes: Math.round(number("nodes", values.nodes, 1, 10_000)),
+    ...faults,
+    faultAfterSeconds: number("fault-after", values["fault-after"], 0, 1e9),
+    nodes,
     intervalSeconds: number("interval", values.interval, 0.05, 3600),
     seed: values.seed === undefined
       ? Math.floor(Math.random() * 2 ** 31)
@@ -137,6 +168,7 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   env.LOG_FORMAT ??= "text";
+  env.NODE_SILENT_AFTER_SECONDS ??= "10";
   env.METRICS_LISTEN ??= metricsListen();
   const broker = await startBroker();
   env.MQTT_URL = broker.url;
@@ -201,6 +233,10 @@ export async function main(args: string[]): Promise<number> {
       seed: options.seed,
       malformed: options.malformed,
       nonData: options.nonData,
+      silent: options.silent,
+      offline: options.offline,
+      backfill: options.backfill,
+      faultAfterSeconds: options.faultAfterSeconds,
       signal: stop.signal,
     }).catch((error) => {
       log.error("The simulator stopped: {error}", { error: (error as Error).message });

@@ -50,6 +50,21 @@ export interface SimulateOptions {
   malformed?: number;
   /** Share of data payloads, 0 to 1, followed by a message on a topic without data. */
   nonData?: number;
+  /**
+   * In real time: this many sites stop sending data after
+   * `faultAfterSeconds`, while their bridges stay connected (silent).
+   */
+  silent?: number;
+  /** In real time: this many sites' bridges say 0 after `faultAfterSeconds`, and they stop. */
+  offline?: number;
+  /**
+   * In real time: this many sites send nothing until `faultAfterSeconds`,
+   * then replay two days of readings, a few per turn, before they send
+   * live ones again (backfilling).
+   */
+  backfill?: number;
+  /** When the faults above begin, in seconds from the start (default 20). */
+  faultAfterSeconds?: number;
   /** Most messages awaiting their PUBACK at once (default 100, at most the broker's receive maximum). */
   window?: number;
   /** Stops the simulation; what was published is still acknowledged. */
@@ -98,14 +113,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
 
   let inFlight = 0;
   let released: (() => void) | undefined;
-  const publish = async (message: SimulatedMessage) => {
+  const publish = async (message: SimulatedMessage, retain = false) => {
     while (inFlight >= window) {
       await new Promise<void>((resolve) => released = resolve);
     }
     inFlight++;
     stats.published++;
     stats.kinds[message.kind]++;
-    client.publish(message.topic, message.payload, { qos: 1 }, (error) => {
+    client.publish(message.topic, message.payload, { qos: 1, retain }, (error) => {
       inFlight--;
       if (!error) stats.acknowledged++;
       released?.();
@@ -120,6 +135,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
     const interval = options.intervalSeconds;
     const sites = fleet.sites;
     if (options.rate === undefined) {
+      const faults = new SiteFaults(sites.length, options);
+      // Each site's bridge says it is connected, retained, as ammp-edge's does.
+      for (const site of sites) {
+        if (!done()) await publish(bridgeState(site.nodeId, true), true);
+      }
       // Real time: the sites spread evenly over each interval, like loggers
       // that were switched on at different moments.
       for (let round = 0; !done(); round++) {
@@ -128,8 +148,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
           await sleep(Math.min(at, deadline) - performance.now(), options.signal);
           if (done()) break;
           const t = Math.floor(Date.now() / 1000);
-          for (const message of fleet.messages(sites[i], t)) {
-            if (!done()) await publish(message);
+          const turn = faults.turn(i, elapsed(), t);
+          if (turn.bridgeDown) await publish(bridgeState(sites[i].nodeId, false), true);
+          for (const readingTime of turn.readingTimes) {
+            for (const message of fleet.messages(sites[i], readingTime)) {
+              if (!done()) await publish(message);
+            }
           }
         }
       }
@@ -155,6 +179,72 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
     await client.endAsync(inFlight > 0);
   }
   return stats;
+}
+
+function bridgeState(nodeId: string, up: boolean): SimulatedMessage {
+  return { topic: `a/${nodeId}/bridge_state`, payload: up ? "1" : "0", kind: "non_data" };
+}
+
+/** How much of a backlog a backfilling site replays. */
+export const BACKFILL_SECONDS = 2 * 86_400;
+
+// Readings a backfilling site replays per turn, a minute apart.
+const BACKFILL_PER_TURN = 10;
+
+/** What one site sends in one turn of the real-time simulation. */
+export interface SiteTurn {
+  /** Its bridge says 0 now (once). */
+  bridgeDown: boolean;
+  /** The reading times of the payloads it sends, oldest first. */
+  readingTimes: number[];
+}
+
+/**
+ * Which sites misbehave, and how: the last sites are silent, the ones
+ * before them offline, the ones before those backfilling.
+ */
+export class SiteFaults {
+  #kinds: ("silent" | "offline" | "backfill" | undefined)[];
+  #after: number;
+  #bridgeDown = new Set<number>();
+  // The next backlog reading time of each backfilling site.
+  #backlog = new Map<number, number>();
+
+  /** Assigns the faults of `options` to `sites` sites. */
+  constructor(
+    sites: number,
+    options: Pick<SimulateOptions, "silent" | "offline" | "backfill" | "faultAfterSeconds">,
+  ) {
+    this.#after = options.faultAfterSeconds ?? 20;
+    this.#kinds = Array.from({ length: sites }, () => undefined);
+    let next = sites - 1;
+    for (const kind of ["silent", "offline", "backfill"] as const) {
+      for (let k = 0; k < (options[kind] ?? 0) && next >= 0; k++) this.#kinds[next--] = kind;
+    }
+  }
+
+  /** What site `index` sends, `elapsed` seconds into the run, at Unix time `now`. */
+  turn(index: number, elapsed: number, now: number): SiteTurn {
+    const kind = this.#kinds[index];
+    const faulty = elapsed >= this.#after;
+    if (kind === undefined) return { bridgeDown: false, readingTimes: [now] };
+    if (kind === "silent") return { bridgeDown: false, readingTimes: faulty ? [] : [now] };
+    if (kind === "offline") {
+      const bridgeDown = faulty && !this.#bridgeDown.has(index);
+      if (bridgeDown) this.#bridgeDown.add(index);
+      return { bridgeDown, readingTimes: faulty ? [] : [now] };
+    }
+    // Backfilling: away until the fault begins, then its backlog.
+    if (!faulty) return { bridgeDown: false, readingTimes: [] };
+    let next = this.#backlog.get(index) ?? now - BACKFILL_SECONDS;
+    const readingTimes: number[] = [];
+    while (readingTimes.length < BACKFILL_PER_TURN && next < now - 60) {
+      readingTimes.push(next);
+      next += 60;
+    }
+    this.#backlog.set(index, next);
+    return { bridgeDown: false, readingTimes: readingTimes.length > 0 ? readingTimes : [now] };
+  }
 }
 
 async function connectPublisher(
@@ -246,6 +336,14 @@ Usage: deno task simulate [options]
                            ones (cut off, not an object, bad t, bad r)
   --non-data SHARE         share of payloads followed by a message on a
                            topic without data (meta, bridge_state, log)
+  --silent N               in real time: N sites stop sending data after
+                           --fault-after seconds, their bridges still up
+  --offline N              in real time: N sites' bridges say 0 (offline)
+                           after --fault-after seconds, and they stop
+  --backfill N             in real time: N sites send nothing until
+                           --fault-after seconds, then replay two days of
+                           readings before sending live ones again
+  --fault-after SECONDS    when those faults begin (default 20)
   -h, --help               this text
 
 Progress and the summary go to stderr; at the end, one JSON line with the
@@ -271,6 +369,10 @@ export function parseSimulateArgs(args: string[]): SimulateOptions | "help" {
       start: { type: "string" },
       malformed: { type: "string", default: "0" },
       "non-data": { type: "string", default: "0" },
+      silent: { type: "string", default: "0" },
+      offline: { type: "string", default: "0" },
+      backfill: { type: "string", default: "0" },
+      "fault-after": { type: "string", default: "20" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -317,13 +419,29 @@ export function parseSimulateArgs(args: string[]): SimulateOptions | "help" {
   if (password !== undefined && values.username === undefined) {
     throw new RangeError("Missing --username: a password file is given");
   }
+  const nodes = number("nodes", values.nodes, 1, 100_000, true);
+  const faults = {
+    silent: number("silent", values.silent, 0, nodes, true),
+    offline: number("offline", values.offline, 0, nodes, true),
+    backfill: number("backfill", values.backfill, 0, nodes, true),
+  };
+  if (faults.silent + faults.offline + faults.backfill > nodes) {
+    throw new RangeError(
+      `Invalid --silent, --offline and --backfill: together more than the ${nodes} sites`,
+    );
+  }
+  if (values.rate !== undefined && faults.silent + faults.offline + faults.backfill > 0) {
+    throw new RangeError("Invalid --rate: --silent, --offline and --backfill run in real time");
+  }
   return {
+    ...faults,
+    faultAfterSeconds: number("fault-after", values["fault-after"], 0, 1e9),
     url,
     username: values.username,
     password,
     ca: values["ca-file"] === undefined ? undefined : readFile("ca-file", values["ca-file"]),
     protocolVersion: Number(protocolVersion) as 4 | 5,
-    nodes: number("nodes", values.nodes, 1, 100_000, true),
+    nodes,
     intervalSeconds: number("interval", values.interval, 0.01, 86400),
     count: values.count === undefined ? undefined : number("count", values.count, 1, 1e12, true),
     durationSeconds: values.duration === undefined

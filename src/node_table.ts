@@ -1,0 +1,439 @@
+/**
+ * The fleet view: what the agent knows of every node (site gateway) it has
+ * heard from, and whether each is reporting, silent, offline or replaying
+ * a backlog. Every method takes the time it is told, so the table has no
+ * clock or timer of its own; states are worked out when asked, not kept.
+ *
+ * @module
+ */
+
+/** What a node is doing, as the fleet view tells it. */
+export const NODE_STATES = ["reporting", "silent", "offline", "backfilling"] as const;
+
+/** One of {@linkcode NODE_STATES}. */
+export type NodeState = typeof NODE_STATES[number];
+
+/** The default bound on the nodes tracked. */
+export const DEFAULT_MAX_NODES = 50_000;
+
+/** Readings older than this when they arrive are a replay of a backlog. */
+export const BACKFILL_AGE_SECONDS = 3600;
+
+/**
+ * Readings further ahead of their arrival than this come from a node with
+ * a wrong clock: they are counted, and never taken as the newest reading,
+ * which would pin `ammp_agent_last_reading_timestamp_seconds` and silence
+ * the lag alert.
+ */
+export const FUTURE_READING_SECONDS = 300;
+
+/** The bounds of a silence derived from a node's usual interval. */
+export const SILENT_AFTER = { intervals: 10, minSeconds: 300, maxSeconds: 86_400 } as const;
+
+// How many recent intervals the usual interval is the median of.
+const INTERVALS_KEPT = 9;
+// Longer intervals count as this one (ten days), which keeps each a small
+// integer.
+const MAX_INTERVAL_TENTHS = 8_640_000;
+
+/** Options for {@linkcode NodeTable}. */
+export interface NodeTableOptions {
+  /** At most this many nodes are tracked; others are only counted. */
+  maxNodes?: number;
+  /**
+   * A node is silent after this long without data. When unset, ten times
+   * its usual interval, from 300 s to one day.
+   */
+  silentAfterSeconds?: number;
+}
+
+/** A node as the fleet view shows it; times are Unix seconds. */
+export interface NodeView {
+  nodeId: string;
+  state: NodeState;
+  /** When the agent first heard from the node. */
+  firstMessageAt: number;
+  /** When any message of the node last arrived. */
+  lastMessageAt: number;
+  /** When its last data payload arrived; undefined before the first. */
+  lastDataAt?: number;
+  /** The newest reading time `t` seen, readings from the future left out. */
+  newestReadingTime?: number;
+  messages: number;
+  records: number;
+  deadLetters: number;
+  /** Readings more than 5 minutes ahead of their arrival: a wrong clock. */
+  readingsFromFuture: number;
+  /** The usual time between its payloads; undefined until it is known. */
+  usualIntervalSeconds?: number;
+  /** How long without data makes this node silent. */
+  silentAfterSeconds: number;
+  /** What its bridge last said; undefined when the agent has not seen it. */
+  bridgeUp?: boolean;
+  /** When the bridge state last changed. */
+  bridgeSince?: number;
+}
+
+/** Counts of nodes per state. */
+export type NodeCounts = Record<NodeState, number>;
+
+/** Options for {@linkcode NodeTable.list}. */
+export interface NodeListOptions {
+  /** Only nodes in this state. */
+  state?: NodeState;
+}
+
+/** The saved form of a node table, as {@linkcode NodeTable.snapshot} makes it. */
+export interface NodeSnapshot {
+  version: 1;
+  /** When it was made, Unix seconds. */
+  savedAt: number;
+  /** One array per node, in the order of {@linkcode SNAPSHOT_FIELDS}. */
+  nodes: (string | number | null)[][];
+}
+
+/** The columns of {@linkcode NodeSnapshot.nodes}. */
+export const SNAPSHOT_FIELDS = [
+  "node_id",
+  "first_message_at",
+  "last_message_at",
+  "last_data_at",
+  "newest_reading_time",
+  "last_reading_time",
+  "messages",
+  "records",
+  "dead_letters",
+  "readings_from_future",
+  "bridge",
+  "bridge_since",
+  "intervals",
+] as const;
+
+// A node's facts live in one row of a Float64Array, and its recent
+// intervals in a row of an Int32Array: about 170 bytes a node with its
+// entry in the index and room to grow, where an object per node took 440.
+const F_FIRST = 0;
+const F_LAST = 1;
+// NaN until the first data payload.
+const F_LAST_DATA = 2;
+const F_NEWEST_T = 3;
+// The reading time of the last data payload, to tell a replay.
+const F_LAST_T = 4;
+const F_MESSAGES = 5;
+const F_RECORDS = 6;
+const F_DEAD = 7;
+const F_FUTURE = 8;
+// -1 unknown, 0 down, 1 up.
+const F_BRIDGE = 9;
+const F_BRIDGE_SINCE = 10;
+// Intervals seen in all; the latest INTERVALS_KEPT are kept, as a ring.
+const F_INTERVALS = 11;
+const FIELDS = 12;
+const INITIAL_CAPACITY = 1024;
+
+/**
+ * Every node heard from, up to a bound. The agent tells it of each message
+ * as it takes it; the endpoints and metrics ask it for states.
+ */
+export class NodeTable {
+  #index = new Map<string, number>();
+  #ids: string[] = [];
+  #facts = new Float64Array(0);
+  // Intervals between data payloads in tenths of a second.
+  #intervals = new Int32Array(0);
+  #maxNodes: number;
+  #silentAfter: number | undefined;
+  #untracked = 0;
+
+  /** Creates an empty table. */
+  constructor(options: NodeTableOptions = {}) {
+    this.#maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+    this.#silentAfter = options.silentAfterSeconds;
+  }
+
+  /** The number of nodes tracked. */
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  /** Messages of nodes that were not tracked because the table was full. */
+  get untracked(): number {
+    return this.#untracked;
+  }
+
+  /**
+   * A data payload of `nodeId` arrived at `at` and became a record of
+   * readings taken at `readingTime`. Returns whether the reading is from
+   * the future, more than 5 minutes ahead of its arrival.
+   */
+  record(nodeId: string, at: number, readingTime: number): boolean {
+    const row = this.#message(nodeId, at);
+    if (row === -1) return readingTime > at + FUTURE_READING_SECONDS;
+    this.#facts[row + F_RECORDS]++;
+    return this.#data(row, at, readingTime);
+  }
+
+  /** A data payload of `nodeId` arrived at `at` and became a dead letter. */
+  deadLetter(nodeId: string, at: number): void {
+    const row = this.#message(nodeId, at);
+    if (row === -1) return;
+    this.#facts[row + F_DEAD]++;
+    this.#data(row, at, NaN);
+  }
+
+  /** The bridge of `nodeId` said it is connected (`up`) or not. */
+  bridgeState(nodeId: string, at: number, up: boolean): void {
+    const row = this.#message(nodeId, at);
+    if (row === -1) return;
+    const facts = this.#facts;
+    const value = up ? 1 : 0;
+    if (facts[row + F_BRIDGE] !== value) {
+      facts[row + F_BRIDGE] = value;
+      facts[row + F_BRIDGE_SINCE] = at;
+    }
+  }
+
+  /** Any other message of `nodeId` (meta values, logs) arrived at `at`. */
+  other(nodeId: string, at: number): void {
+    this.#message(nodeId, at);
+  }
+
+  /** How many nodes are in each state at `now`. */
+  counts(now: number): NodeCounts {
+    const counts: NodeCounts = { reporting: 0, silent: 0, offline: 0, backfilling: 0 };
+    for (let slot = 0; slot < this.#ids.length; slot++) counts[this.#state(slot, now)]++;
+    return counts;
+  }
+
+  /** The nodes as they are at `now`, in no particular order. */
+  list(now: number, options: NodeListOptions = {}): NodeView[] {
+    const views: NodeView[] = [];
+    for (let slot = 0; slot < this.#ids.length; slot++) {
+      const state = this.#state(slot, now);
+      if (options.state === undefined || options.state === state) {
+        views.push(this.#view(slot, state));
+      }
+    }
+    return views;
+  }
+
+  /** The table in a form that JSON keeps, for saving across restarts. */
+  snapshot(now: number): NodeSnapshot {
+    const facts = this.#facts;
+    const nodes: NodeSnapshot["nodes"] = [];
+    for (let slot = 0; slot < this.#ids.length; slot++) {
+      const row = slot * FIELDS;
+      const cells: (string | number | null)[] = [this.#ids[slot]];
+      for (let field = 0; field < F_INTERVALS; field++) cells.push(orNull(facts[row + field]));
+      // Kept as a string so that a snapshot stays one flat row per node.
+      cells.push(this.#recentIntervals(slot).join(" "));
+      nodes.push(cells);
+    }
+    return { version: 1, savedAt: now, nodes };
+  }
+
+  /**
+   * Adds the nodes of a snapshot that this table does not know yet, up to
+   * its bound. Throws a `TypeError` naming what is wrong when `value` is
+   * not a snapshot; nothing is added then.
+   */
+  restore(value: unknown): void {
+    for (const cells of snapshotRows(value)) {
+      const nodeId = cells[0] as string;
+      if (this.#index.has(nodeId) || this.#ids.length >= this.#maxNodes) continue;
+      const slot = this.#add(nodeId);
+      const row = slot * FIELDS;
+      for (let field = 0; field < F_INTERVALS; field++) {
+        this.#facts[row + field] = orNaN(cells[field + 1]);
+      }
+      const intervals = cells[F_INTERVALS + 1] as string;
+      if (intervals !== "") {
+        for (const tenths of intervals.split(" ")) this.#pushInterval(slot, Number(tenths));
+      }
+    }
+  }
+
+  // The row of the node's facts, counting the message; -1 when untracked.
+  #message(nodeId: string, at: number): number {
+    let slot = this.#index.get(nodeId);
+    if (slot === undefined) {
+      if (this.#ids.length >= this.#maxNodes) {
+        this.#untracked++;
+        return -1;
+      }
+      slot = this.#add(nodeId);
+      const row = slot * FIELDS;
+      this.#facts[row + F_FIRST] = at;
+      this.#facts[row + F_LAST] = at;
+    }
+    const row = slot * FIELDS;
+    const facts = this.#facts;
+    facts[row + F_MESSAGES]++;
+    if (at > facts[row + F_LAST]) facts[row + F_LAST] = at;
+    return row;
+  }
+
+  #add(nodeId: string): number {
+    const slot = this.#ids.length;
+    if ((slot + 1) * FIELDS > this.#facts.length) this.#grow();
+    this.#ids.push(nodeId);
+    this.#index.set(nodeId, slot);
+    const row = slot * FIELDS;
+    this.#facts.fill(NaN, row, row + FIELDS);
+    for (const field of [F_MESSAGES, F_RECORDS, F_DEAD, F_FUTURE, F_INTERVALS]) {
+      this.#facts[row + field] = 0;
+    }
+    this.#facts[row + F_BRIDGE] = -1;
+    return slot;
+  }
+
+  #grow(): void {
+    const capacity = Math.min(
+      this.#maxNodes,
+      Math.max(INITIAL_CAPACITY, 2 * this.#facts.length / FIELDS),
+    );
+    const facts = new Float64Array(capacity * FIELDS);
+    facts.set(this.#facts);
+    this.#facts = facts;
+    const intervals = new Int32Array(capacity * INTERVALS_KEPT);
+    intervals.set(this.#intervals);
+    this.#intervals = intervals;
+  }
+
+  // Returns whether the reading is from the future.
+  #data(row: number, at: number, readingTime: number): boolean {
+    const facts = this.#facts;
+    const lastData = facts[row + F_LAST_DATA];
+    const replay = readingTime < at - BACKFILL_AGE_SECONDS;
+    // A replay arrives as fast as the link allows: its pace is not the
+    // node's usual one.
+    if (!replay && lastData < at) {
+      const tenths = Math.min(MAX_INTERVAL_TENTHS, Math.round((at - lastData) * 10));
+      this.#pushInterval(row / FIELDS, tenths);
+    }
+    if (!(lastData >= at)) facts[row + F_LAST_DATA] = at;
+    if (Number.isNaN(readingTime)) return false;
+    facts[row + F_LAST_T] = readingTime;
+    if (readingTime > at + FUTURE_READING_SECONDS) {
+      facts[row + F_FUTURE]++;
+      return true;
+    }
+    if (!(facts[row + F_NEWEST_T] >= readingTime)) facts[row + F_NEWEST_T] = readingTime;
+    return false;
+  }
+
+  #pushInterval(slot: number, tenths: number): void {
+    const row = slot * FIELDS;
+    const seen = this.#facts[row + F_INTERVALS];
+    this.#intervals[slot * INTERVALS_KEPT + seen % INTERVALS_KEPT] = tenths;
+    this.#facts[row + F_INTERVALS] = seen + 1;
+  }
+
+  // The kept intervals in tenths of a second, oldest first.
+  #recentIntervals(slot: number): number[] {
+    const seen = this.#facts[slot * FIELDS + F_INTERVALS];
+    const kept = Math.min(seen, INTERVALS_KEPT);
+    const base = slot * INTERVALS_KEPT;
+    const out: number[] = [];
+    for (let i = seen - kept; i < seen; i++) out.push(this.#intervals[base + i % INTERVALS_KEPT]);
+    return out;
+  }
+
+  // The median of the recent intervals: one outage or one burst does not
+  // move it. Unknown until three intervals have been seen.
+  #usualInterval(slot: number): number | undefined {
+    const intervals = this.#recentIntervals(slot);
+    if (intervals.length < 3) return undefined;
+    intervals.sort((a, b) => a - b);
+    const middle = intervals.length >> 1;
+    const tenths = intervals.length % 2 === 1
+      ? intervals[middle]
+      : (intervals[middle - 1] + intervals[middle]) / 2;
+    return tenths / 10;
+  }
+
+  #silentAfterSeconds(slot: number): number {
+    if (this.#silentAfter !== undefined) return this.#silentAfter;
+    const usual = this.#usualInterval(slot);
+    if (usual === undefined) return SILENT_AFTER.minSeconds;
+    return Math.min(
+      SILENT_AFTER.maxSeconds,
+      Math.max(SILENT_AFTER.minSeconds, SILENT_AFTER.intervals * usual),
+    );
+  }
+
+  #state(slot: number, now: number): NodeState {
+    const facts = this.#facts;
+    const row = slot * FIELDS;
+    if (facts[row + F_BRIDGE] === 0) return "offline";
+    // A node heard from only through its bridge state is silent once it
+    // has been connected for that long without sending any data.
+    const lastData = facts[row + F_LAST_DATA];
+    const since = Number.isNaN(lastData) ? facts[row + F_FIRST] : lastData;
+    if (now - since > this.#silentAfterSeconds(slot)) return "silent";
+    if (facts[row + F_LAST_T] < lastData - BACKFILL_AGE_SECONDS) return "backfilling";
+    return "reporting";
+  }
+
+  #view(slot: number, state: NodeState): NodeView {
+    const f = this.#facts;
+    const row = slot * FIELDS;
+    const bridge = f[row + F_BRIDGE];
+    return {
+      nodeId: this.#ids[slot],
+      state,
+      firstMessageAt: f[row + F_FIRST],
+      lastMessageAt: f[row + F_LAST],
+      lastDataAt: orUndefined(f[row + F_LAST_DATA]),
+      newestReadingTime: orUndefined(f[row + F_NEWEST_T]),
+      messages: f[row + F_MESSAGES],
+      records: f[row + F_RECORDS],
+      deadLetters: f[row + F_DEAD],
+      readingsFromFuture: f[row + F_FUTURE],
+      usualIntervalSeconds: this.#usualInterval(slot),
+      silentAfterSeconds: this.#silentAfterSeconds(slot),
+      bridgeUp: bridge === -1 ? undefined : bridge === 1,
+      bridgeSince: orUndefined(f[row + F_BRIDGE_SINCE]),
+    };
+  }
+}
+
+function snapshotRows(value: unknown): (string | number | null)[][] {
+  if (typeof value !== "object" || value === null || (value as NodeSnapshot).version !== 1) {
+    throw new TypeError("Cannot restore the node table: not a version 1 snapshot");
+  }
+  const rows = (value as NodeSnapshot).nodes;
+  if (!Array.isArray(rows)) {
+    throw new TypeError('Cannot restore the node table: "nodes" is not an array');
+  }
+  rows.forEach((row, index) => {
+    if (!validRow(row)) {
+      throw new TypeError(`Cannot restore the node table: node ${index} is malformed`);
+    }
+  });
+  return rows;
+}
+
+function validRow(row: unknown): boolean {
+  if (!Array.isArray(row) || row.length !== SNAPSHOT_FIELDS.length) return false;
+  if (typeof row[0] !== "string" || row[0] === "" || typeof row[12] !== "string") return false;
+  for (let i = 1; i < 12; i++) {
+    const cell = row[i];
+    if (cell !== null && (typeof cell !== "number" || !Number.isFinite(cell))) return false;
+  }
+  const required = [1, 2, 6, 7, 8, 9, 10];
+  if (required.some((i) => row[i] === null)) return false;
+  return /^(\d+( \d+)*)?$/.test(row[12]);
+}
+
+function orNull(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+function orNaN(value: string | number | null): number {
+  return typeof value === "number" ? value : NaN;
+}
+
+function orUndefined(value: number): number | undefined {
+  return Number.isNaN(value) ? undefined : value;
+}
