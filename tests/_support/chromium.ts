@@ -147,7 +147,7 @@ export async function launchChromium(): Promise<Browser> {
       if (typeof navigation.errorText === "string") {
         throw new Error(`Cannot open ${url}: ${navigation.errorText}`);
       }
-      await withTimeout(loaded.promise, 10_000, `Chromium did not load ${url} within 10 s`);
+      await withTimeout(loaded.promise, 30_000, `Chromium did not load ${url} within 30 s`);
       return {
         errors,
         async evaluate<T>(expression: string): Promise<T> {
@@ -193,7 +193,7 @@ async function devtoolsEndpoint(stderr: ReadableStream<Uint8Array>): Promise<str
       }
     }
   })();
-  return await withTimeout(found, 15_000, "Chromium did not open DevTools within 15 s");
+  return await withTimeout(found, 60_000, "Chromium did not open DevTools within 60 s");
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
