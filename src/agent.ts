@@ -72,7 +72,8 @@ export class Agent {
         ? "stdout"
         : "stderr";
       return new RecordSink(output, {
-        sync: config.outputSync,
+        // fdatasync means something only for a file the agent opened.
+        sync: config.outputSync && output instanceof OutputFile,
         onWritten: (messages) => {
           onWritten?.(messages);
           this.#acks.release();
@@ -255,7 +256,8 @@ export class Agent {
     const endSession = options.endSession === true && drained && !this.#acks.failed;
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
-    for (const file of this.#files) file.close();
+    // A write still under way after the timeout keeps its file.
+    if (drained) { for (const file of this.#files) file.close(); }
     log.info("Stopped after writing {records} records", { records: this.#records.written });
     return ended;
   }
