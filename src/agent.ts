@@ -114,8 +114,9 @@ export class Agent {
   }
 
   /**
-   * The whole life of one message: taken, transformed, written (record to
-   * the sink, or dead letter), and acknowledged once written.
+   * The whole life of one message: taken, transformed, written (a record
+   * to the records' sink, a dead letter to the dead letters'), and
+   * acknowledged, in arrival order, once what it wrote is written.
    */
   #handle(topic: string, payload: Uint8Array, ack: () => void): void {
     const started = performance.now();
