@@ -31,7 +31,7 @@ Deno.test("formatLogLine() writes a line exactly as the configured logger would"
     const logged: string[] = [];
     setupLogging({ level: "info", format, write: (line) => logged.push(line) });
     logger("dead-letter").warn(template, properties);
-    const written = formatLogLine("dead-letter", template, properties);
+    const written = formatLogLine(template, properties, { logger: "dead-letter" });
     // The same line but for the moment it was made.
     const withoutTime = (line: string) =>
       line.replace(/"@timestamp":"[^"]*"|^\S+ \S+ /, "@timestamp");
