@@ -42,6 +42,13 @@ export interface AgentStopOptions {
 
 const log = logger("agent");
 
+// Dead letters share stderr with the log, whose lines are written
+// synchronously: written the same way, each in one call, neither can cut
+// into a line of the other.
+const SYNC_STDERR: Output = {
+  write: (bytes) => Promise.resolve(Deno.stderr.writeSync(bytes)),
+};
+
 /** The running agent. */
 export class Agent {
   #config: Config;
@@ -65,13 +72,8 @@ export class Agent {
     this.#metrics = metrics;
     // Records and dead letters each go through their own sink; a message
     // is acknowledged once what it wrote to either is written.
-    const sink = (what: string, output: Output, onWritten?: (messages: number) => void) => {
-      const where = output instanceof OutputFile
-        ? `${output.setting} "${output.path}"`
-        : output === Deno.stdout
-        ? "stdout"
-        : "stderr";
-      return new RecordSink(output, {
+    const sink = (what: string, where: string, output: Output, onWritten?: (n: number) => void) =>
+      new RecordSink(output, {
         // fdatasync means something only for a file the agent opened.
         sync: config.outputSync && output instanceof OutputFile,
         onWritten: (messages) => {
@@ -86,15 +88,18 @@ export class Agent {
           );
         },
       });
-    };
+    const records = this.#open(config.outputFile, "OUTPUT_FILE");
     this.#records = sink(
       "records",
-      this.#open(config.outputFile, "OUTPUT_FILE") ?? Deno.stdout,
+      records ? `OUTPUT_FILE "${records.path}"` : "stdout",
+      records ?? Deno.stdout,
       (messages) => metrics.recordsWritten.inc(messages),
     );
+    const deadLetters = this.#open(config.deadLetterFile, "DEAD_LETTER_FILE");
     this.#deadLetters = sink(
       "dead letters",
-      this.#open(config.deadLetterFile, "DEAD_LETTER_FILE") ?? Deno.stderr,
+      deadLetters ? `DEAD_LETTER_FILE "${deadLetters.path}"` : "stderr",
+      deadLetters ?? SYNC_STDERR,
     );
     this.#acks = new Acknowledgements([this.#records, this.#deadLetters]);
     this.#transformOptions = {
