@@ -45,6 +45,13 @@ export interface AgentStopOptions {
 
 const log = logger("agent");
 
+// Dead letters share stderr with the log, whose lines are written
+// synchronously: written the same way, each in one call, neither can cut
+// into a line of the other.
+const SYNC_STDERR: Output = {
+  write: (bytes) => Promise.resolve(Deno.stderr.writeSync(bytes)),
+};
+
 /** The running agent. */
 export class Agent {
   #config: Config;
@@ -71,14 +78,10 @@ export class Agent {
     this.#metrics = metrics;
     // Records and dead letters each go through their own sink; a message
     // is acknowledged once what it wrote to either is written.
-    const sink = (what: string, output: Output, onWritten?: (messages: number) => void) => {
-      const where = output instanceof OutputFile
-        ? `${output.setting} "${output.path}"`
-        : output === Deno.stdout
-        ? "stdout"
-        : "stderr";
-      return new RecordSink(output, {
-        sync: config.outputSync,
+    const sink = (what: string, where: string, output: Output, onWritten?: (n: number) => void) =>
+      new RecordSink(output, {
+        // fdatasync means something only for a file the agent opened.
+        sync: config.outputSync && output instanceof OutputFile,
         onWritten: (messages) => {
           onWritten?.(messages);
           this.#acks.release();
@@ -91,15 +94,18 @@ export class Agent {
           );
         },
       });
-    };
+    const records = this.#open(config.outputFile, "OUTPUT_FILE");
     this.#records = sink(
       "records",
-      this.#open(config.outputFile, "OUTPUT_FILE") ?? Deno.stdout,
+      records ? `OUTPUT_FILE "${records.path}"` : "stdout",
+      records ?? Deno.stdout,
       (messages) => metrics.recordsWritten.inc(messages),
     );
+    const deadLetters = this.#open(config.deadLetterFile, "DEAD_LETTER_FILE");
     this.#deadLetters = sink(
       "dead letters",
-      this.#open(config.deadLetterFile, "DEAD_LETTER_FILE") ?? Deno.stderr,
+      deadLetters ? `DEAD_LETTER_FILE "${deadLetters.path}"` : "stderr",
+      deadLetters ?? SYNC_STDERR,
     );
     this.#acks = new Acknowledgements([this.#records, this.#deadLetters]);
     this.#fleet = new FleetView({
@@ -132,8 +138,9 @@ export class Agent {
   }
 
   /**
-   * The whole life of one message: taken, transformed, written (record to
-   * the sink, or dead letter), and acknowledged once written.
+   * The whole life of one message: taken, transformed, written (a record
+   * to the records' sink, a dead letter to the dead letters'), and
+   * acknowledged, in arrival order, once what it wrote is written.
    */
   #handle(topic: string, payload: Uint8Array, ack: () => void): void {
     const started = performance.now();
@@ -285,7 +292,8 @@ export class Agent {
     const ended = await Promise.race([this.#subscriber.stop({ endSession }), aborted]);
     await this.#server?.shutdown();
     await this.#fleet.close();
-    for (const file of this.#files) file.close();
+    // A write still under way after the timeout keeps its file.
+    if (drained) { for (const file of this.#files) file.close(); }
     log.info("Stopped after writing {records} records", { records: this.#records.written });
     return ended;
   }

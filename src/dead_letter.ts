@@ -51,6 +51,12 @@ export function deadLetterEntry(letter: DeadLetter): DeadLetterEntry {
   };
 }
 
+/** Options for {@linkcode deadLetterLine}. */
+export interface DeadLetterLineOptions {
+  /** Format it as a log line, for stderr, rather than as the bare JSON entry. */
+  log?: boolean;
+}
+
 /**
  * One dead letter as a line without its newline. In a file it is the JSON
  * entry. On stderr (`log: true`) it is a warning formatted like every log
@@ -58,10 +64,10 @@ export function deadLetterEntry(letter: DeadLetter): DeadLetterEntry {
  * itself rather than through the logger, so that a failed write is seen
  * and the message is not acknowledged.
  */
-export function deadLetterLine(letter: DeadLetter, options: { log?: boolean } = {}): string {
+export function deadLetterLine(letter: DeadLetter, options: DeadLetterLineOptions = {}): string {
   const entry = deadLetterEntry(letter);
   if (!options.log) return JSON.stringify(entry);
-  return formatLogLine("dead-letter", "Dead letter ({reason}) from {topic}: {detail}", {
-    ...entry,
+  return formatLogLine("Dead letter ({reason}) from {topic}: {detail}", { ...entry }, {
+    logger: "dead-letter",
   }).replace(/\n$/, "");
 }

@@ -84,20 +84,26 @@ function textValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
 }
 
+/** Options for {@linkcode formatLogLine}. */
+export interface FormatLogLineOptions {
+  /** The logger the line is from, as for {@linkcode logger}. */
+  logger: string;
+}
+
 /**
- * A warning of the logger `name` formatted as {@linkcode setupLogging}
- * configured, ending in `"\n"`, for lines the caller writes itself. The
- * `{key}` placeholders of `template` are filled in from `properties`.
+ * A warning formatted as {@linkcode setupLogging} configured, ending in
+ * `"\n"`, for lines the caller writes itself. The `{key}` placeholders of
+ * `template` are filled in from `properties`.
  */
 export function formatLogLine(
-  name: string,
   template: string,
   properties: Record<string, unknown>,
+  options: FormatLogLineOptions,
 ): string {
   const parts = template.split(/\{(\w+)\}/);
   const message = parts.map((part, i) => i % 2 === 0 ? part : properties[part]);
   return formatter({
-    category: ["ammp-agent", name],
+    category: ["ammp-agent", options.logger],
     level: "warning",
     message,
     rawMessage: template,

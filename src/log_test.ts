@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LogRecord } from "@logtape/logtape";
-import { formatJsonLine } from "./log.ts";
+import { formatJsonLine, formatLogLine, logger, setupLogging } from "./log.ts";
 
 Deno.test("formatJsonLine() writes the message as a sentence and each property as a key", () => {
   const record: LogRecord = {
@@ -22,4 +22,20 @@ Deno.test("formatJsonLine() writes the message as a sentence and each property a
     reason: "refused",
     delayMs: 900,
   });
+});
+
+Deno.test("formatLogLine() writes a line exactly as the configured logger would", () => {
+  const template = "Dead letter ({reason}) from {topic}: {detail}";
+  const properties = { reason: "not_json", topic: "a/n/u/data", detail: "Payload is not JSON" };
+  for (const format of ["json", "text"] as const) {
+    const logged: string[] = [];
+    setupLogging({ level: "info", format, write: (line) => logged.push(line) });
+    logger("dead-letter").warn(template, properties);
+    const written = formatLogLine(template, properties, { logger: "dead-letter" });
+    // The same line but for the moment it was made.
+    const withoutTime = (line: string) =>
+      line.replace(/"@timestamp":"[^"]*"|^\S+ \S+ /, "@timestamp");
+    assert.equal(logged.length, 1, format);
+    assert.equal(withoutTime(written), withoutTime(logged[0]), format);
+  }
 });

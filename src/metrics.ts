@@ -73,7 +73,7 @@ export class AgentMetrics {
   readonly registry: Registry = new Registry();
   /** Messages taken from the broker, of any kind. */
   readonly received: Counter;
-  /** Records written to stdout. */
+  /** Records written in full to stdout or `OUTPUT_FILE`, counted once their batch is written. */
   readonly recordsWritten: Counter;
   /** Messages on topics that carry no data. */
   readonly ignored: Counter;
@@ -109,7 +109,7 @@ export class AgentMetrics {
     });
     this.recordsWritten = new Counter({
       name: "ammp_agent_records_written_total",
-      help: "Records written to stdout.",
+      help: "Records written to stdout or OUTPUT_FILE, counted once written in full.",
       registers,
     });
     this.ignored = new Counter({

@@ -76,11 +76,9 @@ export class OutputFile implements Output {
   }
 }
 
-/**
- * Cuts a regular file back to its last `"\n"` and returns how many bytes
- * that removed; 0 for a missing, empty or non-regular file.
- */
-export function removeTornLine(path: string): number {
+// Cuts a regular file back to its last "\n" and returns how many bytes that
+// removed; 0 for a missing, empty or non-regular file.
+function removeTornLine(path: string): number {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true, write: true });

@@ -3,8 +3,9 @@
  * grants what starting needs: reading the configured files, opening the
  * dead-letter file, the agent's own environment variables and the host
  * name. Once started, the agent gives all of that up and keeps only the
- * network, so that nothing a payload could trigger can read or write a
- * file, read the environment, or learn about the system.
+ * network (and writing, while it has an output file that SIGHUP reopens),
+ * so that nothing a payload could trigger can read a file, read the
+ * environment, or learn about the system.
  *
  * @module
  */

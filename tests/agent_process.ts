@@ -191,7 +191,7 @@ export class AgentProcess {
   /** Waits for the process to exit and its output to be read. */
   async exited(): Promise<number> {
     const { code } = await this.child.status;
-    // A paused reader would never reach the end of stdout.
+    // A paused reader would otherwise wait forever for the rest of stdout.
     this.resumeReading();
     await Promise.all(this.#reading);
     return code;
