@@ -95,7 +95,7 @@ and variables already set win over the file):
   MAX_PAYLOAD_BYTES            larger payloads become dead letters (default 1048576)
   MAX_BUFFERED_BYTES           payload bytes taken and not yet written above which
                                the agent stops reading from the broker
-                               (default ${DEFAULT_MAX_BUFFERED_BYTES}, 16 MiB)
+                               (default ${DEFAULT_MAX_BUFFERED_BYTES}, 4 MiB)
   SHUTDOWN_TIMEOUT_SECONDS     longest drain on SIGTERM (default 10)
   MAX_NODES                    sites the fleet view tracks at most, 0 for none
                                (default 50000)

@@ -46,7 +46,7 @@ Deno.test("loadConfig() has working defaults for every setting", () => {
   assert.deepEqual(config.log, { level: "info", format: "json" });
   assert.equal(config.outputFormat, "record");
   assert.equal(config.maxPayloadBytes, 1048576);
-  assert.equal(config.maxBufferedBytes, 16777216);
+  assert.equal(config.maxBufferedBytes, 4194304);
   assert.equal(config.shutdownTimeoutSeconds, 10);
   assert.equal(config.mqtt.password, undefined);
 });
