@@ -5,7 +5,7 @@
  * @module
  */
 
-import { agentBaseUrl } from "./_local_http.ts";
+import { agentBaseUrl, localGet } from "./_local_http.ts";
 
 /** Options for {@linkcode checkReady}. */
 export interface CheckReadyOptions {
@@ -30,58 +30,12 @@ export async function checkReady(
   url: string,
   options: CheckReadyOptions = {},
 ): Promise<string | undefined> {
-  const timeoutMs = options.timeoutMs ?? 3000;
-  const target = new URL(url);
-  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let conn: Deno.TcpConn | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
+  let answer;
   try {
-    const answer = await Promise.race([
-      (async () => {
-        conn = await Deno.connect({ hostname, port: Number(target.port || 80) });
-        return await statusLine(conn, `${target.pathname}${target.search}`, target.host);
-      })(),
-      timeout,
-    ]);
-    if (answer === "timeout") {
-      return `Cannot reach ${url}: no answer within ${timeoutMs / 1000} s`;
-    }
-    const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(answer);
-    if (!match) return `Cannot reach ${url}: not an HTTP answer`;
-    if (match[1] === "200") return undefined;
-    return `Not ready: ${url} answered ${match[1]} ${match[2] ?? ""}`.trimEnd();
+    answer = await localGet(url, { timeoutMs: options.timeoutMs ?? 3000 });
   } catch (error) {
-    return `Cannot reach ${url}: ${connectProblem(error as Error).replaceAll("\n", " ")}`;
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn?.close();
-    } catch {
-      // already closed
-    }
+    return (error as Error).message.replaceAll("\n", " ");
   }
-}
-
-/** Sends a GET for `path` on `conn` and resolves to the answer's status line. */
-async function statusLine(conn: Deno.TcpConn, path: string, host: string): Promise<string> {
-  const request = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
-  await conn.write(new TextEncoder().encode(request));
-  const buffer = new Uint8Array(4096);
-  let text = "";
-  while (!text.includes("\r\n")) {
-    const read = await conn.read(buffer);
-    if (read === null) break;
-    text += new TextDecoder().decode(buffer.subarray(0, read));
-    if (text.length > 4096) break;
-  }
-  return text.split("\r\n")[0];
-}
-
-/** The innermost cause of a failed connection, e.g. "Connection refused". */
-function connectProblem(error: Error): string {
-  const cause = error.cause instanceof Error ? error.cause.message : error.message;
-  return cause.split(": ").at(-1)!.replace(/ \(os error \d+\)$/, "");
+  if (answer.status === 200) return undefined;
+  return `Not ready: ${url} answered ${answer.status} ${answer.statusText}`.trimEnd();
 }

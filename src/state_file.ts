@@ -53,7 +53,8 @@ export class StateFile {
     let newest: { seq: number; value: unknown } | undefined;
     const problems: string[] = [];
     for (const slot of this.#slots) {
-      const text = new TextDecoder().decode(readAll(slot.file));
+      // Read by path: loading happens at the start, while reading is allowed.
+      const text = Deno.readTextFileSync(slot.path);
       if (text === "") continue;
       try {
         const saved = JSON.parse(text);
@@ -98,24 +99,4 @@ export class StateFile {
     this.#closed = true;
     for (const slot of this.#slots) slot.file.close();
   }
-}
-
-function readAll(file: Deno.FsFile): Uint8Array {
-  file.seekSync(0, Deno.SeekMode.Start);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const chunk = new Uint8Array(64 * 1024);
-    const read = file.readSync(chunk);
-    if (read === null) break;
-    chunks.push(chunk.subarray(0, read));
-    size += read;
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
 }
