@@ -2,6 +2,20 @@
  * The MQTT session: connect, subscribe, hand each message over, and send
  * its acknowledgement when the agent says it is written.
  *
+ * This is the one module that touches MQTT.js's internals, checked against
+ * mqtt 5.16.0, the version `deno.json` pins exactly. It relies on:
+ * - `MqttClient#_sendPacket(packet, cb)`, which every outgoing packet goes
+ *   through: PUBACKs are swallowed there and written by the subscriber, four
+ *   bytes each, once their records are written;
+ * - `handleMessage(packet, callback)`, after whose callback MQTT.js sends
+ *   the PUBACK and parses the next packet: the callback is held while the
+ *   agent pauses reading;
+ * - `onKeepaliveTimeout()`, `reschedulePing()` and `sendPing()` of the
+ *   keepalive manager, so that a pause does not pass for a dead broker;
+ * - `new MqttClient(streamBuilder, options)` taking a socket opened here,
+ *   and the `writeCache: false` option of mqtt-packet.
+ * An upgrade must be checked against each of these before the pin moves.
+ *
  * @module
  */
 
