@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AgentMetrics } from "./metrics.ts";
-import { createHandler } from "./server.ts";
+import { createHandler } from "./http_handler.ts";
 import { backoffDelay } from "./subscriber.ts";
 import { DEAD_LETTER_REASONS, SKIP_REASONS } from "./transform.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createHandler, MAX_URL_BYTES, type ServerHandlers, startServer } from "./server.ts";
+import { createHandler, MAX_URL_BYTES, type ServerHandlers } from "./http_handler.ts";
+import { startServer } from "./server.ts";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
