@@ -7,6 +7,9 @@
  * @module
  */
 
+import { IntervalRings } from "./_interval_rings.ts";
+import { type NodeSnapshot, snapshotRows } from "./node_snapshot.ts";
+
 /** What a node is doing, as the fleet view tells it. */
 export const NODE_STATES = ["reporting", "silent", "offline", "backfilling"] as const;
 
@@ -29,12 +32,6 @@ export const FUTURE_READING_SECONDS = 300;
 
 /** The bounds of a silence derived from a node's usual interval. */
 export const SILENT_AFTER = { intervals: 10, minSeconds: 300, maxSeconds: 86_400 } as const;
-
-// How many recent intervals the usual interval is the median of.
-const INTERVALS_KEPT = 9;
-// Longer intervals count as this one (ten days), which keeps each a small
-// integer.
-const MAX_INTERVAL_TENTHS = 8_640_000;
 
 /** Options for {@linkcode NodeTable}. */
 export interface NodeTableOptions {
@@ -83,32 +80,6 @@ export interface NodeListOptions {
   state?: NodeState;
 }
 
-/** The saved form of a node table, as {@linkcode NodeTable.snapshot} makes it. */
-export interface NodeSnapshot {
-  version: 1;
-  /** When it was made, Unix seconds. */
-  savedAt: number;
-  /** One array per node, in the order of {@linkcode SNAPSHOT_FIELDS}. */
-  nodes: (string | number | null)[][];
-}
-
-/** The columns of {@linkcode NodeSnapshot.nodes}. */
-export const SNAPSHOT_FIELDS = [
-  "node_id",
-  "first_message_at",
-  "last_message_at",
-  "last_data_at",
-  "newest_reading_time",
-  "last_reading_time",
-  "messages",
-  "records",
-  "dead_letters",
-  "readings_from_future",
-  "bridge",
-  "bridge_since",
-  "intervals",
-] as const;
-
 // A node's facts live in one row of a Float64Array, and its recent
 // intervals in a row of an Int32Array: about 170 bytes a node with its
 // entry in the index and room to grow, where an object per node took 440.
@@ -126,9 +97,7 @@ const F_FUTURE = 8;
 // -1 unknown, 0 down, 1 up.
 const F_BRIDGE = 9;
 const F_BRIDGE_SINCE = 10;
-// Intervals seen in all; the latest INTERVALS_KEPT are kept, as a ring.
-const F_INTERVALS = 11;
-const FIELDS = 12;
+const FIELDS = 11;
 const INITIAL_CAPACITY = 1024;
 
 /**
@@ -139,8 +108,7 @@ export class NodeTable {
   #index = new Map<string, number>();
   #ids: string[] = [];
   #facts = new Float64Array(0);
-  // Intervals between data payloads in tenths of a second.
-  #intervals = new Int32Array(0);
+  #intervals = new IntervalRings();
   #maxNodes: number;
   #silentAfter: number | undefined;
   #untracked = 0;
@@ -224,9 +192,9 @@ export class NodeTable {
     for (let slot = 0; slot < this.#ids.length; slot++) {
       const row = slot * FIELDS;
       const cells: (string | number | null)[] = [this.#ids[slot]];
-      for (let field = 0; field < F_INTERVALS; field++) cells.push(orNull(facts[row + field]));
+      for (let field = 0; field < FIELDS; field++) cells.push(orNull(facts[row + field]));
       // Kept as a string so that a snapshot stays one flat row per node.
-      cells.push(this.#recentIntervals(slot).join(" "));
+      cells.push(this.#intervals.recent(slot).join(" "));
       nodes.push(cells);
     }
     return { version: 1, savedAt: now, nodes };
@@ -243,12 +211,12 @@ export class NodeTable {
       if (this.#index.has(nodeId) || this.#ids.length >= this.#maxNodes) continue;
       const slot = this.#add(nodeId);
       const row = slot * FIELDS;
-      for (let field = 0; field < F_INTERVALS; field++) {
+      for (let field = 0; field < FIELDS; field++) {
         this.#facts[row + field] = orNaN(cells[field + 1]);
       }
-      const intervals = cells[F_INTERVALS + 1] as string;
+      const intervals = cells[FIELDS + 1] as string;
       if (intervals !== "") {
-        for (const tenths of intervals.split(" ")) this.#pushInterval(slot, Number(tenths));
+        for (const tenths of intervals.split(" ")) this.#intervals.pushTenths(slot, Number(tenths));
       }
     }
   }
@@ -280,7 +248,7 @@ export class NodeTable {
     this.#index.set(nodeId, slot);
     const row = slot * FIELDS;
     this.#facts.fill(NaN, row, row + FIELDS);
-    for (const field of [F_MESSAGES, F_RECORDS, F_DEAD, F_FUTURE, F_INTERVALS]) {
+    for (const field of [F_MESSAGES, F_RECORDS, F_DEAD, F_FUTURE]) {
       this.#facts[row + field] = 0;
     }
     this.#facts[row + F_BRIDGE] = -1;
@@ -295,9 +263,7 @@ export class NodeTable {
     const facts = new Float64Array(capacity * FIELDS);
     facts.set(this.#facts);
     this.#facts = facts;
-    const intervals = new Int32Array(capacity * INTERVALS_KEPT);
-    intervals.set(this.#intervals);
-    this.#intervals = intervals;
+    this.#intervals.grow(capacity);
   }
 
   // Returns whether the reading is from the future.
@@ -308,8 +274,7 @@ export class NodeTable {
     // A replay arrives as fast as the link allows: its pace is not the
     // node's usual one.
     if (!replay && lastData < at) {
-      const tenths = Math.min(MAX_INTERVAL_TENTHS, Math.round((at - lastData) * 10));
-      this.#pushInterval(row / FIELDS, tenths);
+      this.#intervals.push(row / FIELDS, at - lastData);
     }
     if (!(lastData >= at)) facts[row + F_LAST_DATA] = at;
     if (Number.isNaN(readingTime)) return false;
@@ -322,39 +287,9 @@ export class NodeTable {
     return false;
   }
 
-  #pushInterval(slot: number, tenths: number): void {
-    const row = slot * FIELDS;
-    const seen = this.#facts[row + F_INTERVALS];
-    this.#intervals[slot * INTERVALS_KEPT + seen % INTERVALS_KEPT] = tenths;
-    this.#facts[row + F_INTERVALS] = seen + 1;
-  }
-
-  // The kept intervals in tenths of a second, oldest first.
-  #recentIntervals(slot: number): number[] {
-    const seen = this.#facts[slot * FIELDS + F_INTERVALS];
-    const kept = Math.min(seen, INTERVALS_KEPT);
-    const base = slot * INTERVALS_KEPT;
-    const out: number[] = [];
-    for (let i = seen - kept; i < seen; i++) out.push(this.#intervals[base + i % INTERVALS_KEPT]);
-    return out;
-  }
-
-  // The median of the recent intervals: one outage or one burst does not
-  // move it. Unknown until three intervals have been seen.
-  #usualInterval(slot: number): number | undefined {
-    const intervals = this.#recentIntervals(slot);
-    if (intervals.length < 3) return undefined;
-    intervals.sort((a, b) => a - b);
-    const middle = intervals.length >> 1;
-    const tenths = intervals.length % 2 === 1
-      ? intervals[middle]
-      : (intervals[middle - 1] + intervals[middle]) / 2;
-    return tenths / 10;
-  }
-
   #silentAfterSeconds(slot: number): number {
     if (this.#silentAfter !== undefined) return this.#silentAfter;
-    const usual = this.#usualInterval(slot);
+    const usual = this.#intervals.median(slot);
     if (usual === undefined) return SILENT_AFTER.minSeconds;
     return Math.min(
       SILENT_AFTER.maxSeconds,
@@ -390,40 +325,12 @@ export class NodeTable {
       records: f[row + F_RECORDS],
       deadLetters: f[row + F_DEAD],
       readingsFromFuture: f[row + F_FUTURE],
-      usualIntervalSeconds: this.#usualInterval(slot),
+      usualIntervalSeconds: this.#intervals.median(slot),
       silentAfterSeconds: this.#silentAfterSeconds(slot),
       bridgeUp: bridge === -1 ? undefined : bridge === 1,
       bridgeSince: orUndefined(f[row + F_BRIDGE_SINCE]),
     };
   }
-}
-
-function snapshotRows(value: unknown): (string | number | null)[][] {
-  if (typeof value !== "object" || value === null || (value as NodeSnapshot).version !== 1) {
-    throw new TypeError("Cannot restore the node table: not a version 1 snapshot");
-  }
-  const rows = (value as NodeSnapshot).nodes;
-  if (!Array.isArray(rows)) {
-    throw new TypeError('Cannot restore the node table: "nodes" is not an array');
-  }
-  rows.forEach((row, index) => {
-    if (!validRow(row)) {
-      throw new TypeError(`Cannot restore the node table: node ${index} is malformed`);
-    }
-  });
-  return rows;
-}
-
-function validRow(row: unknown): boolean {
-  if (!Array.isArray(row) || row.length !== SNAPSHOT_FIELDS.length) return false;
-  if (typeof row[0] !== "string" || row[0] === "" || typeof row[12] !== "string") return false;
-  for (let i = 1; i < 12; i++) {
-    const cell = row[i];
-    if (cell !== null && (typeof cell !== "number" || !Number.isFinite(cell))) return false;
-  }
-  const required = [1, 2, 6, 7, 8, 9, 10];
-  if (required.some((i) => row[i] === null)) return false;
-  return /^(\d+( \d+)*)?$/.test(row[12]);
 }
 
 function orNull(value: number): number | null {
