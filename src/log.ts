@@ -93,7 +93,9 @@ export interface FormatLogLineOptions {
 /**
  * A warning formatted as {@linkcode setupLogging} configured, ending in
  * `"\n"`, for lines the caller writes itself. The `{key}` placeholders of
- * `template` are filled in from `properties`.
+ * `template` are filled in from `properties`. A text line shows only its
+ * message, so there the properties the template does not name follow it
+ * as JSON: a dead letter keeps its payload in either format.
  */
 export function formatLogLine(
   template: string,
@@ -102,7 +104,7 @@ export function formatLogLine(
 ): string {
   const parts = template.split(/\{(\w+)\}/);
   const message = parts.map((part, i) => i % 2 === 0 ? part : properties[part]);
-  return formatter({
+  const line = formatter({
     category: ["ammp-agent", options.logger],
     level: "warning",
     message,
@@ -110,6 +112,11 @@ export function formatLogLine(
     timestamp: Date.now(),
     properties,
   });
+  if (formatter === formatJsonLine) return line;
+  const named = new Set(parts.filter((_, i) => i % 2 === 1));
+  const rest = Object.entries(properties).filter(([key]) => !named.has(key));
+  if (rest.length === 0) return line;
+  return `${line.replace(/\n$/, "")} ${JSON.stringify(Object.fromEntries(rest))}\n`;
 }
 
 /** The logger for one part of the agent, e.g. `logger("subscriber")`. */
