@@ -51,7 +51,7 @@ export const DEFAULT_METRICS_PORT = 2667;
  * with 100 KB payloads peaks near 87 MB at this bound, 103 MB at 8 MiB and
  * 118 MB at 16 MiB.
  */
-export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4194304;
 
 /** Every setting, in the order `--help` and the README show them. */
 export const SETTINGS: readonly Setting[] = [

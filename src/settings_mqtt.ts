@@ -138,7 +138,8 @@ export const MQTT_SETTINGS: readonly Setting[] = [
     name: "MQTT_SESSION_EXPIRY_SECONDS",
     section: "mqtt",
     integer: { min: 0, max: 0xffffffff },
-    default: 7 * 24 * 3600,
+    // One week.
+    default: 604800,
     help:
       "how long the broker keeps the session while the\nagent is away (default {default}, one week)",
     description:
