@@ -6,6 +6,7 @@
 
 import { settingsHelp } from "../settings.ts";
 import { VERSION } from "../version.ts";
+import { DEFAULT_QUIET_SECONDS } from "./leave.ts";
 
 /** The text of `ammp-agent --help`. */
 export const HELP = `ammp-agent ${VERSION}
@@ -29,7 +30,7 @@ Usage:
   ammp-agent leave [--quiet-seconds N]  retire this client id: unsubscribe,
                                         write what the broker kept for it,
                                         and once nothing has come for N
-                                        seconds (default 5) end its session
+                                        seconds (default ${DEFAULT_QUIET_SECONDS}) end its session
   ammp-agent --help | --version
 
 Configuration (environment variables; --env-file reads them from a file,

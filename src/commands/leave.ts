@@ -9,9 +9,12 @@
 import type { Env } from "./_config_from.ts";
 import { runCommand } from "./run.ts";
 
+/** How long nothing must come before `leave` ends the session, unless `--quiet-seconds` says. */
+export const DEFAULT_QUIET_SECONDS = "5";
+
 /** Options for {@linkcode leaveCommand}. */
 export interface LeaveCommandOptions {
-  /** `--quiet-seconds` as given (default 5). */
+  /** `--quiet-seconds` as given (default {@linkcode DEFAULT_QUIET_SECONDS}). */
   quietSeconds?: string;
   /** The source revision a build was made from. */
   revision?: string;
@@ -19,7 +22,7 @@ export interface LeaveCommandOptions {
 
 /** Runs `leave`; resolves to the exit code, 2 for a bad `--quiet-seconds`. */
 export async function leaveCommand(env: Env, options: LeaveCommandOptions = {}): Promise<number> {
-  const quiet = options.quietSeconds ?? "5";
+  const quiet = options.quietSeconds ?? DEFAULT_QUIET_SECONDS;
   const quietSeconds = Number(quiet);
   if (!/^\d+(\.\d+)?$/.test(quiet) || quietSeconds < 0.1 || quietSeconds > 3600) {
     console.error(`Invalid --quiet-seconds "${quiet}": expected seconds from 0.1 to 3600`);
