@@ -16,7 +16,9 @@ function manualClock(): QuietClock & { advance(ms: number): void } {
       const end = now + ms;
       for (;;) {
         const due = ticks.filter((entry) => entry.next <= end).sort((a, b) => a.next - b.next)[0];
-        if (due === undefined) break;
+        if (due === undefined) {
+          break;
+        }
         now = due.next;
         due.next += due.ms;
         due.tick();
@@ -62,10 +64,11 @@ Deno.test("whenQuiet() does not count while the agent is not ready or holds unac
   clock.advance(5000);
   assert.equal(quiet, 0);
   agent.ready = true;
+  clock.advance(900);
+  // Unacknowledged messages before the second is up start the count anew.
   agent.unacknowledged = 3;
   clock.advance(5000);
   assert.equal(quiet, 0);
-  // Settled from now on: the second starts here, not when the agent became ready.
   agent.unacknowledged = 0;
   clock.advance(900);
   assert.equal(quiet, 0);
