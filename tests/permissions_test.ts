@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ENV_VARS } from "../src/config.ts";
+import { ENV_VARS } from "../src/settings.ts";
 import { ROOT, startAgent } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
 

@@ -6,8 +6,8 @@
  * stderr, and the status page and metrics are served as usual. Ctrl-C
  * stops everything.
  *
- * The agent runs in this process through its `Agent` class, the same one
- * `main.ts` runs: one process to start and stop, no second Deno start-up,
+ * The agent runs in this process through `runAgent()`, the same lifecycle
+ * `ammp-agent` runs: one process to start and stop, no second Deno start-up,
  * and the records reach stdout exactly as the agent writes them. The demo
  * lives here, outside `main.ts` and `src/`, so neither it nor aedes is
  * part of the agent or of its compiled binary.
@@ -18,11 +18,9 @@
 import net from "node:net";
 import { parseArgs } from "node:util";
 import { Aedes } from "aedes";
-import { VERSION } from "../main.ts";
-import { Agent } from "../src/agent.ts";
+import { runAgent } from "../src/commands/run.ts";
 import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "../src/config.ts";
 import { logger, setupLogging } from "../src/log.ts";
-import { AgentMetrics } from "../src/metrics.ts";
 import { simulate } from "./simulate.ts";
 
 const HELP = `Runs the agent against simulated dataloggers, with an MQTT broker inside
@@ -190,71 +188,55 @@ export async function main(args: string[]): Promise<number> {
   setupLogging(config.log);
   const log = logger("demo");
 
-  const exit = Promise.withResolvers<number>();
-  const agent = new Agent(config, {
-    metrics: new AgentMetrics({ version: VERSION }),
-    onFatal: (error) => {
-      log.error("{error}; stopping", { error: error.message });
-      exit.resolve(1);
-    },
-  });
-  try {
-    agent.start();
-  } catch (error) {
-    log.error("Cannot start: {error}", { error: (error as Error).message });
-    await broker.close();
-    return 1;
-  }
-  const onSignal = () => exit.resolve(0);
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-
-  // The simulator starts once the agent is subscribed, so the first
-  // readings are not published to nobody.
-  const deadline = Date.now() + 10_000;
-  while (!agent.ready && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
   const stop = new AbortController();
   let simulation: Promise<unknown> = Promise.resolve();
-  if (agent.ready) {
-    const { hostname, port } = agent.address!;
-    const page = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
-    log.info(
-      "Demo: {nodes} simulated sites publish every {interval} s (seed {seed}) to the broker " +
-        "at {broker}; status page {page}, metrics {page}metrics; Ctrl-C stops",
-      { ...options, interval: options.intervalSeconds, broker: broker.url, page },
-    );
-    simulation = simulate({
-      url: broker.url,
-      protocolVersion: 4,
-      nodes: options.nodes,
-      intervalSeconds: options.intervalSeconds,
-      seed: options.seed,
-      malformed: options.malformed,
-      nonData: options.nonData,
-      silent: options.silent,
-      offline: options.offline,
-      backfill: options.backfill,
-      faultAfterSeconds: options.faultAfterSeconds,
-      signal: stop.signal,
-    }).catch((error) => {
-      log.error("The simulator stopped: {error}", { error: (error as Error).message });
-      exit.resolve(1);
-    });
-  } else {
-    log.error("The agent did not subscribe to the demo broker within 10 s");
-    exit.resolve(1);
-  }
-
-  // The listeners stay until the process exits: Ctrl-C under `deno task`
-  // delivers SIGINT twice (the terminal's, and the one the task runner
-  // passes on), and the second must not cut the shutdown short.
-  const code = await exit.promise;
-  log.info("Stopping the demo");
-  stop.abort();
-  await simulation;
-  await agent.stop({ signal: AbortSignal.timeout(config.shutdownTimeoutSeconds * 1000) });
+  const code = await runAgent(config, {
+    logCategory: "demo",
+    // The broker in this process needs the network and more.
+    dropPermissions: false,
+    onStarted: async (agent, exit) => {
+      // The simulator starts once the agent is subscribed, so the first
+      // readings are not published to nobody.
+      const deadline = Date.now() + 10_000;
+      while (!agent.ready && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      if (!agent.ready) {
+        log.error("The agent did not subscribe to the demo broker within 10 s");
+        exit(1);
+        return;
+      }
+      const { hostname, port } = agent.address!;
+      const page = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+      log.info(
+        "Demo: {nodes} simulated sites publish every {interval} s (seed {seed}) to the broker " +
+          "at {broker}; status page {page}, metrics {page}metrics; Ctrl-C stops",
+        { ...options, interval: options.intervalSeconds, broker: broker.url, page },
+      );
+      simulation = simulate({
+        url: broker.url,
+        protocolVersion: 4,
+        nodes: options.nodes,
+        intervalSeconds: options.intervalSeconds,
+        seed: options.seed,
+        malformed: options.malformed,
+        nonData: options.nonData,
+        silent: options.silent,
+        offline: options.offline,
+        backfill: options.backfill,
+        faultAfterSeconds: options.faultAfterSeconds,
+        signal: stop.signal,
+      }).catch((error) => {
+        log.error("The simulator stopped: {error}", { error: (error as Error).message });
+        exit(1);
+      });
+    },
+    onStopping: async () => {
+      log.info("Stopping the demo");
+      stop.abort();
+      await simulation;
+    },
+  });
   await broker.close();
   return code;
 }

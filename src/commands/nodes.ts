@@ -5,9 +5,11 @@
  * @module
  */
 
-import { localGet } from "../_local_http.ts";
+import { agentBaseUrl, localGet } from "../_local_http.ts";
 import { formatDuration } from "../_html.ts";
 import { NODE_STATES, type NodeState } from "../node_table.ts";
+import { dropPermissions } from "../permissions.ts";
+import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** A node as `/nodes` answers it. */
 export interface NodeJson {
@@ -99,4 +101,19 @@ export function nodesTable(nodes: NodeJson[], now: Date): string[] {
   );
   lines.push(`${nodes.length} ${nodes.length === 1 ? "node" : "nodes"}`);
   return lines;
+}
+
+/**
+ * `ammp-agent nodes [--state STATE] [--json]`: reads the HTTP endpoint's
+ * settings and runs {@linkcode runNodes} against the agent there; resolves
+ * to the exit code.
+ */
+export async function nodesCommand(
+  env: Env,
+  options: Pick<RunNodesOptions, "state" | "json"> = {},
+): Promise<number> {
+  const config = sectionsFrom(env, ["metrics"]);
+  if (config === undefined) return 2;
+  dropPermissions();
+  return await runNodes(agentBaseUrl(config.metrics), { ...options, token: config.metrics.token });
 }

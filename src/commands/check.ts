@@ -13,10 +13,12 @@
  */
 
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
-import type { Config } from "./config.ts";
-import { logger } from "./log.ts";
-import { describeError, openClient, Subscriber } from "./subscriber.ts";
-import { transform } from "./transform.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { logger } from "../log.ts";
+import { describeError, openClient, Subscriber } from "../subscriber.ts";
+import { dropPermissions } from "../permissions.ts";
+import { transform } from "../transform.ts";
+import { configFrom, type Env } from "./_config_from.ts";
 
 /** What the check found at one step. */
 export interface CheckFinding {
@@ -231,4 +233,34 @@ function describeMessage(packet: IPublishPacket): Omit<CheckFinding, "step"> {
     case "ignored":
       return { level: "ok", text: `${where}: a topic without data, ignored` };
   }
+}
+
+/**
+ * `ammp-agent check [--wait-message SECONDS]`: checks the broker with the
+ * agent's whole configuration and prints what it found; resolves to the
+ * exit code, 0 passed, 1 failed, 2 bad configuration.
+ */
+export async function checkCommand(env: Env, waitMessage: string | undefined): Promise<number> {
+  const waitMessageSeconds = Number(waitMessage ?? "0");
+  if (!/^\d+(\.\d+)?$/.test(waitMessage ?? "0") || waitMessageSeconds > 3600) {
+    console.error(`Invalid --wait-message "${waitMessage}": expected seconds from 0 to 3600`);
+    return 2;
+  }
+  const config = configFrom(() => loadConfig(env));
+  if (config === undefined) return 2;
+  dropPermissions();
+  try {
+    await checkBroker(config.mqtt, {
+      waitMessageSeconds,
+      onFinding: ({ level, step, text }) => console.log(`${level.padEnd(4)} ${step}: ${text}`),
+    });
+  } catch (error) {
+    if (error instanceof CheckError) {
+      console.error(`Check failed: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  console.log("Check passed");
+  return 0;
 }

@@ -1,15 +1,17 @@
 /**
- * The offline transform (`ammp-agent transform`): payloads from files or
+ * `ammp-agent transform`, the offline transform: payloads from files or
  * stdin, one per line, through the same transform as the live path.
  *
  * @module
  */
 
-import { deadLetterLine } from "./dead_letter.ts";
-import { formatRecord, type OutputFormat } from "./format.ts";
-import { logger } from "./log.ts";
-import { type Output, writeAll } from "./sink.ts";
-import { transform } from "./transform.ts";
+import { deadLetterLine } from "../dead_letter.ts";
+import { formatRecord, type OutputFormat } from "../format.ts";
+import { logger, setupLogging } from "../log.ts";
+import { dropPermissions } from "../permissions.ts";
+import { type Output, writeAll } from "../sink.ts";
+import { transform } from "../transform.ts";
+import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** Options for {@linkcode runTransform}. */
 export interface RunTransformOptions {
@@ -96,4 +98,31 @@ async function eachLine(
     rest = buffer.slice(start);
   }
   if (rest.byteLength > 0) await handle(rest);
+}
+
+/** Options for {@linkcode transformCommand}. */
+export interface TransformCommandOptions {
+  /** The topic the payloads count as received on (`--topic`); `""` for none. */
+  topic?: string;
+}
+
+/**
+ * `ammp-agent transform [--topic TOPIC] [FILE...]`: reads only the settings
+ * the transform uses, gives up every permission but reading, and runs
+ * {@linkcode runTransform}; resolves to the exit code.
+ */
+export async function transformCommand(
+  env: Env,
+  files: string[],
+  options: TransformCommandOptions = {},
+): Promise<number> {
+  const config = sectionsFrom(env, ["log", "transform"]);
+  if (config === undefined) return 2;
+  setupLogging(config.log);
+  dropPermissions(["net", "write", "env", "sys"]);
+  return await runTransform(files, {
+    topic: options.topic ?? "",
+    format: config.transform.outputFormat,
+    maxPayloadBytes: config.transform.maxPayloadBytes,
+  });
 }

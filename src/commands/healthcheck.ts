@@ -5,7 +5,9 @@
  * @module
  */
 
-import { agentBaseUrl, localGet } from "./_local_http.ts";
+import { agentBaseUrl, localGet } from "../_local_http.ts";
+import { dropPermissions } from "../permissions.ts";
+import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** Options for {@linkcode checkReady}. */
 export interface CheckReadyOptions {
@@ -38,4 +40,19 @@ export async function checkReady(
   }
   if (answer.status === 200) return undefined;
   return `Not ready: ${url} answered ${answer.status} ${answer.statusText}`.trimEnd();
+}
+
+/**
+ * `ammp-agent healthcheck`: exit code 0 when `/readyz` of the agent at
+ * `METRICS_LISTEN` answers 200, 1 when not (the reason on stderr), 2 for a
+ * bad `METRICS_LISTEN`.
+ */
+export async function healthcheckCommand(env: Env): Promise<number> {
+  const config = sectionsFrom(env, ["listen"]);
+  if (config === undefined) return 2;
+  dropPermissions();
+  const problem = await checkReady(readyUrl(config.listen));
+  if (problem === undefined) return 0;
+  console.error(problem);
+  return 1;
 }
