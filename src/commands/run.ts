@@ -41,8 +41,8 @@ export interface RunAgentOptions {
 /**
  * Runs the agent with `config` until SIGINT or SIGTERM (exit code 0), a
  * fatal error (1) or, when leaving, quiet; then drains for at most
- * `SHUTDOWN_TIMEOUT_SECONDS`. SIGHUP reopens the output files. Resolves to
- * the exit code.
+ * `SHUTDOWN_TIMEOUT_SECONDS`. SIGHUP reopens the output files, if any, and
+ * never stops the agent. Resolves to the exit code.
  */
 export async function runAgent(config: Config, options: RunAgentOptions = {}): Promise<number> {
   const { leave, revision } = options;
@@ -94,13 +94,17 @@ export async function runAgent(config: Config, options: RunAgentOptions = {}): P
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
   ];
-  if (agent.hasFiles) {
-    // logrotate's postrotate: the files were renamed, write to new ones.
-    signals.push(["SIGHUP", () => {
+  // logrotate's postrotate: the files were renamed, write to new ones.
+  // Without files there is nothing to reopen, and a SIGHUP that a service
+  // manager sends to the whole group must not end the agent.
+  signals.push(["SIGHUP", () => {
+    if (agent.hasFiles) {
       log.info("Received SIGHUP, reopening the output files");
       agent.reopen();
-    }]);
-  }
+    } else {
+      log.info("Received SIGHUP; no output file to reopen, carrying on");
+    }
+  }]);
   // The listeners stay until the process exits: Ctrl-C under `deno task`
   // delivers SIGINT twice (the terminal's, and the one the task runner
   // passes on), and the second must not cut the drain short.
