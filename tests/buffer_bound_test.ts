@@ -15,8 +15,8 @@ const ignore = !hasMosquitto() && !mosquittoRequired();
 const needs = ignore ? " (ignored: mosquitto not installed)" : "";
 
 // Taking large payloads leaves garbage that V8 collects only now and then,
-// so the peak is well above the idle RSS plus what waits (figures in the
-// README).
+// so the peak is well above the idle RSS plus what waits (figures in
+// docs/performance.md).
 const KEEPALIVE_SECONDS = 5;
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

@@ -142,7 +142,7 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/token`, `${TOKEN}\n`);
       await withAgent({ METRICS_TOKEN_FILE: `${dir}/token` }, async (agent) => {
         const target = `127.0.0.1:${agent.port}`;
-        // The scrape configuration the README shows.
+        // The scrape configuration docs/security.md shows.
         await Deno.writeTextFile(
           `${dir}/prometheus.yml`,
           `global:
