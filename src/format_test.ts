@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { deviceLines, escapeKey, formatRecord, influxLines } from "./format.ts";
+import { formatRecord } from "./format.ts";
+import { deviceLines } from "./format_device.ts";
+import { escapeKey, influxLines } from "./format_influx.ts";
 import { type AmmpRecord, transform } from "./transform.ts";
 
 const encoder = new TextEncoder();
