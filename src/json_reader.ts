@@ -79,6 +79,9 @@ function _parsePlain(text: string): unknown {
   }
 }
 
+// The first characters of the non-finite tokens: only there can one start.
+const TOKEN_STARTS = NON_FINITE_TOKENS.map((token) => token.charCodeAt(0));
+
 // Replaces the non-finite tokens outside strings with null.
 function _replaceNonFiniteTokens(text: string): string {
   let out = "";
@@ -95,11 +98,13 @@ function _replaceNonFiniteTokens(text: string): string {
       inString = true;
       continue;
     }
-    const token = NON_FINITE_TOKENS.find((token) => text.startsWith(token, i));
-    if (token !== undefined) {
+    if (!TOKEN_STARTS.includes(c)) continue;
+    for (const token of NON_FINITE_TOKENS) {
+      if (!text.startsWith(token, i)) continue;
       out += text.slice(from, i) + "null";
       i += token.length - 1;
       from = i + 1;
+      break;
     }
   }
   return out + text.slice(from);
