@@ -21,10 +21,10 @@ import { buildRecord, type RecordParts, walkRecord } from "./record.ts";
  */
 export function recordLine(parsed: ParsedPayload, onSkip?: OnSkip): string {
   // Devices that share a vendor id are merged, which the record object does.
-  const Builder = _hasRepeatedVid(parsed.devices) ? undefined : _LineBuilder;
-  return JSON.stringify(
-    Builder === undefined ? buildRecord(parsed, onSkip) : walkRecord(parsed, Builder, onSkip),
-  );
+  const record = _hasRepeatedVid(parsed.devices)
+    ? buildRecord(parsed, onSkip)
+    : walkRecord(parsed, _LineBuilder, onSkip);
+  return JSON.stringify(record);
 }
 
 // Vendor ids are unique here: each device's fields become its readings.
