@@ -10,7 +10,7 @@
  */
 
 import { generateMessages } from "./generator.ts";
-import { type TransformResult, transformToLine } from "../src/transform.ts";
+import { type TransformResult, transformToLine, transformToText } from "../src/transform.ts";
 
 /** Payloads per benchmark iteration; each iteration runs over all of them. */
 export const PAYLOADS_PER_ITERATION = 500;
@@ -44,14 +44,15 @@ Deno.bench({
   group: "transform",
   fn() {
     for (const { topic, bytes } of messages) {
-      const result = transformToLine(topic, bytes);
-      if (result.kind === "record") sink += result.line.length;
+      const result = transformToText(topic, bytes);
+      if (result.kind === "record") sink += result.text.length;
     }
   },
 });
 
 // `deno task bench --compare REF` points this at REF's transform; an older
-// one has only transform(), whose record the agent then stringified.
+// one has only transformToLine(), or only transform(), whose record the
+// agent then stringified.
 const compareVariable = "BENCH_COMPARE_TRANSFORM";
 const comparePath =
   Deno.permissions.querySync({ name: "env", variable: compareVariable }).state === "granted"
@@ -61,14 +62,19 @@ if (comparePath) {
   const other = (await import(comparePath)) as {
     transform: (topic: string, bytes: Uint8Array) => TransformResult;
     transformToLine?: typeof transformToLine;
+    transformToText?: typeof transformToText;
   };
+  const toText = other.transformToText;
   const toLine = other.transformToLine;
   Deno.bench({
     name: COMPARE_BENCH,
     group: "transform",
     fn() {
       for (const { topic, bytes } of messages) {
-        if (toLine) {
+        if (toText) {
+          const result = toText(topic, bytes);
+          if (result.kind === "record") sink += result.text.length;
+        } else if (toLine) {
           const result = toLine(topic, bytes);
           if (result.kind === "record") sink += result.line.length;
         } else {

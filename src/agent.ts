@@ -9,7 +9,6 @@ import { BufferedBytes } from "./buffered_bytes.ts";
 import type { Config } from "./config.ts";
 import { deadLetterLine } from "./dead_letter.ts";
 import { FleetView } from "./fleet_view.ts";
-import { formatRecord } from "./format.ts";
 import { logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { OutputFile } from "./output_file.ts";
@@ -18,7 +17,7 @@ import { type Output, RecordSink } from "./sink.ts";
 import { FleetHistory, type SitesSnapshot } from "./sites_section.ts";
 import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
-import { transform, type TransformOptions, transformToLine } from "./transform.ts";
+import { transformToText, type TransformToTextOptions } from "./transform.ts";
 
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {
@@ -62,7 +61,7 @@ export class Agent {
   #files: OutputFile[] = [];
   #subscriber: Subscriber;
   #buffered: BufferedBytes;
-  #transformOptions: TransformOptions;
+  #transformOptions: TransformToTextOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #startedAt = new Date();
   #connectionSince = this.#startedAt;
@@ -117,6 +116,7 @@ export class Agent {
     // site that was silent before a restart is listed as silent at once.
     this.#fleet.load();
     this.#transformOptions = {
+      format: config.outputFormat,
       maxPayloadBytes: config.maxPayloadBytes,
       onSkip: (reason) => metrics.skipped(reason),
     };
@@ -152,16 +152,12 @@ export class Agent {
     const written = buffered.take(payload.byteLength);
     metrics.bufferedBytes = buffered.bytes;
 
-    // The record format has a faster way straight to the line.
-    const format = this.#config.outputFormat;
-    const result = format === "record"
-      ? transformToLine(topic, payload, this.#transformOptions)
-      : transform(topic, payload, this.#transformOptions);
+    const result = transformToText(topic, payload, this.#transformOptions);
     switch (result.kind) {
       case "record":
         // One line per record, or per device for `device` and `influx`; none
         // when the format has nothing to write for this record.
-        this.#records.write("line" in result ? result.line : formatRecord(result.record, format));
+        this.#records.write(result.text);
         metrics.observeReadingTime(result.readingTime, at);
         break;
       case "dead":

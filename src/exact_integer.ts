@@ -65,6 +65,15 @@ function _revive(_key: string, value: unknown, context: { source?: string }): un
     : value;
 }
 
+/**
+ * Whether a number from the plain `JSON.parse` may have been rounded: an
+ * integer beyond 2^53, or a finite float of that size, which the exact
+ * parse leaves as it is.
+ */
+export function mayBeRounded(value: number): boolean {
+  return (value >= 2 ** 53 || value <= -(2 ** 53)) && Number.isFinite(value);
+}
+
 /** Whether `value` is an {@linkcode ExactInteger}. */
 export function isExactInteger(value: unknown): value is ExactInteger {
   return json.isRawJSON(value);

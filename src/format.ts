@@ -2,39 +2,27 @@
  * Output formats: how a record is written on stdout. Pure: a record in,
  * text out (one or more lines, or none), no I/O.
  *
- * - `record`: the record of the payload contract, one JSON object per line.
- * - `device`: one JSON object per device,
- *   `{"node_id","time","vid","readings":{...},"status":[...]}`.
- * - `influx`: InfluxDB line protocol, one point per device with readings.
+ * - `record`: the record of the payload contract, one JSON object per line
+ *   (`format_record.ts`).
+ * - `device`: one JSON object per device (`format_device.ts`).
+ * - `influx`: InfluxDB line protocol, one point per device with readings
+ *   (`format_influx.ts`).
  *
  * @module
  */
 
-import { type ExactInteger, isExactInteger } from "./exact_integer.ts";
-import type { AmmpRecord, ReadingValue } from "./transform.ts";
+import type { OnSkip } from "./device_walk.ts";
+import { deviceLines } from "./format_device.ts";
+import { influxLines } from "./format_influx.ts";
+import { recordLine } from "./format_record.ts";
+import type { ParsedPayload } from "./payload.ts";
+import { type AmmpRecord, buildRecord } from "./record.ts";
 
 /** The values of `OUTPUT_FORMAT`, the default first. */
 export const OUTPUT_FORMATS = ["record", "device", "influx"] as const;
 
 /** An output format. */
 export type OutputFormat = typeof OUTPUT_FORMATS[number];
-
-/** One line of the `device` format. */
-export interface DeviceLine {
-  node_id?: string;
-  time: string;
-  vid: string;
-  /** The device's readings; their own object, so no reading can clash with the keys above. */
-  readings: Record<string, ReadingValue>;
-  /** The device's `_s` entries; absent when it has none. */
-  status?: unknown[];
-}
-
-/** The line protocol measurement of device readings. */
-export const INFLUX_MEASUREMENT = "ammp";
-
-/** The line protocol measurement of device status entries. */
-export const INFLUX_STATUS_MEASUREMENT = "ammp_status";
 
 /**
  * Writes a record in `format`: lines joined by `"\n"` without a final
@@ -61,127 +49,18 @@ export function formatRecord(record: AmmpRecord, format: OutputFormat): string {
   }
 }
 
-/** The `device` lines of a record, one per device, in the record's order. */
-export function deviceLines(record: AmmpRecord): DeviceLine[] {
-  const lines: DeviceLine[] = [];
-  for (const vid in record.data) {
-    const line: DeviceLine = record.node_id === undefined
-      ? { time: record.time, vid, readings: record.data[vid] }
-      : { node_id: record.node_id, time: record.time, vid, readings: record.data[vid] };
-    const status = record.status?.[vid];
-    if (status !== undefined) line.status = status;
-    lines.push(line);
-  }
-  return lines;
-}
-
 /**
- * The line protocol points of a record: per device, one `ammp` point with
- * its readings as fields, and one `ammp_status` point when it has `_s`
- * entries. Tags are `node_id` (when the record has one) and `vid`, sorted
- * by key as InfluxDB prefers. Timestamps are Unix nanoseconds, the
- * protocol's default precision.
- *
- * Every number a double holds exactly is written as a float (`5`, not
- * `5i`): AMMP readings are JSON numbers, and a reading that is `5` in one
- * payload and `5.1` in the next must not become an integer field that then
- * rejects the float. An integer beyond 2^53 keeps every digit: an integer
- * field (`9007199254740993i`) where a signed 64-bit integer holds it, since
- * a float field would round it, else its digits as a float field (which
- * InfluxDB stores rounded). Exact digits win over a stable type here: a
- * reading that is a float field and then, say, the sentinel
- * -9223372036854775808 conflicts in InfluxDB, as a string would.
- * A point needs at least one field, so a device without readings (polled,
- * nothing returned) has no `ammp` point, and a reading whose name is empty
- * is left out.
+ * Writes a parsed payload's record in `format`, as {@linkcode formatRecord}
+ * would: the `record` format straight from the parsed payload, the others
+ * from the record object. Every skip is reported to `onSkip` once. Changes
+ * the parsed payload, which is not to be used afterwards.
  */
-export function influxLines(record: AmmpRecord): string[] {
-  const lines: string[] = [];
-  const timestamp = nanoseconds(record.time);
-  const node = record.node_id ? `,node_id=${escapeKey(record.node_id)}` : "";
-  for (const vid in record.data) {
-    const tags = `${node},vid=${escapeKey(vid)}`;
-    const fields: string[] = [];
-    const readings = record.data[vid];
-    for (const name in readings) {
-      if (name === "") continue;
-      fields.push(`${escapeKey(name)}=${influxValue(readings[name])}`);
-    }
-    if (fields.length > 0) {
-      lines.push(`${INFLUX_MEASUREMENT}${tags} ${fields.join(",")} ${timestamp}`);
-    }
-    const status = record.status?.[vid];
-    if (status !== undefined) {
-      lines.push(`${INFLUX_STATUS_MEASUREMENT}${tags} ${statusFields(status)} ${timestamp}`);
-    }
-  }
-  return lines;
-}
-
-// `entries`: the `_s` array as JSON; `level`: its highest numeric `l`,
-// always a float field, written with every digit.
-function statusFields(entries: unknown[]): string {
-  let level: number | undefined;
-  let written = "";
-  for (const entry of entries) {
-    const l = (entry as { l?: unknown } | null)?.l;
-    const value = isExactInteger(l) ? Number(l.rawJSON) : l;
-    if (
-      typeof value === "number" && Number.isFinite(value) && (level === undefined || value > level)
-    ) {
-      level = value;
-      written = typeof l === "number" ? String(l) : (l as ExactInteger).rawJSON;
-    }
-  }
-  const fields = `entries=${influxString(JSON.stringify(entries))}`;
-  return level === undefined ? fields : `${fields},level=${written}`;
-}
-
-function influxValue(value: ReadingValue): string {
-  switch (typeof value) {
-    case "number":
-      return String(value);
-    case "boolean":
-      return value ? "true" : "false";
-    case "string":
-      return influxString(value);
-    default:
-      return influxInteger(value);
-  }
-}
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-// An integer beyond 2^53: exact as an integer field where int64 holds it.
-function influxInteger(value: ExactInteger): string {
-  const n = BigInt(value.rawJSON);
-  return n >= INT64_MIN && n <= INT64_MAX ? `${value.rawJSON}i` : value.rawJSON;
-}
-
-// A string field value: quoted; `"` and `\` escaped. The protocol cannot
-// carry a line break anywhere, so CR and LF become the two characters `\r`, `\n`.
-function influxString(value: string): string {
-  return `"${value.replace(/["\\]/g, "\\$&").replace(/\r/g, "\\r").replace(/\n/g, "\\n")}"`;
-}
-
-/**
- * Escapes a measurement, tag key, tag value or field key for the line
- * protocol: comma, equals sign and space get a backslash; CR and LF become
- * `\r` and `\n`. A backslash before an ordinary character is written as it
- * is, which every reader takes literally; one that would otherwise escape
- * what follows (a comma, equals sign, space, another backslash, or the end)
- * is doubled, as the protocol's reference specifies.
- */
-export function escapeKey(value: string): string {
-  return value
-    .replace(/\\(?=[\\,= ]|$)/g, "\\\\")
-    .replace(/[,= ]/g, "\\$&")
-    .replace(/\r/g, "\\r")
-    .replace(/\n/g, "\\n");
-}
-
-// RFC 3339 time (second or millisecond precision) to Unix nanoseconds.
-function nanoseconds(time: string): string {
-  return String(BigInt(Date.parse(time)) * 1_000_000n);
+export function formatPayload(
+  parsed: ParsedPayload,
+  format: OutputFormat,
+  onSkip?: OnSkip,
+): string {
+  return format === "record"
+    ? recordLine(parsed, onSkip)
+    : formatRecord(buildRecord(parsed, onSkip), format);
 }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { deviceLines, escapeKey, formatRecord, influxLines } from "./format.ts";
-import { type AmmpRecord, transform } from "./transform.ts";
+import { formatRecord, OUTPUT_FORMATS } from "./format.ts";
+import { deviceLines } from "./format_device.ts";
+import { escapeKey, influxLines } from "./format_influx.ts";
+import type { SkipReason } from "./device_walk.ts";
+import { type AmmpRecord, transform, transformToText } from "./transform.ts";
 
 const encoder = new TextEncoder();
 
@@ -253,4 +256,39 @@ Deno.test("influx lines write integers beyond 2^53 with every digit: as integers
     'ammp_status,node_id=b827eb000001,vid=m entries="[{\\"c\\":\\"x\\",\\"l\\":9007199254740993}]",' +
       "level=9007199254740993 0",
   );
+});
+
+Deno.test("transformToText() writes formatRecord() of the record, with the same skips, in every format", () => {
+  const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
+  const payloads = [...Deno.readDirSync(fixtures)]
+    .filter((entry) => entry.name.endsWith(".payload.json"))
+    .map((entry) => Deno.readFileSync(new URL(entry.name, fixtures)));
+  // Repeated vendor ids, dropped values, a status entry and an integer beyond 2^53.
+  payloads.push(encoder.encode(
+    '{"t":1,"r":[{"_vid":"a","x":1,"_s":[{"l":2}]},{"_vid":"a","y":{}},{"_vid":"b","E":18446744073709551615}]}',
+  ));
+  for (const format of OUTPUT_FORMATS) {
+    for (const payload of payloads) {
+      const skipped: SkipReason[] = [];
+      const expected = transform("a/b827eb000001/u/data", payload, {
+        onSkip: (reason) => skipped.push(reason),
+      });
+      const textSkipped: SkipReason[] = [];
+      const result = transformToText("a/b827eb000001/u/data", payload, {
+        format,
+        onSkip: (reason) => textSkipped.push(reason),
+      });
+      const context = `${format}: ${new TextDecoder().decode(payload)}`;
+      if (expected.kind === "record") {
+        assert.deepEqual(result, {
+          kind: "record",
+          text: formatRecord(expected.record, format),
+          readingTime: expected.readingTime,
+        }, context);
+      } else {
+        assert.deepEqual(result, expected, context);
+      }
+      assert.deepEqual(textSkipped, skipped, context);
+    }
+  }
 });

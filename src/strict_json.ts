@@ -75,13 +75,19 @@ const ESCAPES: Record<string, string> = {
   r: "\r",
   t: "\t",
 };
+
+/**
+ * The bare non-finite numbers Python's `json.dumps` writes. Every reader of
+ * payload text takes them as `null`, so the readings they stand for are
+ * dropped like any other failed read.
+ */
+export const NON_FINITE_TOKENS = ["NaN", "Infinity", "-Infinity"] as const;
+
 const LITERALS: [string, unknown][] = [
   ["true", true],
   ["false", false],
   ["null", null],
-  ["NaN", null],
-  ["Infinity", null],
-  ["-Infinity", null],
+  ...NON_FINITE_TOKENS.map((token): [string, unknown] => [token, null]),
 ];
 
 function isWhitespace(c: number): boolean {

@@ -11,15 +11,9 @@ import fc from "fast-check";
 import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "./dead_letter.ts";
 import { isExactInteger } from "./exact_integer.ts";
 import { parseStrictJson } from "./strict_json.ts";
-import {
-  DEAD_LETTER_REASONS,
-  MAX_STATUS_DEPTH,
-  SKIP_REASONS,
-  type SkipReason,
-  transform,
-  type TransformResult,
-  transformToLine,
-} from "./transform.ts";
+import { MAX_STATUS_DEPTH, SKIP_REASONS, type SkipReason } from "./device_walk.ts";
+import { DEAD_LETTER_REASONS } from "./payload.ts";
+import { transform, type TransformResult, transformToLine } from "./transform.ts";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });

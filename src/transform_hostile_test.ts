@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "./dead_letter.ts";
-import {
-  MAX_STATUS_DEPTH,
-  type SkipReason,
-  transform,
-  type TransformResult,
-  transformToLine,
-} from "./transform.ts";
+import { MAX_STATUS_DEPTH, type SkipReason } from "./device_walk.ts";
+import { transform, type TransformResult, transformToLine } from "./transform.ts";
 
 const encoder = new TextEncoder();
 const TOPIC = "a/b827eb000001/u/data";

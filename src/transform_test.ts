@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import {
-  formatTime,
-  isDataTopic,
-  nodeIdOf,
-  parseJson,
-  type SkipReason,
-  transform,
-  type TransformResult,
-  transformToLine,
-} from "./transform.ts";
+import type { SkipReason } from "./device_walk.ts";
+import { parseJson } from "./json_reader.ts";
+import { isDataTopic, nodeIdOf } from "./payload.ts";
+import { formatTime } from "./record.ts";
+import { transform, type TransformResult, transformToLine } from "./transform.ts";
 
 const encoder = new TextEncoder();
 const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);

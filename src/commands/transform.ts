@@ -6,11 +6,11 @@
  */
 
 import { deadLetterLine } from "../dead_letter.ts";
-import { formatRecord, type OutputFormat } from "../format.ts";
+import type { OutputFormat } from "../format.ts";
 import { logger, setupLogging } from "../log.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Output, writeAll } from "../sink.ts";
-import { transform } from "../transform.ts";
+import { transformToText } from "../transform.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** Options for {@linkcode runTransform}. */
@@ -41,16 +41,17 @@ export async function runTransform(
 ): Promise<number> {
   const output = options.output ?? Deno.stdout;
   const topic = options.topic;
-  const format = options.format ?? "record";
-  const transformOptions = { maxPayloadBytes: options.maxPayloadBytes };
+  const transformOptions = {
+    format: options.format ?? "record",
+    maxPayloadBytes: options.maxPayloadBytes,
+  };
   let failed = 0;
   const handle = async (line: Uint8Array) => {
     if (line.byteLength === 0 || (line.byteLength === 1 && line[0] === 13)) return;
     const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
-    const result = transform(topic, payload, transformOptions);
+    const result = transformToText(topic, payload, transformOptions);
     if (result.kind === "record") {
-      const text = formatRecord(result.record, format);
-      if (text !== "") await writeAll(output, encoder.encode(text + "\n"));
+      if (result.text !== "") await writeAll(output, encoder.encode(result.text + "\n"));
     } else if (result.kind === "dead") {
       failed++;
       const letter = { ...result, topic, payload, receivedAt: new Date() };

@@ -1,0 +1,104 @@
+/**
+ * The record of the payload contract, built as an object from a parsed
+ * payload: what the `device` and `influx` formats write from, and what
+ * `transform()` gives.
+ *
+ * @module
+ */
+
+import { type OnSkip, type ReadingValue, type RecordBuilder, walkDevices } from "./device_walk.ts";
+import { type ParsedPayload, readExactly } from "./payload.ts";
+
+/** The record written for one data payload, in the contract's key order. */
+export interface AmmpRecord {
+  /** The node id from the topic, absent when the topic carries none. */
+  node_id?: string;
+  /** `t` as RFC 3339 in UTC with an explicit `+00:00` offset. */
+  time: string;
+  /** Readings by vendor id. */
+  data: Record<string, Record<string, ReadingValue>>;
+  /** Status entries by vendor id; absent when no device has any. */
+  status?: Record<string, unknown[]>;
+}
+
+/**
+ * Formats a Unix time in seconds as RFC 3339 in UTC: second precision, or
+ * milliseconds when `t` has a fraction that does not round to a whole second.
+ *
+ * @example
+ * ```ts
+ * formatTime(1709288100); // "2024-03-01T10:15:00+00:00"
+ * formatTime(1709288460.25); // "2024-03-01T10:21:00.250+00:00"
+ * ```
+ */
+export function formatTime(t: number): string {
+  const ms = Math.round(t * 1000);
+  const iso = new Date(ms).toISOString();
+  return (ms % 1000 === 0 ? iso.slice(0, 19) : iso.slice(0, 23)) + "+00:00";
+}
+
+/** What a {@linkcode RecordBuilder} has collected once the walk is done. */
+export interface RecordParts {
+  /** The record's `data`. */
+  data: AmmpRecord["data"];
+  /** The record's `status`; `undefined` when no device has any. */
+  statuses: AmmpRecord["status"];
+}
+
+/**
+ * Walks a parsed payload into a fresh builder of class `Builder` and gives
+ * the record it collected, every skip reported to `onSkip` once. Where the
+ * record holds a number the plain parse may have rounded, the payload is
+ * read again with every digit and walked again.
+ */
+export function walkRecord(
+  parsed: ParsedPayload,
+  Builder: new () => RecordBuilder & RecordParts,
+  onSkip?: OnSkip,
+): AmmpRecord {
+  let builder = new Builder();
+  if (!walkDevices(parsed.devices, builder, onSkip) && !parsed.exact) {
+    // Skips were all reported by the first walk; the exact one makes the same.
+    parsed = readExactly(parsed);
+    builder = new Builder();
+    walkDevices(parsed.devices, builder, undefined);
+  }
+  const time = formatTime(parsed.t);
+  const record: AmmpRecord = parsed.node === undefined
+    ? { time, data: builder.data }
+    : { node_id: parsed.node, time, data: builder.data };
+  if (builder.statuses !== undefined) record.status = builder.statuses;
+  return record;
+}
+
+/**
+ * The record of a parsed payload, every skip reported to `onSkip` once.
+ * Devices that share a vendor id are merged: their readings into one
+ * object, their status entries into one list.
+ */
+export function buildRecord(parsed: ParsedPayload, onSkip?: OnSkip): AmmpRecord {
+  return walkRecord(parsed, _ObjectBuilder, onSkip);
+}
+
+// Null-prototype maps: a vendor id or field named "__proto__" stays a
+// plain key and can never reach an object's prototype.
+class _ObjectBuilder implements RecordBuilder, RecordParts {
+  data: Record<string, Record<string, ReadingValue>> = Object.create(null);
+  statuses: Record<string, unknown[]> | undefined;
+  #readings: Record<string, ReadingValue> = Object.create(null);
+
+  device(vid: string): void {
+    this.#readings = this.data[vid] ??= Object.create(null);
+  }
+
+  keep(key: string, value: ReadingValue): void {
+    this.#readings[key] = value;
+  }
+
+  leave(): void {}
+
+  status(vid: string, entry: unknown): void {
+    this.statuses ??= Object.create(null) as Record<string, unknown[]>;
+    (this.statuses[vid] ??= []).push(entry);
+  }
+}
