@@ -28,6 +28,9 @@ export class OutputFile implements Output {
   readonly removedBytes: number;
   #file: Deno.FsFile;
   #regular: boolean;
+  // Opened with the file, while reading is allowed: a file created at open
+  // or reopen is durable only once its folder is synced too.
+  #folder: Deno.FsFile | undefined;
 
   /** Opens `path` for appending, creating it, and removes a torn last line. */
   constructor(path: string, options: OutputFileOptions) {
@@ -37,6 +40,8 @@ export class OutputFile implements Output {
       this.removedBytes = removeTornLine(path);
       this.#file = Deno.openSync(path, { append: true, create: true });
       this.#regular = this.#file.statSync().isFile;
+      if (this.#regular) this.#folder = openFolder(path);
+      this.#syncFolder();
     } catch (error) {
       throw new Error(
         `Cannot open ${this.setting} "${path}": ${(error as Error).message}`,
@@ -64,15 +69,39 @@ export class OutputFile implements Output {
     const file = Deno.openSync(this.path, { append: true, create: true });
     this.#file.close();
     this.#file = file;
+    this.#syncFolder();
+  }
+
+  #syncFolder(): void {
+    try {
+      this.#folder?.syncSync();
+    } catch {
+      // Some file systems cannot sync a folder; the file's own sync stands.
+    }
   }
 
   /** Closes the file. */
   close(): void {
-    try {
-      this.#file.close();
-    } catch {
-      // already closed
+    for (const file of [this.#file, this.#folder]) {
+      try {
+        file?.close();
+      } catch {
+        // already closed
+      }
     }
+    this.#folder = undefined;
+  }
+}
+
+// The folder that holds `path`, open for syncing; undefined where a folder
+// cannot be opened.
+function openFolder(path: string): Deno.FsFile | undefined {
+  const slash = path.lastIndexOf("/");
+  const folder = slash === -1 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  try {
+    return Deno.openSync(folder, { read: true });
+  } catch {
+    return undefined;
   }
 }
 
