@@ -7,10 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 import { MqttRelay, PACKET } from "./_support/mqtt_relay.ts";
-import { publishStream, tally } from "./stream.ts";
+import { publishStream, tally } from "./_support/stream.ts";
 
 const COUNT = 10;
 // Each record is about this long: the stalled stdout pipe (64 KiB) holds at

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
-import { assertEndToEnd, loadExamples } from "./scenario.ts";
+import { minimalEnv, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
+import { assertEndToEnd, loadExamples } from "./_support/scenario.ts";
 
 Deno.test("the agent writes one record per payload, dead-letters the broken ones and counts it all", async () => {
   // `deno run` of a checkout knows no revision.

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, ROOT, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, ROOT, startAgent } from "./_support/agent_process.ts";
+import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./_support/broker.ts";
 import {
   nodeOf,
   numberedPayload,
@@ -16,7 +16,7 @@ import {
   type Tally,
   tally,
   TcpRelay,
-} from "./stream.ts";
+} from "./_support/stream.ts";
 import { transformToLine } from "../src/transform.ts";
 
 // Restarts and persistent queues need mosquitto; aedes keeps no sessions

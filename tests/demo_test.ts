@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { minimalEnv, ROOT } from "./agent_process.ts";
-import { freePort } from "./broker.ts";
-import { ctrlC, processesInGroup } from "./process_group.ts";
+import { minimalEnv, ROOT } from "./_support/agent_process.ts";
+import { freePort } from "./_support/broker.ts";
+import { ctrlC, processesInGroup } from "./_support/process_group.ts";
 
 Deno.test({
   name: "`deno task demo` streams records within seconds and stops cleanly on Ctrl-C",

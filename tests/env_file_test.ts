@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readEnvFile } from "../src/env_file.ts";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { mosquittoRequired, startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { mosquittoRequired, startBroker } from "./_support/broker.ts";
 
 const FIXTURE = `${ROOT}tests/fixtures/env/systemd.env`;
 const EXPECTED: Record<string, string> = JSON.parse(

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"m","E":18446744073709551615,' +
   '"n":9007199254740993,"min":-9223372036854775808,"P":5120.5,' +

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
-import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./agent_process.ts";
-import { startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker, type TestBroker } from "./_support/broker.ts";
 import { chromiumPath, chromiumRequired, launchChromium } from "./_support/chromium.ts";
 
 const REPORTING = "b827eb00000a";

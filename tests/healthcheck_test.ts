@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
-import { freePort, startBroker } from "./broker.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { freePort, startBroker } from "./_support/broker.ts";
 
 /** Runs `main.ts healthcheck` against the agent at `listen`. */
 async function healthcheck(

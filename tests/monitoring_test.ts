@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { parse } from "yaml";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
-import { promtool, type Series, startPrometheus, testWithTool } from "./prometheus.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
+import { promtool, type Series, startPrometheus, testWithTool } from "./_support/prometheus.ts";
 
 const MONITORING = `${ROOT}monitoring/`;
 

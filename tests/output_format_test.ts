@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 const payload = JSON.stringify({
   t: 1709288100,

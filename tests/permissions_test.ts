@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { ENV_VARS } from "../src/config.ts";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 interface PermissionSet {
   env: { allow: string[]; ignore: boolean };

@@ -4,10 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
+import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./_support/broker.ts";
 import { connect } from "mqtt";
-import { publishStream, range, tally } from "./stream.ts";
+import { publishStream, range, tally } from "./_support/stream.ts";
 
 // aedes, the fallback broker, speaks MQTT 3.1.1 only.
 const ignore = !hasMosquitto() && !mosquittoRequired();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { transform } from "../src/transform.ts";
-import { ROOT } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 import { BACKFILL_SECONDS, SiteFaults } from "../tools/simulate.ts";
 
 Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message of the kind it says", async () => {

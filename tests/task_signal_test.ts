@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
-import { freePort, startBroker } from "./broker.ts";
-import { ctrlC, processesInGroup } from "./process_group.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { freePort, startBroker } from "./_support/broker.ts";
+import { ctrlC, processesInGroup } from "./_support/process_group.ts";
 
 Deno.test({
   name:

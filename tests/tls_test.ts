@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { connectAsync, type IClientOptions } from "mqtt";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
 import {
   type BrokerTls,
   hasMosquitto,
   mosquittoRequired,
   startBroker,
   type TestBroker,
-} from "./broker.ts";
-import { hasOpenssl, makeTestPki, type TestPki } from "./certs.ts";
+} from "./_support/broker.ts";
+import { hasOpenssl, makeTestPki, type TestPki } from "./_support/certs.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"inv-1","P_total":5120.5}]}';
 const RECORD =

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { AGENT_FLAGS } from "../scripts/compile.ts";
+import { AGENT_FLAGS } from "../../scripts/compile.ts";
 import { freePort } from "./broker.ts";
 
 /** The project's root folder. */
-export const ROOT = new URL("../", import.meta.url).pathname;
+export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
  * The environment a child process starts with: only what Deno needs to
