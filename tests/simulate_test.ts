@@ -4,6 +4,7 @@ import { transform } from "../src/transform.ts";
 import { ROOT } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 import { BACKFILL_SECONDS, SiteFaults } from "../tools/simulate.ts";
+import { waitFor } from "./_support/wait_for.ts";
 
 Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message of the kind it says", async () => {
   const broker = await startBroker();
@@ -37,10 +38,10 @@ Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message
     assert.ok(summary.kinds.malformed > 0 && summary.kinds.non_data > 0, JSON.stringify(summary));
     assert.match(errors, /Published 300 messages .* 300 acknowledged/);
 
-    const deadline = Date.now() + 10_000;
-    while (received.length < 300 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(() => received.length >= 300, {
+      what: () => `300 messages (have ${received.length})`,
+      timeoutMs: 10_000,
+    });
     assert.equal(received.length, 300);
     const outcomes = { record: 0, dead: 0, ignored: 0 };
     const nodes = new Set<string>();
@@ -147,10 +148,10 @@ Deno.test("`deno task simulate` publishes each site's bridge state retained, and
     });
     try {
       await subscriber.subscribeAsync("a/+/bridge_state", { qos: 1 });
-      const deadline = Date.now() + 5000;
-      while (states.size < 3 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor(() => states.size >= 3, {
+        what: () => `3 bridge states (have ${states.size})`,
+        timeoutMs: 5000,
+      });
       assert.deepEqual([...states.values()].sort(), ["0", "1", "1"]);
     } finally {
       await subscriber.endAsync();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ROOT } from "./_support/agent_process.ts";
 import { freePort, startBroker } from "./_support/broker.ts";
 import { ctrlC, processesInGroup } from "./_support/process_group.ts";
+import { waitFor } from "./_support/wait_for.ts";
 
 Deno.test({
   name:
@@ -29,14 +30,11 @@ Deno.test({
     }).spawn();
     const stderr = new Response(child.stderr).text();
     try {
-      const deadline = Date.now() + 15_000;
       let ready = false;
-      while (!ready && Date.now() < deadline) {
+      await waitFor(async () =>
         ready = await fetch(`http://127.0.0.1:${port}/readyz`)
           .then(async (response) => (await response.text(), response.ok))
-          .catch(() => false);
-        if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+          .catch(() => false), { what: "/readyz to answer 200", intervalMs: 50 });
       assert.ok(ready, "the agent became ready");
       await ctrlC(child.pid);
       const status = await child.status;

@@ -7,6 +7,7 @@
 
 import { AGENT_FLAGS } from "../../scripts/compile.ts";
 import { freePort } from "./broker.ts";
+import { waitFor } from "./wait_for.ts";
 
 /** The project's root folder. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -38,8 +39,11 @@ export interface StartAgentOptions {
   command?: string[];
 }
 
-/** A running agent with its stdout split into lines. */
-export class AgentProcess {
+/**
+ * A running agent with its stdout split into lines; `await using` kills it
+ * (SIGKILL) when the test's scope ends, if it still runs.
+ */
+export class AgentProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   /** The metrics port. */
   readonly port: number;
@@ -147,13 +151,10 @@ export class AgentProcess {
     what: string,
     timeoutMs = 15_000,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; stderr:\n${this.stderr.slice(-3000)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(predicate, {
+      what: () => `${what}; stderr:\n${this.stderr.slice(-3000)}`,
+      timeoutMs,
+    });
   }
 
   /** Waits until at least `count` stdout lines have arrived. */
@@ -173,6 +174,11 @@ export class AgentProcess {
       // already exited
     }
     return await this.exited();
+  }
+
+  /** Kills the agent if it still runs, and waits for the end of its output. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
   }
 
   /** The exit code once the process has exited within `timeoutMs`; undefined if it still runs. */
