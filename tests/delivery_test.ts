@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import { type AgentProcess, ROOT, startAgent } from "./_support/agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./_support/broker.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
 import {
   nodeOf,
   numberedPayload,
@@ -270,15 +275,30 @@ Deno.test({
             return false;
           }
         }, "healthz");
-        const windowMs = 6000;
-        await new Promise((resolve) => setTimeout(resolve, windowMs));
+        // Counted up to the fourth attempt, not over a time window: each
+        // retry must wait at least the delay the attempt before announced.
+        const refusals = () =>
+          agent.stderr.slice(0, agent.stderr.lastIndexOf("\n") + 1).split("\n").filter((line) =>
+            line.includes("refused the login")
+          );
+        await agent.waitFor(() => refusals().length >= 4, "four refused logins", 30_000);
         assert.equal((await agent.get("/readyz")).status, 503);
-        const attempts = agent.stderr.split("\n").filter((line) =>
-          line.includes("refused the login")
+        const attempts = refusals();
+        const logged = attempts.map((line) => JSON.parse(line));
+        const gaps = logged.slice(1).map((record, i) =>
+          Date.parse(record["@timestamp"]) - Date.parse(logged[i]["@timestamp"])
         );
-        console.log(`refused login: ${attempts.length} attempts in ${windowMs} ms`);
+        console.log(
+          `refused login: ${attempts.length} attempts, ${gaps.join(" ms, ")} ms apart`,
+        );
         // 1 s, doubling, with jitter: 3 to 5 attempts in 6 s; a tight loop makes hundreds.
         assert.ok(attempts.length >= 2 && attempts.length <= 6, `${attempts.length} attempts`);
+        gaps.forEach((gap, i) => {
+          const { delayMs } = logged[i];
+          // Equal jitter: at least half of 1 s doubled per attempt.
+          assert.ok(delayMs >= 500 * 2 ** i, `retry ${i + 1} announced ${delayMs} ms`);
+          assert.ok(gap >= delayMs - 5, `retry ${i + 1} came after ${gap} ms, not ${delayMs} ms`);
+        });
         assert.match(
           attempts[0],
           /refused the login of .*agent.*: (bad user name or password|not authorized)/,
