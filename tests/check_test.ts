@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { connect, connectAsync, type IClientOptions } from "mqtt";
 import { minimalEnv, ROOT } from "./_support/agent_process.ts";
-import { freePort, hasMosquitto, mosquittoRequired, startBroker, which } from "./_support/broker.ts";
+import {
+  freePort,
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  which,
+} from "./_support/broker.ts";
 
 // Refused logins and sessions left behind need mosquitto's password file and
 // MQTT 5 session handling, which the aedes fallback does not have.

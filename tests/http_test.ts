@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
-import { freePort, mosquittoRequired, startBroker, type TestBroker, which } from "./_support/broker.ts";
+import {
+  freePort,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+  which,
+} from "./_support/broker.ts";
 
 const TOKEN = "7c0ffee5d1a8b2c94e7f3a6b5c4d3e2f";
 

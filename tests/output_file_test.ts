@@ -5,7 +5,12 @@
 
 import assert from "node:assert/strict";
 import { type AgentProcess, ROOT, startAgent } from "./_support/agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./_support/broker.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
 import { publishStream, range, tally } from "./_support/stream.ts";
 
 // Restarts that find the unacknowledged messages again need mosquitto.

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connectAsync } from "mqtt";
 import { ROOT, startAgent } from "./_support/agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker, which } from "./_support/broker.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+  which,
+} from "./_support/broker.ts";
 
 // Distinctive enough that finding it anywhere can only mean a leak.
 const PASSWORD = `pw-${crypto.randomUUID()}-Zq7 ~!`;

@@ -5,7 +5,12 @@
 
 import assert from "node:assert/strict";
 import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./_support/broker.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
 import { connect } from "mqtt";
 import { publishStream, range, tally } from "./_support/stream.ts";
 
