@@ -37,6 +37,12 @@ export interface StartAgentOptions {
    * (default: `deno run` of `main.ts` with the `agent` permission set).
    */
   command?: string[];
+  /**
+   * Start with stdout not read, as {@linkcode AgentProcess.pauseReading}
+   * after the start would not quite do: a read already waiting then takes
+   * one more chunk from the pipe.
+   */
+  pauseReading?: boolean;
 }
 
 /**
@@ -57,9 +63,10 @@ export class AgentProcess implements AsyncDisposable {
   #stdout: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stderr: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
-  constructor(child: Deno.ChildProcess, port: number) {
+  constructor(child: Deno.ChildProcess, port: number, options: { pauseReading?: boolean } = {}) {
     this.child = child;
     this.port = port;
+    if (options.pauseReading) this.pauseReading();
     this.#reading = [this.#readStdout(), this.#readStderr()];
   }
 
@@ -87,7 +94,10 @@ export class AgentProcess implements AsyncDisposable {
     await this.#stdout?.cancel();
   }
 
-  /** Stops reading stdout, as a stalled consumer would; the pipe fills up. */
+  /**
+   * Stops reading stdout, as a stalled consumer would; the pipe fills up.
+   * A read already waiting still takes one chunk.
+   */
   pauseReading(): void {
     this.#paused ??= Promise.withResolvers<void>();
   }
@@ -227,7 +237,7 @@ export async function startAgent(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const agent = new AgentProcess(child, port);
+  const agent = new AgentProcess(child, port, { pauseReading: options.pauseReading });
   if (options.waitReady ?? true) {
     await agent.waitFor(async () => {
       try {
