@@ -49,13 +49,12 @@ async function withBroker(
   options: Parameters<typeof startBroker>[0],
   body: (broker: TestBroker, agents: AgentProcess[]) => Promise<void>,
 ): Promise<void> {
-  const broker = await startBroker({ require: true, ...options });
+  await using broker = await startBroker({ require: true, ...options });
   const agents: AgentProcess[] = [];
   try {
     await body(broker, agents);
   } finally {
     for (const agent of agents) await agent.stop("SIGKILL");
-    await broker.stop();
   }
 }
 
@@ -217,32 +216,27 @@ Deno.test({
 });
 
 Deno.test("every tenth message invalid: the agent carries on and counts each failure exactly", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent(agentEnv(broker, {
+  await using broker = await startBroker();
+  await using agent = await startAgent(agentEnv(broker, {
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
   }));
-  try {
-    const count = 3000;
-    const invalid = (seq: number) => seq % 10 === 9;
-    await publishStream(broker.url, count, { invalid, protocolVersion: broker.protocolVersion });
-    const valid = range(0, count).filter((seq) => !invalid(seq));
-    await agent.waitFor(
-      async () => (await agent.metric("ammp_agent_messages_received_total")) === count,
-      `${count} received`,
-    );
-    await agent.waitForLines(valid.length);
-    const result = tally(agent.lines, valid);
-    report("every tenth invalid", count, result);
-    assert.deepEqual(result.lost, []);
-    assert.equal(
-      await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}'),
-      count / 10,
-    );
-    assert.equal(await agent.metric("ammp_agent_records_written_total"), valid.length);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  const count = 3000;
+  const invalid = (seq: number) => seq % 10 === 9;
+  await publishStream(broker.url, count, { invalid, protocolVersion: broker.protocolVersion });
+  const valid = range(0, count).filter((seq) => !invalid(seq));
+  await agent.waitFor(
+    async () => (await agent.metric("ammp_agent_messages_received_total")) === count,
+    `${count} received`,
+  );
+  await agent.waitForLines(valid.length);
+  const result = tally(agent.lines, valid);
+  report("every tenth invalid", count, result);
+  assert.deepEqual(result.lost, []);
+  assert.equal(
+    await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}'),
+    count / 10,
+  );
+  assert.equal(await agent.metric("ammp_agent_records_written_total"), valid.length);
 });
 
 Deno.test({
