@@ -25,7 +25,8 @@ import {
 import { transformToLine } from "../src/transform.ts";
 
 // Restarts and persistent queues need mosquitto; aedes keeps no sessions
-// across its restart.
+// across its restart. The other cases run on aedes without mosquitto,
+// in MQTT 3.1.1.
 const ignore = !hasMosquitto() && !mosquittoRequired();
 const needs = ignore ? " (ignored: mosquitto not installed)" : "";
 
@@ -40,6 +41,7 @@ function agentEnv(broker: TestBroker, extra: Record<string, string> = {}) {
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `delivery-${crypto.randomUUID()}`,
     MQTT_RECONNECT_MAX_SECONDS: "2",
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     LOG_FORMAT: "json",
     ...extra,
   };
@@ -59,10 +61,9 @@ async function withBroker(
 }
 
 Deno.test({
-  name: `no message is lost when the connection is cut mid-stream${needs}`,
-  ignore,
+  name: `no message is lost when the connection is cut mid-stream`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const relay = new TcpRelay({ hostname: broker.host, port: broker.port });
       try {
         const env = agentEnv(broker, { MQTT_URL: `mqtt://127.0.0.1:${relay.port}` });
@@ -71,6 +72,7 @@ Deno.test({
         const count = 4000;
         let cuts = 0;
         await publishStream(broker.url, count, {
+          protocolVersion: broker.protocolVersion,
           onPublished: (seq) => {
             if (seq === 1000 || seq === 2500) cuts += relay.sever();
           },
@@ -110,16 +112,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: `no message is lost when the agent is killed mid-stream and started again${needs}`,
-  ignore,
+  name: `no message is lost when the agent is killed mid-stream and started again`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
       const count = 4000;
       let killed: Promise<number> | undefined;
       const publishing = publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
         onPublished: (seq) => {
           if (seq === 1500) killed = first.stop("SIGKILL");
         },
@@ -138,11 +140,9 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `SIGTERM mid-stream drains: no loss and no more duplicates than the in-flight bound${needs}`,
-  ignore,
+  name: `SIGTERM mid-stream drains: no loss and no more duplicates than the in-flight bound`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const inFlight = 100;
       const env = agentEnv(broker, { MQTT_RECEIVE_MAXIMUM: String(inFlight) });
       const first = await startAgent(env);
@@ -150,6 +150,7 @@ Deno.test({
       const count = 4000;
       let stopped: Promise<number> | undefined;
       await publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
         onPublished: (seq) => {
           if (seq === 1500) stopped = first.stop("SIGTERM");
         },
@@ -305,19 +306,20 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `a closed stdout stops the agent with exit code 1 and acknowledges nothing unwritten${needs}`,
-  ignore,
+  name: `a closed stdout stops the agent with exit code 1 and acknowledges nothing unwritten`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
-      await publishStream(broker.url, 200);
+      await publishStream(broker.url, 200, { protocolVersion: broker.protocolVersion });
       await first.waitForLines(200);
       // The reader dies: close our end of the pipe.
       await first.closeStdout();
-      await publishStream(broker.url, 300, { from: 200 });
+      await publishStream(broker.url, 300, {
+        protocolVersion: broker.protocolVersion,
+        from: 200,
+      });
       const code = await first.exited();
       assert.equal(code, 1);
       assert.match(first.stderr, /Cannot write records to stdout/);
@@ -347,15 +349,18 @@ function assertOneFatalLine(stderr: string, pattern: RegExp): void {
 
 Deno.test({
   name:
-    `a dead letter that cannot be written stops the agent with exit code 1, and stays at the broker${needs}`,
-  ignore,
+    `a dead letter that cannot be written stops the agent with exit code 1, and stays at the broker`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker, { DEAD_LETTER_FILE: "/dev/full" });
       const first = await startAgent(env, WITH_ALL_PERMISSIONS);
       agents.push(first);
       // A record, a payload that is not JSON, a record, in this order.
-      await publishStream(broker.url, 3, { window: 1, invalid: (seq) => seq === 1 });
+      await publishStream(broker.url, 3, {
+        protocolVersion: broker.protocolVersion,
+        window: 1,
+        invalid: (seq) => seq === 1,
+      });
       assert.equal(await first.exitedWithin(15_000), 1);
       assertOneFatalLine(
         first.stderr,
@@ -380,16 +385,19 @@ Deno.test({
 
 Deno.test({
   name:
-    `a dead letter on a closed stderr stops the agent with exit code 1, and stays at the broker${needs}`,
-  ignore,
+    `a dead letter on a closed stderr stops the agent with exit code 1, and stays at the broker`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
       // The log reader dies (as `2>&1 | head -c 1` does).
       await first.closeStderr();
-      await publishStream(broker.url, 2, { window: 1, invalid: (seq) => seq === 0 });
+      await publishStream(broker.url, 2, {
+        protocolVersion: broker.protocolVersion,
+        window: 1,
+        invalid: (seq) => seq === 0,
+      });
       assert.equal(await first.exitedWithin(15_000), 1, "the failed dead letter is fatal");
 
       const second = await startAgent(env);
@@ -404,15 +412,17 @@ Deno.test({
 
 Deno.test({
   name:
-    `ammp_agent_records_written_total counts what has reached stdout, not what waits for a stalled reader${needs}`,
-  ignore,
+    `ammp_agent_records_written_total counts what has reached stdout, not what waits for a stalled reader`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const agent = await startAgent(agentEnv(broker));
       agents.push(agent);
       agent.pauseReading();
       const count = 3000;
-      await publishStream(broker.url, count, { window: 200 });
+      await publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
+        window: 200,
+      });
       // The in-flight window fills behind the full pipe.
       await agent.waitFor(
         async () => (await agent.metric("ammp_agent_messages_received_total"))! >= 1000,
