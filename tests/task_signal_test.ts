@@ -9,7 +9,7 @@ Deno.test({
     "`deno task start` drains and exits 0 on Ctrl-C, though the task runner passes SIGINT on again",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const broker = await startBroker();
+    await using broker = await startBroker();
     const port = freePort();
     // A process group of its own, as a terminal gives a command, so that
     // SIGINT reaches the task runner and the agent alike, as Ctrl-C does.
@@ -49,7 +49,6 @@ Deno.test({
         // already gone
       }
       await child.status;
-      await broker.stop();
     }
   },
 });
