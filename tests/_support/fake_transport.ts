@@ -49,29 +49,22 @@ export class FakeConnection {
   #closed = false;
 
   constructor(sessionPresent: boolean) {
-    let client!: Duplex;
-    const broker: Duplex = new Duplex({
-      read() {},
-      write(chunk, _encoding, callback) {
-        client.push(chunk);
-        callback();
-      },
-      final(callback) {
-        client.push(null);
-        callback();
-      },
-    });
-    client = new Duplex({
-      read() {},
-      write(chunk, _encoding, callback) {
-        broker.push(chunk);
-        callback();
-      },
-      final(callback) {
-        broker.push(null);
-        callback();
-      },
-    });
+    // Each end pushes what is written to it out of the other.
+    const ends: { client?: Duplex; broker?: Duplex } = {};
+    const end = (other: () => Duplex) =>
+      new Duplex({
+        read() {},
+        write(chunk, _encoding, callback) {
+          other().push(chunk);
+          callback();
+        },
+        final(callback) {
+          other().push(null);
+          callback();
+        },
+      });
+    const broker = ends.broker = end(() => ends.client!);
+    const client = ends.client = end(() => ends.broker!);
     this.#client = client;
     this.#broker = broker;
     client.on("close", () => {
