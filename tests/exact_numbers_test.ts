@@ -62,24 +62,20 @@ Deno.test("the agent writes every digit of integers beyond 2^53 it receives from
   try {
     // record: the fast line writer; influx: the record object.
     for (const format of ["record", "influx"] as const) {
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `exact-${format}-${crypto.randomUUID()}`,
         MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
         OUTPUT_FORMAT: format,
       });
-      try {
-        await publisher.publishAsync("a/b827eb000001/u/data", PAYLOAD, { qos: 1 });
-        await agent.waitFor(
-          async () => (await agent.metric("ammp_agent_records_written_total")) === 1,
-          "1 record counted",
-        );
-        assert.equal(await agent.stop("SIGTERM"), 0);
-        assert.deepEqual(agent.lines, WRITTEN[format].split("\n"));
-        assert.equal(agent.partialLine, "");
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      await publisher.publishAsync("a/b827eb000001/u/data", PAYLOAD, { qos: 1 });
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_records_written_total")) === 1,
+        "1 record counted",
+      );
+      assert.equal(await agent.stop("SIGTERM"), 0);
+      assert.deepEqual(agent.lines, WRITTEN[format].split("\n"));
+      assert.equal(agent.partialLine, "");
     }
   } finally {
     await publisher.endAsync();

@@ -30,19 +30,14 @@ async function withAgent(
   env: Record<string, string>,
   fn: (agent: AgentProcess, broker: TestBroker) => Promise<void>,
 ): Promise<void> {
-  const broker = await startBroker();
-  const agent = await startAgent({
+  await using broker = await startBroker();
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `http-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     ...env,
   });
-  try {
-    await fn(agent, broker);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  await fn(agent, broker);
 }
 
 Deno.test("the endpoint refuses bodies and overlong URLs on the wire and keeps serving", async () => {
