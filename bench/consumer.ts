@@ -8,7 +8,7 @@
 
 import { agentFlags } from "../scripts/compile.ts";
 import type { ReaderEvent, ReaderReport } from "./reader.ts";
-import { minimalEnv } from "../tests/agent_process.ts";
+import { minimalEnv } from "../tests/_support/agent_process.ts";
 
 /** The project's root folder. */
 export const ROOT: string = new URL("../", import.meta.url).pathname;

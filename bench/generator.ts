@@ -7,6 +7,8 @@
  * @module
  */
 
+import { seededRandom } from "../tools/seeded_random.ts";
+
 /** A payload and the topic it is published on. */
 export interface GeneratedMessage {
   topic: string;
@@ -20,18 +22,6 @@ export interface PayloadGeneratorOptions {
   seed?: number;
   /** How many distinct node ids the messages spread over (default 500). */
   nodes?: number;
-}
-
-/** A small, fast, seeded pseudo-random generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface DeviceKind {
@@ -199,7 +189,7 @@ const STATUS_TEXTS = ["Low SOC", "High Temperature", "Grid Fault", "Low Level", 
 // Readings are drawn from pools of formatted values: formatting numbers
 // afresh for every reading would make generating slower than consuming.
 const POOL_SIZE = 4096;
-const poolRandom = mulberry32(0x5eed);
+const poolRandom = seededRandom(0x5eed);
 // Half the decimals are short, half carry the full double precision that
 // scaling a register value in Python gives (229.70000000000002).
 const DECIMALS = Array.from(
@@ -225,7 +215,7 @@ export class PayloadGenerator {
 
   /** Creates a generator; equal options give equal sequences. */
   constructor(options: PayloadGeneratorOptions = {}) {
-    this.#random = mulberry32(options.seed ?? 1);
+    this.#random = seededRandom(options.seed ?? 1);
     const count = options.nodes ?? 500;
     this.#nodes = Array.from(
       { length: count },

@@ -40,7 +40,7 @@ import {
   PAYLOADS_PER_ITERATION,
   TRANSFORM_BENCH,
 } from "./transform_bench.ts";
-import { minimalEnv } from "../tests/agent_process.ts";
+import { minimalEnv } from "../tests/_support/agent_process.ts";
 
 const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
 type Scenario = typeof SCENARIOS[number];

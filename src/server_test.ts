@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHandler, MAX_URL_BYTES, type ServerHandlers } from "./http_handler.ts";
 import { startServer } from "./server.ts";
+import { waitFor as waitUntil } from "../tests/_support/wait_for.ts";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
@@ -105,12 +106,8 @@ Deno.test("createHandler() with a token answers /metrics and / only to that bear
 const encoder = new TextEncoder();
 
 // Resolves once `condition` holds; fails after `ms`.
-async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return waitUntil(condition, { what, timeoutMs: ms, intervalMs: 10 });
 }
 
 // Resolves to what the server sent before closing, or to undefined when it

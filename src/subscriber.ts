@@ -1,30 +1,23 @@
 /**
  * The MQTT session: connect, subscribe, hand each message over, and send
- * its acknowledgement when the agent says it is written.
- *
- * This is the one module that touches MQTT.js's internals, checked against
- * mqtt 5.16.0, the version `deno.json` pins exactly. It relies on:
- * - `MqttClient#_sendPacket(packet, cb)`, which every outgoing packet goes
- *   through: PUBACKs are swallowed there and written by the subscriber, four
- *   bytes each, once their records are written;
- * - `handleMessage(packet, callback)`, after whose callback MQTT.js sends
- *   the PUBACK and parses the next packet: the callback is held while the
- *   agent pauses reading;
- * - `onKeepaliveTimeout()`, `reschedulePing()` and `sendPing()` of the
- *   keepalive manager, so that a pause does not pass for a dead broker;
- * - `new MqttClient(streamBuilder, options)` taking a socket opened here,
- *   and the `writeCache: false` option of mqtt-packet.
- * An upgrade must be checked against each of these before the pin moves.
+ * its acknowledgement when the agent says it is written. What it needs of
+ * MQTT.js's internals goes through `_mqtt_seam.ts`.
  *
  * @module
  */
 
 import type { Logger } from "@logtape/logtape";
-import { Buffer } from "node:buffer";
-import { connect as connectTcp, isIP } from "node:net";
-import { connect as connectTls } from "node:tls";
-import { type IClientOptions, type IPublishPacket, type IStream, MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, IStream, MqttClient } from "mqtt";
 import type { Config } from "./config.ts";
+import { clientOptions } from "./_client_options.ts";
+import { describeError } from "./connection_failure.ts";
+import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";
+import { encodePubacks } from "./_puback.ts";
+import { backoffDelay } from "./backoff.ts";
+
+export { type Backoff, backoffDelay } from "./backoff.ts";
+export { type ConnectionFailure, describeError } from "./connection_failure.ts";
+export { openClient, type StreamOpener } from "./_mqtt_seam.ts";
 
 /** Takes one message; `ack` must be called once it is written. */
 export type MessageHandler = (topic: string, payload: Uint8Array, ack: () => void) => void;
@@ -43,6 +36,11 @@ export interface SubscriberOptions {
    * kept in the session still arrives, nothing new does (`ammp-agent leave`).
    */
   leaving?: boolean;
+  /**
+   * Opens each connection to the broker instead of TCP or TLS to
+   * `clientOptions()`'s host, e.g. an in-memory stream in tests.
+   */
+  openStream?: StreamOpener;
 }
 
 /** Options for {@linkcode Subscriber.stop}. */
@@ -52,27 +50,6 @@ export interface SubscriberStopOptions {
    * it keeps nothing more for this client id.
    */
   endSession?: boolean;
-}
-
-/** The first and the largest delay between attempts to connect. */
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-/**
- * The delay before attempt `attempt` (0 for the first retry): exponential,
- * capped, with "equal jitter" so that many agents cut off at once do not
- * come back in step, yet none retries much sooner than planned.
- */
-export function backoffDelay(attempt: number, backoff: Backoff, random = Math.random): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + random() * ceiling / 2);
-}
-
-// Private parts of MQTT.js's client that the acknowledgement path uses.
-interface ClientInternals {
-  _sendPacket(packet: Record<string, unknown>, cb?: () => void, ...rest: unknown[]): void;
 }
 
 /**
@@ -137,38 +114,20 @@ export class Subscriber {
 
   /** Connects, and keeps connecting until {@linkcode stop}. */
   start(): void {
-    const client = openClient(this.clientOptions());
+    const client = openClient(this.clientOptions(), this.#options.openStream);
     this.#client = client;
-    const internals = client as unknown as ClientInternals;
-    const sendPacket = internals._sendPacket.bind(client);
-    internals._sendPacket = (packet, cb, ...rest) => {
-      // PUBACKs go out from #acknowledge, once the record is written.
-      if (packet.cmd === "puback") return cb?.();
-      sendPacket(packet, cb, ...rest);
-    };
-    client.handleMessage = (packet, callback) => {
-      const stream = client.stream;
-      const deliver = () => {
-        this.#take(packet, stream);
-        if (this.#paused) this.#held.push(callback);
-        else callback();
-      };
-      if (this.#paused) this.#held.push(deliver);
-      else deliver();
-    };
-    const keepaliveTimeout = client.onKeepaliveTimeout.bind(client);
-    client.onKeepaliveTimeout = () => {
-      // Not reading, the client cannot see the PINGRESP, which waits behind
-      // the messages the broker sent before it: the connection is not dead.
-      // The broker still gets a PINGREQ, so that it keeps the connection,
-      // and the wait starts again.
-      if (this.#stalled(client)) {
-        client.reschedulePing(true);
-        client.sendPing();
-        return;
-      }
-      keepaliveTimeout();
-    };
+    hookClient(client, {
+      onPublish: (packet, stream, next) => {
+        const deliver = () => {
+          this.#take(packet, stream);
+          if (this.#paused) this.#held.push(next);
+          else next();
+        };
+        if (this.#paused) this.#held.push(deliver);
+        else deliver();
+      },
+      stalled: () => this.#stalled(client),
+    });
     client.on("connect", (connack) => this.#onConnect(connack.sessionPresent));
     client.on("error", (error) => {
       this.#lastError = error;
@@ -377,204 +336,8 @@ export class Subscriber {
 
   /** The MQTT.js options of this session, TLS included; `ammp-agent check` starts from them. */
   clientOptions(): IClientOptions {
-    const config = this.#config;
-    const options: IClientOptions = {
-      protocol: config.protocol,
-      host: config.host,
-      port: config.port,
-      clientId: config.clientId,
-      username: config.username,
-      password: config.password,
-      protocolVersion: config.protocolVersion,
-      clean: false,
-      keepalive: config.keepaliveSeconds,
-      // Reconnects follow backoffDelay(), not MQTT.js's fixed period.
-      reconnectPeriod: 0,
-      connectTimeout: 15_000,
-      resubscribe: false,
-      rejectUnauthorized: true,
-      // MQTT.js traces every packet through `debug` unless given a logger;
-      // the agent logs what matters itself.
-      log: noop,
-      // By default mqtt-packet builds a 2-byte buffer for each of the 65,536
-      // packet ids on the first packet it writes: 8 MB of heap for the
-      // process's life, to save an allocation per packet that carries an id.
-      writeCache: false,
-    };
-    if (config.protocolVersion === 5) {
-      options.properties = {
-        sessionExpiryInterval: config.sessionExpirySeconds,
-        receiveMaximum: config.receiveMaximum,
-        // Bounds the memory one message can take; see maximumPacketSize().
-        maximumPacketSize: config.maximumPacketSize,
-      };
-    }
-    if (config.protocol === "mqtts") {
-      if (config.ca !== undefined) options.ca = config.ca;
-      if (config.cert !== undefined) options.cert = config.cert;
-      if (config.key !== undefined) options.key = config.key;
-      // TLS forbids an address as server name (SNI); the certificate is then
-      // checked against the address itself.
-      if (config.servername !== undefined || isIP(config.host) === 0) {
-        options.servername = config.servername ?? config.host;
-      }
-    }
-    return options;
+    return clientOptions(this.#config);
   }
 }
 
 function noop(): void {}
-
-/**
- * An MQTT.js client for `mqtt://` or `mqtts://`, as MQTT.js's `connect()`
- * makes it, but with the connection opened here: on its first call
- * `connect()` loads every transport it knows, WebSocket included, which
- * took 40 ms of the agent's start-up.
- */
-export function openClient(options: IClientOptions): MqttClient {
-  return new MqttClient((client) => openStream(client, options), options);
-}
-
-function openStream(client: MqttClient, options: IClientOptions): IStream {
-  const { host, port } = options;
-  if (options.protocol !== "mqtts") return connectTcp({ host, port: port! }) as IStream;
-  const socket = connectTls({
-    host,
-    port,
-    ca: options.ca,
-    cert: options.cert,
-    key: options.key,
-    servername: options.servername,
-    rejectUnauthorized: true,
-  });
-  // As in MQTT.js: until the handshake has succeeded, a failure is the
-  // client's error (a certificate not trusted, a wrong host name).
-  const failed = (error: Error) => {
-    client.emit("error", error);
-    socket.end();
-  };
-  socket.on("error", failed);
-  socket.on("secureConnect", () => {
-    if (socket.authorized) socket.removeListener("error", failed);
-    else socket.emit("error", new Error("TLS not authorized"));
-  });
-  return socket as unknown as IStream;
-}
-
-/**
- * PUBACK packets for `ids`, one after another: success, no properties,
- * which is four bytes each in MQTT 3.1.1 and 5 alike. Writing them
- * directly costs a few bytes per message, where MQTT.js builds each one
- * from packet objects and small buffers.
- */
-export function encodePubacks(ids: readonly number[]): Uint8Array {
-  const bytes = Buffer.allocUnsafe(ids.length * 4);
-  for (let i = 0; i < ids.length; i++) {
-    const at = i * 4;
-    bytes[at] = 0x40;
-    bytes[at + 1] = 2;
-    bytes[at + 2] = ids[i] >> 8;
-    bytes[at + 3] = ids[i] & 0xff;
-  }
-  return bytes;
-}
-
-const CONNACK_REASONS: Record<number, string> = {
-  4: "bad user name or password",
-  5: "not authorized",
-  134: "bad user name or password",
-  135: "not authorized",
-};
-
-// Node's codes for a broker certificate that no trusted CA signed.
-const UNTRUSTED = new Set([
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_UNTRUSTED",
-  "INVALID_CA",
-]);
-
-/** Why a connection failed: a plain sentence part, and the code behind it. */
-export interface ConnectionFailure {
-  /** What failed and what to check, e.g. for the log. */
-  reason: string;
-  /** The error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ECONNREFUSED`, `134`), if any. */
-  code?: string;
-}
-
-/**
- * Describes a failed connection in words a field engineer can act on: which
- * check failed, against which host, and the setting to look at. Never
- * includes the password.
- */
-export function describeError(
-  error: Error | undefined,
-  config: Config["mqtt"],
-): ConnectionFailure {
-  if (error === undefined) return { reason: "the connection closed" };
-  const raw = (error as { code?: unknown }).code;
-  const code = raw === undefined ? undefined : String(raw);
-  if (typeof raw === "number" && CONNACK_REASONS[raw]) {
-    return {
-      reason: `the broker refused the login of user "${config.username ?? ""}": ${
-        CONNACK_REASONS[raw]
-      }, check MQTT_USERNAME and the password`,
-      code,
-    };
-  }
-  const host = config.host;
-  const name = config.servername ?? host;
-  const message = error.message;
-  if (code !== undefined && UNTRUSTED.has(code)) {
-    return {
-      reason: config.caFile === undefined
-        ? `the TLS certificate of ${host} is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate`
-        : `the TLS certificate of ${host} is not signed by the CA in MQTT_CA_FILE "${config.caFile}", check that this file is the broker's CA certificate`,
-      code,
-    };
-  }
-  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return {
-      reason: `the TLS certificate of ${host} ${
-        code === "CERT_HAS_EXPIRED" ? "has expired" : "is not valid yet"
-      }, check the broker's certificate and this machine's clock`,
-      code,
-    };
-  }
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    // Node's TLS error carries the certificate it refused.
-    const listed = (error as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
-    return {
-      reason: `the TLS certificate of ${host} is not valid for the name "${name}"${
-        typeof listed === "string" && listed !== "" ? ` (it lists ${listed})` : ""
-      }, connect by a name it lists or set MQTT_TLS_SERVERNAME to one`,
-      code,
-    };
-  }
-  if (/CertificateRequired|CERTIFICATE_REQUIRED/i.test(`${code} ${message}`)) {
-    return {
-      reason: config.cert === undefined
-        ? `the broker ${host} requires a client certificate, set MQTT_CERT_FILE and MQTT_KEY_FILE`
-        : `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}"`,
-      code,
-    };
-  }
-  if (
-    config.cert !== undefined &&
-    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code ?? "")
-  ) {
-    return {
-      reason:
-        `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}" (${message})`,
-      code,
-    };
-  }
-  if (code === "ECONNREFUSED") {
-    return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
-  }
-  return { reason: message, code };
-}

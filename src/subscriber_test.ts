@@ -1,62 +1,10 @@
 import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { disconnectSessionExpiry, FakeTransport, TYPE } from "../tests/_support/fake_transport.ts";
+import { waitFor } from "../tests/_support/wait_for.ts";
 import { loadConfig } from "./config.ts";
-import { describeError, encodePubacks } from "./subscriber.ts";
-
-const PASSWORD = "hunter2-do-not-show";
-
-const mqtt = loadConfig({
-  MQTT_URL: "mqtts://mqtt.stage.ammp.io:8883",
-  MQTT_USERNAME: "gateway-7",
-  MQTT_PASSWORD: PASSWORD,
-}, { hostname: () => "host" }).mqtt;
-
-function failure(message: string, code: unknown, extra: Record<string, unknown> = {}): Error {
-  return Object.assign(new Error(message), { code }, extra);
-}
-
-Deno.test("describeError() names the refused user, never the password", () => {
-  for (
-    const [code, words] of [[4, "bad user name or password"], [134, "bad user name or password"], [
-      5,
-      "not authorized",
-    ], [135, "not authorized"]] as const
-  ) {
-    const { reason } = describeError(failure(`Connection refused: ${PASSWORD}`, code), mqtt);
-    assert.equal(
-      reason,
-      `the broker refused the login of user "gateway-7": ${words}, check MQTT_USERNAME and the password`,
-    );
-  }
-});
-
-Deno.test("describeError() tells expiry and an unreachable broker apart from trust", () => {
-  assert.equal(
-    describeError(failure("certificate has expired", "CERT_HAS_EXPIRED"), mqtt).reason,
-    "the TLS certificate of mqtt.stage.ammp.io has expired, check the broker's certificate and this machine's clock",
-  );
-  assert.match(
-    describeError(failure("x", "CERT_NOT_YET_VALID"), mqtt).reason,
-    /is not valid yet, check the broker's certificate and this machine's clock$/,
-  );
-  assert.deepEqual(describeError(failure("connect ECONNREFUSED", "ECONNREFUSED"), mqtt), {
-    reason: "nothing accepts connections at mqtt.stage.ammp.io:8883 (ECONNREFUSED)",
-    code: "ECONNREFUSED",
-  });
-  assert.equal(
-    describeError(
-      failure("unable to get local issuer certificate", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
-      mqtt,
-    )
-      .reason,
-    "the TLS certificate of mqtt.stage.ammp.io is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate",
-  );
-  // Anything else keeps its own message.
-  assert.deepEqual(describeError(failure("getaddrinfo ENOTFOUND", "ENOTFOUND"), mqtt), {
-    reason: "getaddrinfo ENOTFOUND",
-    code: "ENOTFOUND",
-  });
-  assert.deepEqual(describeError(undefined, mqtt), { reason: "the connection closed" });
-});
+import { Subscriber } from "./subscriber.ts";
+import { encodePubacks } from "./_puback.ts";
 
 Deno.test("encodePubacks() writes each id as a four-byte success PUBACK, high byte first", () => {
   // MQTT 3.1.1 section 3.4 and MQTT 5 section 3.4.2.1: type 4, remaining
@@ -66,4 +14,150 @@ Deno.test("encodePubacks() writes each id as a four-byte success PUBACK, high by
     [0x40, 2, 0, 1, 0x40, 2, 1, 2, 0x40, 2, 0xff, 0xff],
   );
   assert.equal(encodePubacks([]).length, 0);
+});
+
+// The state machine against an MQTT 5 broker in memory: what the
+// subscriber sends on each connection, packet by packet.
+
+const config = loadConfig({
+  MQTT_URL: "mqtt://broker.invalid:1883",
+  MQTT_CLIENT_ID: "unit",
+  MQTT_TOPICS: "a/#",
+}, { hostname: () => "host" }).mqtt;
+
+interface Taken {
+  topic: string;
+  payload: string;
+  ack: () => void;
+}
+
+async function connect(
+  transport: FakeTransport,
+): Promise<{ subscriber: Subscriber; taken: Taken[] } & AsyncDisposable> {
+  const taken: Taken[] = [];
+  const subscriber = new Subscriber(config, {
+    log: getLogger(["subscriber-test"]),
+    onMessage: (topic, payload, ack) =>
+      taken.push({ topic, payload: new TextDecoder().decode(payload), ack }),
+    openStream: transport.open,
+  });
+  subscriber.start();
+  await waitFor(() => subscriber.ready, { what: "the subscription" });
+  return { subscriber, taken, [Symbol.asyncDispose]: async () => void await subscriber.stop() };
+}
+
+Deno.test("Subscriber sends a message's PUBACK only once its ack is called, all of a batch in one write", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const connection = transport.current;
+  for (const id of [1, 258, 3]) connection.publish(id, "a/x", `m${id}`);
+  await waitFor(() => session.taken.length === 3, { what: "three messages" });
+  await connection.settled();
+  assert.deepEqual(connection.pubacks, []);
+
+  const before = connection.writes.length;
+  for (const message of session.taken) message.ack();
+  await waitFor(() => connection.pubacks.length === 3, { what: "three PUBACKs" });
+  assert.deepEqual(session.taken.map((message) => message.payload), ["m1", "m258", "m3"]);
+  assert.deepEqual(connection.writes.slice(before).map((bytes) => [...bytes]), [
+    [0x40, 2, 0, 1, 0x40, 2, 1, 2, 0x40, 2, 0, 3],
+  ]);
+});
+
+Deno.test("Subscriber acknowledges a message only on the connection it came on", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const first = transport.current;
+  first.publish(1, "a/x", "before");
+  await waitFor(() => session.taken.length === 1, { what: "the first message" });
+  first.drop();
+  await waitFor(() => transport.connections.length === 2 && session.subscriber.ready, {
+    what: "the second connection",
+  });
+  const second = transport.current;
+  second.publish(2, "a/x", "after");
+  await waitFor(() => session.taken.length === 2, { what: "the second message" });
+  // Both in one turn: the first must not go out with the second.
+  session.taken[0].ack();
+  session.taken[1].ack();
+  await waitFor(() => second.pubacks.length > 0, { what: "a PUBACK" });
+  await second.settled();
+  assert.deepEqual(second.pubacks, [2]);
+  assert.deepEqual(first.pubacks, []);
+});
+
+Deno.test("Subscriber declines what arrives after stopTaking(), and then keeps the session", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const connection = transport.current;
+  connection.publish(1, "a/x", "taken");
+  await waitFor(() => session.taken.length === 1, { what: "the first message" });
+  session.subscriber.stopTaking();
+  connection.publish(2, "a/x", "declined");
+  await connection.settled();
+  session.taken[0].ack();
+  assert.equal(await session.subscriber.stop({ endSession: true }), false);
+  assert.deepEqual(session.taken.map((message) => message.payload), ["taken"]);
+  // The first was written before the stop; the declined one stays unacknowledged.
+  assert.deepEqual(connection.pubacks, [1]);
+  const [disconnect] = connection.of(TYPE.DISCONNECT);
+  assert.equal(disconnectSessionExpiry(disconnect.body), undefined);
+});
+
+Deno.test("Subscriber ends the session when it stops with nothing turned away", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const connection = transport.current;
+  connection.publish(1, "a/x", "taken");
+  await waitFor(() => session.taken.length === 1, { what: "the message" });
+  session.taken[0].ack();
+  assert.equal(await session.subscriber.stop({ endSession: true }), true);
+  assert.deepEqual(connection.pubacks, [1]);
+  const [disconnect] = connection.of(TYPE.DISCONNECT);
+  assert.equal(disconnectSessionExpiry(disconnect.body), 0);
+});
+
+Deno.test("Subscriber holds messages while paused and hands them over in order on resume()", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const connection = transport.current;
+  session.subscriber.pause();
+  connection.publish(1, "a/x", "m1");
+  connection.publish(2, "a/x", "m2");
+  await connection.settled();
+  assert.equal(session.taken.length, 0);
+  session.subscriber.resume();
+  await waitFor(() => session.taken.length === 2, { what: "both messages" });
+  assert.deepEqual(session.taken.map((message) => message.payload), ["m1", "m2"]);
+});
+
+Deno.test("Subscriber turns away a message held through a pause when it stops, and keeps the session", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const connection = transport.current;
+  session.subscriber.pause();
+  connection.publish(1, "a/x", "held");
+  await connection.settled();
+  assert.equal(await session.subscriber.stop({ endSession: true }), false);
+  assert.equal(session.taken.length, 0);
+  assert.deepEqual(connection.pubacks, []);
+});
+
+Deno.test("Subscriber drops a message held through a pause of a connection now gone; the broker sends it again", async () => {
+  const transport = new FakeTransport();
+  await using session = await connect(transport);
+  const first = transport.current;
+  session.subscriber.pause();
+  first.publish(1, "a/x", "held");
+  await first.settled();
+  first.drop();
+  await waitFor(() => transport.connections.length === 2 && session.subscriber.ready, {
+    what: "the second connection",
+  });
+  session.subscriber.resume();
+  const second = transport.current;
+  second.publish(1, "a/x", "again");
+  await waitFor(() => session.taken.length > 0, { what: "the message sent again" });
+  await second.settled();
+  assert.deepEqual(session.taken.map((message) => message.payload), ["again"]);
 });

@@ -1,41 +1,36 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
-import { assertEndToEnd, loadExamples } from "./scenario.ts";
+import { minimalEnv, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
+import { assertEndToEnd, loadExamples } from "./_support/scenario.ts";
 
 Deno.test("the agent writes one record per payload, dead-letters the broken ones and counts it all", async () => {
   // `deno run` of a checkout knows no revision.
   await assertEndToEnd((env) => startAgent(env), { revision: "unknown" });
 });
 Deno.test("the agent serves health, readiness, a status page, and 404/405 for the rest", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent({
+  await using broker = await startBroker();
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `http-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
   });
-  try {
-    assert.deepEqual(await agent.get("/healthz"), { status: 200, body: "ok\n" });
-    assert.deepEqual(await agent.get("/readyz"), { status: 200, body: "ready\n" });
-    const index = await agent.get("/");
-    assert.equal(index.status, 200);
-    assert.match(index.body, /href="\/metrics"/);
-    assert.match(index.body, /connected/);
-    assert.equal((await agent.get("/nope")).status, 404);
-    const post = await fetch(`http://127.0.0.1:${agent.port}/metrics`, { method: "POST" });
-    await post.body?.cancel();
-    assert.equal(post.status, 405);
+  assert.deepEqual(await agent.get("/healthz"), { status: 200, body: "ok\n" });
+  assert.deepEqual(await agent.get("/readyz"), { status: 200, body: "ready\n" });
+  const index = await agent.get("/");
+  assert.equal(index.status, 200);
+  assert.match(index.body, /href="\/metrics"/);
+  assert.match(index.body, /connected/);
+  assert.equal((await agent.get("/nope")).status, 404);
+  const post = await fetch(`http://127.0.0.1:${agent.port}/metrics`, { method: "POST" });
+  await post.body?.cancel();
+  assert.equal(post.status, 405);
 
-    // readyz follows the connection
-    await broker.stop();
-    await agent.waitFor(async () => (await agent.get("/readyz")).status === 503, "readyz 503");
-    assert.equal(await agent.metric("ammp_agent_broker_connected"), 0);
-    assert.equal(await agent.stop("SIGINT"), 0);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  // readyz follows the connection
+  await broker.stop();
+  await agent.waitFor(async () => (await agent.get("/readyz")).status === 503, "readyz 503");
+  assert.equal(await agent.metric("ammp_agent_broker_connected"), 0);
+  assert.equal(await agent.stop("SIGINT"), 0);
 });
 
 Deno.test("a bad setting stops the agent with one line naming it and exit code 2", async () => {

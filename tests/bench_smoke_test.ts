@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { hasMosquitto, mosquittoRequired } from "./broker.ts";
-import { ROOT } from "./agent_process.ts";
+import { hasMosquitto, mosquittoRequired } from "./_support/broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
 
 const runnable = hasMosquitto() || mosquittoRequired();
 

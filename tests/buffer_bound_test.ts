@@ -7,9 +7,14 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "../src/config.ts";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
-import { numberedPayload, peakRss, publishStream, range, tally } from "./stream.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
+import { numberedPayload, peakRss, publishStream, range, tally } from "./_support/stream.ts";
 
 const ignore = !hasMosquitto() && !mosquittoRequired();
 const needs = ignore ? " (ignored: mosquitto not installed)" : "";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
-import { assertEndToEnd } from "./scenario.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { assertEndToEnd } from "./_support/scenario.ts";
 import {
   AGENT_FLAGS,
   bundleArgs,

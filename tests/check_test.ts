@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { connect, connectAsync, type IClientOptions } from "mqtt";
-import { minimalEnv, ROOT } from "./agent_process.ts";
-import { freePort, hasMosquitto, mosquittoRequired, startBroker, which } from "./broker.ts";
+import { minimalEnv, ROOT } from "./_support/agent_process.ts";
+import {
+  freePort,
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  which,
+} from "./_support/broker.ts";
 
 // Refused logins and sessions left behind need mosquitto's password file and
 // MQTT 5 session handling, which the aedes fallback does not have.
@@ -91,7 +97,7 @@ Deno.test({
   name: `\`check\` takes no message queued for the agent's own session${reason}`,
   ignore,
   async fn() {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     const clientId = `check-${crypto.randomUUID()}`;
     const session = {
       clientId,
@@ -99,29 +105,25 @@ Deno.test({
       protocolVersion: 5 as const,
       properties: { sessionExpiryInterval: 600 },
     };
-    try {
-      // The agent's session: subscribed, then away while a message is queued for it.
-      const agent = await connectAsync(broker.url, session);
-      await agent.subscribeAsync("a/+/u/data", { qos: 1 });
-      await agent.endAsync();
-      const publisher = await connectAsync(broker.url);
-      await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[]}', { qos: 1 });
-      await publisher.endAsync();
+    // The agent's session: subscribed, then away while a message is queued for it.
+    const agent = await connectAsync(broker.url, session);
+    await agent.subscribeAsync("a/+/u/data", { qos: 1 });
+    await agent.endAsync();
+    const publisher = await connectAsync(broker.url);
+    await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[]}', { qos: 1 });
+    await publisher.endAsync();
 
-      const run = await runCheck({ MQTT_URL: broker.url, MQTT_CLIENT_ID: clientId });
-      assert.equal(run.code, 0, run.stderr);
+    const run = await runCheck({ MQTT_URL: broker.url, MQTT_CLIENT_ID: clientId });
+    assert.equal(run.code, 0, run.stderr);
 
-      const back = connect(broker.url, session);
-      const received = new Promise<string>((resolve) => {
-        back.on("message", (_topic, payload) => resolve(new TextDecoder().decode(payload)));
-      });
-      const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("none"), 5000));
-      const got = await Promise.race([received, timeout]);
-      await back.endAsync();
-      assert.equal(got, '{"t":1,"r":[]}', "the queued message was still there for the agent");
-    } finally {
-      await broker.stop();
-    }
+    const back = connect(broker.url, session);
+    const received = new Promise<string>((resolve) => {
+      back.on("message", (_topic, payload) => resolve(new TextDecoder().decode(payload)));
+    });
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("none"), 5000));
+    const got = await Promise.race([received, timeout]);
+    await back.endAsync();
+    assert.equal(got, '{"t":1,"r":[]}', "the queued message was still there for the agent");
   },
 });
 

@@ -1,8 +1,8 @@
 // `deno task compile`'s own checks and messages. deno compile itself cannot
 // finish without its runtime (tests/build_test.ts covers what it builds).
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
-import { freePort } from "./broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { freePort } from "./_support/broker.ts";
 import { compileProblem, denortProblem } from "../scripts/compile.ts";
 
 /** Runs scripts/compile.ts as `deno task compile` does. */

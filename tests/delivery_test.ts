@@ -5,8 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, ROOT, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, ROOT, startAgent } from "./_support/agent_process.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
 import {
   nodeOf,
   numberedPayload,
@@ -16,11 +21,12 @@ import {
   type Tally,
   tally,
   TcpRelay,
-} from "./stream.ts";
+} from "./_support/stream.ts";
 import { transformToLine } from "../src/transform.ts";
 
 // Restarts and persistent queues need mosquitto; aedes keeps no sessions
-// across its restart.
+// across its restart. The other cases run on aedes without mosquitto,
+// in MQTT 3.1.1.
 const ignore = !hasMosquitto() && !mosquittoRequired();
 const needs = ignore ? " (ignored: mosquitto not installed)" : "";
 
@@ -35,6 +41,7 @@ function agentEnv(broker: TestBroker, extra: Record<string, string> = {}) {
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `delivery-${crypto.randomUUID()}`,
     MQTT_RECONNECT_MAX_SECONDS: "2",
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     LOG_FORMAT: "json",
     ...extra,
   };
@@ -44,21 +51,19 @@ async function withBroker(
   options: Parameters<typeof startBroker>[0],
   body: (broker: TestBroker, agents: AgentProcess[]) => Promise<void>,
 ): Promise<void> {
-  const broker = await startBroker({ require: true, ...options });
+  await using broker = await startBroker({ require: true, ...options });
   const agents: AgentProcess[] = [];
   try {
     await body(broker, agents);
   } finally {
     for (const agent of agents) await agent.stop("SIGKILL");
-    await broker.stop();
   }
 }
 
 Deno.test({
-  name: `no message is lost when the connection is cut mid-stream${needs}`,
-  ignore,
+  name: `no message is lost when the connection is cut mid-stream`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const relay = new TcpRelay({ hostname: broker.host, port: broker.port });
       try {
         const env = agentEnv(broker, { MQTT_URL: `mqtt://127.0.0.1:${relay.port}` });
@@ -67,6 +72,7 @@ Deno.test({
         const count = 4000;
         let cuts = 0;
         await publishStream(broker.url, count, {
+          protocolVersion: broker.protocolVersion,
           onPublished: (seq) => {
             if (seq === 1000 || seq === 2500) cuts += relay.sever();
           },
@@ -106,16 +112,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: `no message is lost when the agent is killed mid-stream and started again${needs}`,
-  ignore,
+  name: `no message is lost when the agent is killed mid-stream and started again`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
       const count = 4000;
       let killed: Promise<number> | undefined;
       const publishing = publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
         onPublished: (seq) => {
           if (seq === 1500) killed = first.stop("SIGKILL");
         },
@@ -134,11 +140,9 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `SIGTERM mid-stream drains: no loss and no more duplicates than the in-flight bound${needs}`,
-  ignore,
+  name: `SIGTERM mid-stream drains: no loss and no more duplicates than the in-flight bound`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const inFlight = 100;
       const env = agentEnv(broker, { MQTT_RECEIVE_MAXIMUM: String(inFlight) });
       const first = await startAgent(env);
@@ -146,6 +150,7 @@ Deno.test({
       const count = 4000;
       let stopped: Promise<number> | undefined;
       await publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
         onPublished: (seq) => {
           if (seq === 1500) stopped = first.stop("SIGTERM");
         },
@@ -212,32 +217,27 @@ Deno.test({
 });
 
 Deno.test("every tenth message invalid: the agent carries on and counts each failure exactly", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent(agentEnv(broker, {
+  await using broker = await startBroker();
+  await using agent = await startAgent(agentEnv(broker, {
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
   }));
-  try {
-    const count = 3000;
-    const invalid = (seq: number) => seq % 10 === 9;
-    await publishStream(broker.url, count, { invalid, protocolVersion: broker.protocolVersion });
-    const valid = range(0, count).filter((seq) => !invalid(seq));
-    await agent.waitFor(
-      async () => (await agent.metric("ammp_agent_messages_received_total")) === count,
-      `${count} received`,
-    );
-    await agent.waitForLines(valid.length);
-    const result = tally(agent.lines, valid);
-    report("every tenth invalid", count, result);
-    assert.deepEqual(result.lost, []);
-    assert.equal(
-      await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}'),
-      count / 10,
-    );
-    assert.equal(await agent.metric("ammp_agent_records_written_total"), valid.length);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  const count = 3000;
+  const invalid = (seq: number) => seq % 10 === 9;
+  await publishStream(broker.url, count, { invalid, protocolVersion: broker.protocolVersion });
+  const valid = range(0, count).filter((seq) => !invalid(seq));
+  await agent.waitFor(
+    async () => (await agent.metric("ammp_agent_messages_received_total")) === count,
+    `${count} received`,
+  );
+  await agent.waitForLines(valid.length);
+  const result = tally(agent.lines, valid);
+  report("every tenth invalid", count, result);
+  assert.deepEqual(result.lost, []);
+  assert.equal(
+    await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}'),
+    count / 10,
+  );
+  assert.equal(await agent.metric("ammp_agent_records_written_total"), valid.length);
 });
 
 Deno.test({
@@ -270,15 +270,30 @@ Deno.test({
             return false;
           }
         }, "healthz");
-        const windowMs = 6000;
-        await new Promise((resolve) => setTimeout(resolve, windowMs));
+        // Counted up to the fourth attempt, not over a time window: each
+        // retry must wait at least the delay the attempt before announced.
+        const refusals = () =>
+          agent.stderr.slice(0, agent.stderr.lastIndexOf("\n") + 1).split("\n").filter((line) =>
+            line.includes("refused the login")
+          );
+        await agent.waitFor(() => refusals().length >= 4, "four refused logins", 30_000);
         assert.equal((await agent.get("/readyz")).status, 503);
-        const attempts = agent.stderr.split("\n").filter((line) =>
-          line.includes("refused the login")
+        const attempts = refusals();
+        const logged = attempts.map((line) => JSON.parse(line));
+        const gaps = logged.slice(1).map((record, i) =>
+          Date.parse(record["@timestamp"]) - Date.parse(logged[i]["@timestamp"])
         );
-        console.log(`refused login: ${attempts.length} attempts in ${windowMs} ms`);
+        console.log(
+          `refused login: ${attempts.length} attempts, ${gaps.join(" ms, ")} ms apart`,
+        );
         // 1 s, doubling, with jitter: 3 to 5 attempts in 6 s; a tight loop makes hundreds.
         assert.ok(attempts.length >= 2 && attempts.length <= 6, `${attempts.length} attempts`);
+        gaps.forEach((gap, i) => {
+          const { delayMs } = logged[i];
+          // Equal jitter: at least half of 1 s doubled per attempt.
+          assert.ok(delayMs >= 500 * 2 ** i, `retry ${i + 1} announced ${delayMs} ms`);
+          assert.ok(gap >= delayMs - 5, `retry ${i + 1} came after ${gap} ms, not ${delayMs} ms`);
+        });
         assert.match(
           attempts[0],
           /refused the login of .*agent.*: (bad user name or password|not authorized)/,
@@ -291,19 +306,20 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `a closed stdout stops the agent with exit code 1 and acknowledges nothing unwritten${needs}`,
-  ignore,
+  name: `a closed stdout stops the agent with exit code 1 and acknowledges nothing unwritten`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
-      await publishStream(broker.url, 200);
+      await publishStream(broker.url, 200, { protocolVersion: broker.protocolVersion });
       await first.waitForLines(200);
       // The reader dies: close our end of the pipe.
       await first.closeStdout();
-      await publishStream(broker.url, 300, { from: 200 });
+      await publishStream(broker.url, 300, {
+        protocolVersion: broker.protocolVersion,
+        from: 200,
+      });
       const code = await first.exited();
       assert.equal(code, 1);
       assert.match(first.stderr, /Cannot write records to stdout/);
@@ -333,15 +349,18 @@ function assertOneFatalLine(stderr: string, pattern: RegExp): void {
 
 Deno.test({
   name:
-    `a dead letter that cannot be written stops the agent with exit code 1, and stays at the broker${needs}`,
-  ignore,
+    `a dead letter that cannot be written stops the agent with exit code 1, and stays at the broker`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker, { DEAD_LETTER_FILE: "/dev/full" });
       const first = await startAgent(env, WITH_ALL_PERMISSIONS);
       agents.push(first);
       // A record, a payload that is not JSON, a record, in this order.
-      await publishStream(broker.url, 3, { window: 1, invalid: (seq) => seq === 1 });
+      await publishStream(broker.url, 3, {
+        protocolVersion: broker.protocolVersion,
+        window: 1,
+        invalid: (seq) => seq === 1,
+      });
       assert.equal(await first.exitedWithin(15_000), 1);
       assertOneFatalLine(
         first.stderr,
@@ -366,16 +385,19 @@ Deno.test({
 
 Deno.test({
   name:
-    `a dead letter on a closed stderr stops the agent with exit code 1, and stays at the broker${needs}`,
-  ignore,
+    `a dead letter on a closed stderr stops the agent with exit code 1, and stays at the broker`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const env = agentEnv(broker);
       const first = await startAgent(env);
       agents.push(first);
       // The log reader dies (as `2>&1 | head -c 1` does).
       await first.closeStderr();
-      await publishStream(broker.url, 2, { window: 1, invalid: (seq) => seq === 0 });
+      await publishStream(broker.url, 2, {
+        protocolVersion: broker.protocolVersion,
+        window: 1,
+        invalid: (seq) => seq === 0,
+      });
       assert.equal(await first.exitedWithin(15_000), 1, "the failed dead letter is fatal");
 
       const second = await startAgent(env);
@@ -390,15 +412,17 @@ Deno.test({
 
 Deno.test({
   name:
-    `ammp_agent_records_written_total counts what has reached stdout, not what waits for a stalled reader${needs}`,
-  ignore,
+    `ammp_agent_records_written_total counts what has reached stdout, not what waits for a stalled reader`,
   fn: () =>
-    withBroker({}, async (broker, agents) => {
+    withBroker({ require: false }, async (broker, agents) => {
       const agent = await startAgent(agentEnv(broker));
       agents.push(agent);
       agent.pauseReading();
       const count = 3000;
-      await publishStream(broker.url, count, { window: 200 });
+      await publishStream(broker.url, count, {
+        protocolVersion: broker.protocolVersion,
+        window: 200,
+      });
       // The in-flight window fills behind the full pipe.
       await agent.waitFor(
         async () => (await agent.metric("ammp_agent_messages_received_total"))! >= 1000,

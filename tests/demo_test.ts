@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { minimalEnv, ROOT } from "./agent_process.ts";
-import { freePort } from "./broker.ts";
-import { ctrlC, processesInGroup } from "./process_group.ts";
+import { minimalEnv, ROOT } from "./_support/agent_process.ts";
+import { freePort } from "./_support/broker.ts";
+import { ctrlC, processesInGroup } from "./_support/process_group.ts";
+import { waitFor } from "./_support/wait_for.ts";
 
 Deno.test({
   name: "`deno task demo` streams records within seconds and stops cleanly on Ctrl-C",
@@ -52,10 +53,10 @@ Deno.test({
       })(),
     ]);
     try {
-      const deadline = Date.now() + 30_000;
-      while (lines.length < 5 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor(() => lines.length >= 5, {
+        what: () => `5 records on stdout; stderr:\n${stderr}`,
+        timeoutMs: 30_000,
+      });
       assert.ok(lines.length >= 5, `5 records on stdout; stderr:\n${stderr}`);
 
       // The status page is where the demo says, which is not the port held above.
@@ -135,13 +136,15 @@ Deno.test({
     };
     try {
       const want = { reporting: 2, silent: 1, offline: 1, backfilling: 1 };
-      const deadline = Date.now() + 60_000;
       let last = {};
-      while (Date.now() < deadline) {
+      await waitFor(async () => {
         last = await states();
-        if (JSON.stringify(last) === JSON.stringify(want)) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+        return JSON.stringify(last) === JSON.stringify(want);
+      }, {
+        what: () => `the node states ${JSON.stringify(want)}; seen:\n${seen.slice(-3000)}`,
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
       assert.deepEqual(last, want, seen);
     } finally {
       await ctrlC(child.pid);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
-import { which } from "./broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { which } from "./_support/broker.ts";
 
 const UNIT = `${ROOT}deploy/ammp-agent.service`;
 const INSTALL = `${ROOT}deploy/install.sh`;

@@ -1,7 +1,7 @@
 // No container engine runs these tests: they check what the Dockerfile
 // says against the repository it builds from.
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
+import { ROOT } from "./_support/agent_process.ts";
 import { DEFAULT_METRICS_PORT } from "../src/config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 

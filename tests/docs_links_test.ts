@@ -1,7 +1,7 @@
 // The documentation is read on GitHub and in a checkout: every link between
 // its files, and every anchor into a heading, must lead somewhere.
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
+import { ROOT } from "./_support/agent_process.ts";
 
 /** The README's length at most, so that it stays a page a user reads. */
 const README_MAX_LINES = 420;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readEnvFile } from "../src/env_file.ts";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { mosquittoRequired, startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { mosquittoRequired, startBroker } from "./_support/broker.ts";
 
 const FIXTURE = `${ROOT}tests/fixtures/env/systemd.env`;
 const EXPECTED: Record<string, string> = JSON.parse(
@@ -117,17 +117,13 @@ Deno.test("--env-file reads MQTT_TOPICS=a/# whole, and stops at a byte order mar
       `${dir}/agent.env`,
       `MQTT_URL=${broker.url}\nMQTT_TOPICS=a/#\nMQTT_PROTOCOL_VERSION=${broker.protocolVersion}\n`,
     );
-    const agent = await startAgent({ MQTT_CLIENT_ID: `env-${crypto.randomUUID()}` }, {
+    await using agent = await startAgent({ MQTT_CLIENT_ID: `env-${crypto.randomUUID()}` }, {
       args: ["--env-file", `${dir}/agent.env`],
     });
-    try {
-      assert.match((await agent.get("/")).body, /a\/#/);
-      assert.equal(await agent.stop(), 0);
-      const connecting = agent.stderr.split("\n").find((line) => line.includes("Connecting to"));
-      assert.deepEqual(JSON.parse(connecting ?? "{}").topics, ["a/#"]);
-    } finally {
-      await agent.stop("SIGKILL");
-    }
+    assert.match((await agent.get("/")).body, /a\/#/);
+    assert.equal(await agent.stop(), 0);
+    const connecting = agent.stderr.split("\n").find((line) => line.includes("Connecting to"));
+    assert.deepEqual(JSON.parse(connecting ?? "{}").topics, ["a/#"]);
 
     await Deno.writeTextFile(`${dir}/bom.env`, "\ufeffMQTT_QOS=7\n");
     const bom = await startAgent({}, { args: ["--env-file", `${dir}/bom.env`], waitReady: false });

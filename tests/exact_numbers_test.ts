@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"m","E":18446744073709551615,' +
   '"n":9007199254740993,"min":-9223372036854775808,"P":5120.5,' +
@@ -62,24 +62,20 @@ Deno.test("the agent writes every digit of integers beyond 2^53 it receives from
   try {
     // record: the fast line writer; influx: the record object.
     for (const format of ["record", "influx"] as const) {
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `exact-${format}-${crypto.randomUUID()}`,
         MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
         OUTPUT_FORMAT: format,
       });
-      try {
-        await publisher.publishAsync("a/b827eb000001/u/data", PAYLOAD, { qos: 1 });
-        await agent.waitFor(
-          async () => (await agent.metric("ammp_agent_records_written_total")) === 1,
-          "1 record counted",
-        );
-        assert.equal(await agent.stop("SIGTERM"), 0);
-        assert.deepEqual(agent.lines, WRITTEN[format].split("\n"));
-        assert.equal(agent.partialLine, "");
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      await publisher.publishAsync("a/b827eb000001/u/data", PAYLOAD, { qos: 1 });
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_records_written_total")) === 1,
+        "1 record counted",
+      );
+      assert.equal(await agent.stop("SIGTERM"), 0);
+      assert.deepEqual(agent.lines, WRITTEN[format].split("\n"));
+      assert.equal(agent.partialLine, "");
     }
   } finally {
     await publisher.endAsync();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
-import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./agent_process.ts";
-import { startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker, type TestBroker } from "./_support/broker.ts";
 import { chromiumPath, chromiumRequired, launchChromium } from "./_support/chromium.ts";
 
 const REPORTING = "b827eb00000a";
@@ -65,90 +65,86 @@ async function threeSites(
 }
 
 Deno.test("the fleet view tells the silent and the offline site apart within 5 s, and after a restart", async () => {
-  const broker = await startBroker();
-  try {
-    await threeSites(broker, async (agent, stateDirectory) => {
-      const started = Date.now();
-      await agent.waitFor(
-        async () =>
-          await agent.metric('ammp_agent_nodes{state="silent"}') === 1 &&
-          await agent.metric('ammp_agent_nodes{state="offline"}') === 1,
-        "one silent and one offline node",
-        5000,
-      );
-      assert.ok(Date.now() - started < 5000);
-      assert.equal(await agent.metric('ammp_agent_nodes{state="reporting"}'), 1);
-      assert.deepEqual((await nodes(agent, "?state=silent")).map((n) => n.node_id), [STOPPED]);
-      assert.deepEqual((await nodes(agent, "?state=offline")).map((n) => n.node_id), [OFFLINE]);
-      assert.equal(await agent.metric(`ammp_agent_node_up{node_id="${OFFLINE}"}`), 0);
-      assert.equal(await agent.metric(`ammp_agent_node_silent{node_id="${STOPPED}"}`), 1);
-      assert.equal((await agent.get("/nodes?state=asleep")).status, 400);
-      const page = (await agent.get("/")).body;
-      assert.match(page, new RegExp(`<code>${STOPPED}</code></td><td[^>]*>silent<`));
-      assert.match(page, new RegExp(`<code>${OFFLINE}</code></td><td[^>]*>offline<`));
-      assert.doesNotMatch(page, new RegExp(`<code>${REPORTING}</code>`));
+  await using broker = await startBroker();
+  await threeSites(broker, async (agent, stateDirectory) => {
+    const started = Date.now();
+    await agent.waitFor(
+      async () =>
+        await agent.metric('ammp_agent_nodes{state="silent"}') === 1 &&
+        await agent.metric('ammp_agent_nodes{state="offline"}') === 1,
+      "one silent and one offline node",
+      5000,
+    );
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(await agent.metric('ammp_agent_nodes{state="reporting"}'), 1);
+    assert.deepEqual((await nodes(agent, "?state=silent")).map((n) => n.node_id), [STOPPED]);
+    assert.deepEqual((await nodes(agent, "?state=offline")).map((n) => n.node_id), [OFFLINE]);
+    assert.equal(await agent.metric(`ammp_agent_node_up{node_id="${OFFLINE}"}`), 0);
+    assert.equal(await agent.metric(`ammp_agent_node_silent{node_id="${STOPPED}"}`), 1);
+    assert.equal((await agent.get("/nodes?state=asleep")).status, 400);
+    const page = (await agent.get("/")).body;
+    assert.match(page, new RegExp(`<code>${STOPPED}</code></td><td[^>]*>silent<`));
+    assert.match(page, new RegExp(`<code>${OFFLINE}</code></td><td[^>]*>offline<`));
+    assert.doesNotMatch(page, new RegExp(`<code>${REPORTING}</code>`));
 
-      // The same from the command line, also with a proxy in the environment.
-      const command = async (...args: string[]) => {
-        const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts", ...args],
-          cwd: ROOT,
-          clearEnv: true,
-          env: minimalEnv({
-            METRICS_LISTEN: `127.0.0.1:${agent.port}`,
-            HTTP_PROXY: "http://127.0.0.1:1",
-            http_proxy: "http://127.0.0.1:1",
-          }),
-          stdin: "null",
-        }).output();
-        return {
-          code,
-          out: new TextDecoder().decode(stdout),
-          err: new TextDecoder().decode(stderr),
-        };
+    // The same from the command line, also with a proxy in the environment.
+    const command = async (...args: string[]) => {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts", ...args],
+        cwd: ROOT,
+        clearEnv: true,
+        env: minimalEnv({
+          METRICS_LISTEN: `127.0.0.1:${agent.port}`,
+          HTTP_PROXY: "http://127.0.0.1:1",
+          http_proxy: "http://127.0.0.1:1",
+        }),
+        stdin: "null",
+      }).output();
+      return {
+        code,
+        out: new TextDecoder().decode(stdout),
+        err: new TextDecoder().decode(stderr),
       };
-      const table = await command("nodes", "--state", "silent");
-      assert.equal(table.code, 0, table.err);
-      const lines = table.out.trimEnd().split("\n");
-      assert.match(lines[0], /^NODE +STATE +LAST DATA/);
-      assert.match(lines[1], new RegExp(`^${STOPPED} +silent +\\d+ s ago`));
-      assert.equal(lines.at(-1), "1 node");
-      const json = await command("nodes", "--json");
-      assert.equal(json.code, 0, json.err);
-      assert.equal(JSON.parse(json.out).nodes.length, 3);
-      const bad = await command("nodes", "--state", "asleep");
-      assert.equal(bad.code, 2);
-      assert.equal(
-        bad.err,
-        'Invalid --state "asleep": expected one of reporting, silent, offline, backfilling\n',
-      );
+    };
+    const table = await command("nodes", "--state", "silent");
+    assert.equal(table.code, 0, table.err);
+    const lines = table.out.trimEnd().split("\n");
+    assert.match(lines[0], /^NODE +STATE +LAST DATA/);
+    assert.match(lines[1], new RegExp(`^${STOPPED} +silent +\\d+ s ago`));
+    assert.equal(lines.at(-1), "1 node");
+    const json = await command("nodes", "--json");
+    assert.equal(json.code, 0, json.err);
+    assert.equal(JSON.parse(json.out).nodes.length, 3);
+    const bad = await command("nodes", "--state", "asleep");
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.err,
+      'Invalid --state "asleep": expected one of reporting, silent, offline, backfilling\n',
+    );
 
-      assert.equal(await agent.stop("SIGTERM"), 0);
-      // Nothing is published while it is away; the restarted agent knows
-      // the stopped site before any message reaches it.
-      const again = await startAgent({
-        ...agentEnv(broker, stateDirectory),
-        MQTT_URL: "mqtt://127.0.0.1:1",
-      }, { waitReady: false });
-      try {
-        await again.waitFor(async () => {
-          try {
-            return (await again.get("/healthz")).status === 200;
-          } catch {
-            return false;
-          }
-        }, "the restarted agent's endpoint");
-        assert.equal(await again.metric("ammp_agent_messages_received_total"), 0);
-        const silent = (await nodes(again, "?state=silent")).map((n) => n.node_id);
-        assert.ok(silent.includes(STOPPED), JSON.stringify(silent) + again.stderr + agent.stderr);
-        assert.deepEqual((await nodes(again, "?state=offline")).map((n) => n.node_id), [OFFLINE]);
-      } finally {
-        await again.stop("SIGKILL");
-      }
-    });
-  } finally {
-    await broker.stop();
-  }
+    assert.equal(await agent.stop("SIGTERM"), 0);
+    // Nothing is published while it is away; the restarted agent knows
+    // the stopped site before any message reaches it.
+    const again = await startAgent({
+      ...agentEnv(broker, stateDirectory),
+      MQTT_URL: "mqtt://127.0.0.1:1",
+    }, { waitReady: false });
+    try {
+      await again.waitFor(async () => {
+        try {
+          return (await again.get("/healthz")).status === 200;
+        } catch {
+          return false;
+        }
+      }, "the restarted agent's endpoint");
+      assert.equal(await again.metric("ammp_agent_messages_received_total"), 0);
+      const silent = (await nodes(again, "?state=silent")).map((n) => n.node_id);
+      assert.ok(silent.includes(STOPPED), JSON.stringify(silent) + again.stderr + agent.stderr);
+      assert.deepEqual((await nodes(again, "?state=offline")).map((n) => n.node_id), [OFFLINE]);
+    } finally {
+      await again.stop("SIGKILL");
+    }
+  });
 });
 
 Deno.test("a replayed backlog shows its site backfilling, in the lag histogram's upper buckets", async () => {
@@ -185,33 +181,29 @@ Deno.test({
   }`,
   ignore: noChromium,
   fn: async () => {
-    const broker = await startBroker();
-    try {
-      await threeSites(broker, async (agent) => {
-        await agent.waitFor(
-          async () => await agent.metric('ammp_agent_nodes{state="silent"}') === 1,
-          "a silent node",
-          5000,
-        );
-        // The charts need two samples, taken every 5 s.
-        await agent.waitFor(async () => (await agent.get("/")).body.includes("<svg"), "charts");
-        await using browser = await launchChromium();
-        const page = await browser.open(`http://127.0.0.1:${agent.port}/`);
-        const rows = await page.evaluate<string[][]>(
-          `[...document.querySelectorAll("#sites tr")].slice(1)
-            .map((row) => [...row.cells].slice(0, 2).map((cell) => cell.textContent))`,
-        );
-        assert.deepEqual(rows, [[STOPPED, "silent"], [OFFLINE, "offline"]]);
-        assert.equal(await page.evaluate("document.querySelectorAll('svg').length"), 2);
-        assert.deepEqual(page.errors, []);
-        const shot = Deno.env.get("STATUS_SCREENSHOT") ??
-          await Deno.makeTempFile({ suffix: ".png" });
-        await page.screenshot(shot);
-        const png = await Deno.readFile(shot);
-        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
-      });
-    } finally {
-      await broker.stop();
-    }
+    await using broker = await startBroker();
+    await threeSites(broker, async (agent) => {
+      await agent.waitFor(
+        async () => await agent.metric('ammp_agent_nodes{state="silent"}') === 1,
+        "a silent node",
+        5000,
+      );
+      // The charts need two samples, taken every 5 s.
+      await agent.waitFor(async () => (await agent.get("/")).body.includes("<svg"), "charts");
+      await using browser = await launchChromium();
+      const page = await browser.open(`http://127.0.0.1:${agent.port}/`);
+      const rows = await page.evaluate<string[][]>(
+        `[...document.querySelectorAll("#sites tr")].slice(1)
+          .map((row) => [...row.cells].slice(0, 2).map((cell) => cell.textContent))`,
+      );
+      assert.deepEqual(rows, [[STOPPED, "silent"], [OFFLINE, "offline"]]);
+      assert.equal(await page.evaluate("document.querySelectorAll('svg').length"), 2);
+      assert.deepEqual(page.errors, []);
+      const shot = Deno.env.get("STATUS_SCREENSHOT") ??
+        await Deno.makeTempFile({ suffix: ".png" });
+      await page.screenshot(shot);
+      const png = await Deno.readFile(shot);
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    });
   },
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
-import { freePort, startBroker } from "./broker.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { freePort, startBroker } from "./_support/broker.ts";
 
 /** Runs `main.ts healthcheck` against the agent at `listen`. */
 async function healthcheck(
@@ -17,51 +17,41 @@ async function healthcheck(
 }
 
 Deno.test("`healthcheck` exits 0 while the agent is ready and 1 with one line why when it is not", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent({
+  await using broker = await startBroker();
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `healthcheck-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
   });
   const listen = `127.0.0.1:${agent.port}`;
-  try {
-    assert.deepEqual(await healthcheck(listen), { code: 0, stderr: "" });
+  assert.deepEqual(await healthcheck(listen), { code: 0, stderr: "" });
 
-    await broker.stop();
-    await agent.waitFor(async () => (await agent.get("/readyz")).status === 503, "readyz 503");
-    const notReady = await healthcheck(listen);
-    assert.equal(notReady.code, 1);
-    assert.equal(
-      notReady.stderr,
-      `Not ready: http://${listen}/readyz answered 503 Service Unavailable\n`,
-    );
+  await broker.stop();
+  await agent.waitFor(async () => (await agent.get("/readyz")).status === 503, "readyz 503");
+  const notReady = await healthcheck(listen);
+  assert.equal(notReady.code, 1);
+  assert.equal(
+    notReady.stderr,
+    `Not ready: http://${listen}/readyz answered 503 Service Unavailable\n`,
+  );
 
-    assert.equal(await agent.stop("SIGTERM"), 0);
-    const gone = await healthcheck(listen);
-    assert.equal(gone.code, 1);
-    assert.equal(gone.stderr, `Cannot reach http://${listen}/readyz: Connection refused\n`);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  assert.equal(await agent.stop("SIGTERM"), 0);
+  const gone = await healthcheck(listen);
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stderr, `Cannot reach http://${listen}/readyz: Connection refused\n`);
 });
 
 Deno.test("`healthcheck` reaches an agent listening on 0.0.0.0 through loopback", async () => {
-  const broker = await startBroker();
+  await using broker = await startBroker();
   const port = freePort();
-  const agent = await startAgent({
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `healthcheck-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     METRICS_LISTEN: `0.0.0.0:${port}`,
   }, { waitReady: false });
-  try {
-    await agent.waitFor(async () => (await healthcheck(`0.0.0.0:${port}`)).code === 0, "healthy");
-    assert.equal(await agent.stop("SIGTERM"), 0);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  await agent.waitFor(async () => (await healthcheck(`0.0.0.0:${port}`)).code === 0, "healthy");
+  assert.equal(await agent.stop("SIGTERM"), 0);
 });
 
 Deno.test("`healthcheck` with a bad METRICS_LISTEN names it in one line and exits 2", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connectAsync } from "mqtt";
-import { startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker } from "./broker.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { hasMosquitto, mosquittoRequired, startBroker } from "./_support/broker.ts";
 
 const TOPIC = "a/b827eb000001/u/data";
 const MiB = 1024 * 1024;

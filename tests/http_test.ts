@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
-import { freePort, mosquittoRequired, startBroker, type TestBroker, which } from "./broker.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
+import {
+  freePort,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+  which,
+} from "./_support/broker.ts";
 
 const TOKEN = "7c0ffee5d1a8b2c94e7f3a6b5c4d3e2f";
 
@@ -24,19 +30,14 @@ async function withAgent(
   env: Record<string, string>,
   fn: (agent: AgentProcess, broker: TestBroker) => Promise<void>,
 ): Promise<void> {
-  const broker = await startBroker();
-  const agent = await startAgent({
+  await using broker = await startBroker();
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `http-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     ...env,
   });
-  try {
-    await fn(agent, broker);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
-  }
+  await fn(agent, broker);
 }
 
 Deno.test("the endpoint refuses bodies and overlong URLs on the wire and keeps serving", async () => {

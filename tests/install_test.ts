@@ -4,8 +4,8 @@
 // password became readable by others and that nothing outside the root
 // changed.
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
-import { which } from "./broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { which } from "./_support/broker.ts";
 
 const INSTALL = `${ROOT}deploy/install.sh`;
 const CI = Deno.env.get("CI") === "true";

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { parse } from "yaml";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
-import { promtool, type Series, startPrometheus, testWithTool } from "./prometheus.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
+import { promtool, type Series, startPrometheus, testWithTool } from "./_support/prometheus.ts";
+import { waitFor as waitUntil } from "./_support/wait_for.ts";
 
 const MONITORING = `${ROOT}monitoring/`;
 
@@ -272,17 +273,15 @@ testWithTool(
         return result[0]?.values?.at(-1);
       };
       const waitFor = async (what: string, done: () => Promise<boolean>) => {
-        const deadline = Date.now() + 30_000;
-        while (!(await done())) {
-          if (Date.now() > deadline) {
-            const active = await server.api("/api/v1/targets");
-            throw new Error(
-              `Timed out waiting for ${what}; targets: ${JSON.stringify(active)}\n${
-                server.log.slice(-2000)
-              }`,
-            );
-          }
-          await new Promise((resolve) => setTimeout(resolve, 200));
+        try {
+          await waitUntil(done, { what, timeoutMs: 30_000, intervalMs: 200 });
+        } catch (error) {
+          const active = await server.api("/api/v1/targets");
+          throw new Error(
+            `${(error as Error).message}; targets: ${JSON.stringify(active)}\n${
+              server.log.slice(-2000)
+            }`,
+          );
         }
       };
 

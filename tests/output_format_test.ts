@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 const payload = JSON.stringify({
   t: 1709288100,
@@ -29,27 +29,23 @@ Deno.test("OUTPUT_FORMAT=device and influx write one line per device and count o
   };
   try {
     for (const format of ["device", "influx"] as const) {
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `format-${format}-${crypto.randomUUID()}`,
         MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
         OUTPUT_FORMAT: format,
       });
-      try {
-        await publisher.publishAsync("a/b827eb000001/u/data", payload, { qos: 1 });
-        await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1709288100,"r":[]}', {
-          qos: 1,
-        });
-        await agent.waitFor(
-          async () => (await agent.metric("ammp_agent_records_written_total")) === 2,
-          "2 records counted",
-        );
-        assert.equal(await agent.stop("SIGTERM"), 0);
-        assert.deepEqual(agent.lines, expected[format]);
-        assert.equal(agent.partialLine, "");
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      await publisher.publishAsync("a/b827eb000001/u/data", payload, { qos: 1 });
+      await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1709288100,"r":[]}', {
+        qos: 1,
+      });
+      await agent.waitFor(
+        async () => (await agent.metric("ammp_agent_records_written_total")) === 2,
+        "2 records counted",
+      );
+      assert.equal(await agent.stop("SIGTERM"), 0);
+      assert.deepEqual(agent.lines, expected[format]);
+      assert.equal(agent.partialLine, "");
     }
   } finally {
     await publisher.endAsync();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { ENV_VARS } from "../src/settings.ts";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 interface PermissionSet {
   env: { allow: string[]; ignore: boolean };
@@ -109,27 +109,22 @@ Deno.test("`transform` reads its files with the network, writing and the environ
 });
 
 Deno.test("run with every permission (-A), the agent still gives up the environment, and connects", async () => {
-  const broker = await startBroker();
-  const agent = await startAgent({
+  await using broker = await startBroker();
+  await using agent = await startAgent({
     MQTT_URL: broker.url,
     MQTT_CLIENT_ID: `permissions-all-${crypto.randomUUID()}`,
     MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
     LOG_FORMAT: "json",
   }, { command: [Deno.execPath(), "run", "--quiet", "-A", `${ROOT}main.ts`] });
-  try {
-    const line = agent.stderr.split("\n").find((l) => l.includes("Running with permissions"));
-    assert.ok(line, agent.stderr);
-    const { permissions } = JSON.parse(line);
-    for (const name of ["read", "write", "env", "sys"]) {
-      assert.notEqual(permissions[name], "granted", name);
-    }
-    const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
-    await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[]}', { qos: 1 });
-    await publisher.endAsync();
-    await agent.waitForLines(1);
-    assert.equal(await agent.stop(), 0);
-  } finally {
-    await agent.stop("SIGKILL");
-    await broker.stop();
+  const line = agent.stderr.split("\n").find((l) => l.includes("Running with permissions"));
+  assert.ok(line, agent.stderr);
+  const { permissions } = JSON.parse(line);
+  for (const name of ["read", "write", "env", "sys"]) {
+    assert.notEqual(permissions[name], "granted", name);
   }
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[]}', { qos: 1 });
+  await publisher.endAsync();
+  await agent.waitForLines(1);
+  assert.equal(await agent.stop(), 0);
 });

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connectAsync } from "mqtt";
-import { ROOT, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker, which } from "./broker.ts";
+import { ROOT, startAgent } from "./_support/agent_process.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+  which,
+} from "./_support/broker.ts";
 
 // Distinctive enough that finding it anywhere can only mean a leak.
 const PASSWORD = `pw-${crypto.randomUUID()}-Zq7 ~!`;
@@ -35,15 +41,11 @@ async function withPasswordBroker(
     }).output();
     assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
     await Deno.writeTextFile(`${dir}/password`, `${PASSWORD}\n`, { mode: 0o600 });
-    const broker = await startBroker({
+    await using broker = await startBroker({
       require: true,
       config: ["allow_anonymous false", `password_file ${dir}/passwd`],
     });
-    try {
-      await fn(broker, dir);
-    } finally {
-      await broker.stop();
-    }
+    await fn(broker, dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -56,7 +58,7 @@ Deno.test({
   ignore,
   async fn() {
     await withPasswordBroker(async (broker, dir) => {
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `secret-${crypto.randomUUID()}`,
         MQTT_USERNAME: USER,
@@ -65,33 +67,29 @@ Deno.test({
         // Would make MQTT.js print its packets; the agent cannot read it.
         DEBUG: "*",
       });
-      try {
-        const publisher = await connectAsync(broker.url, { username: USER, password: PASSWORD });
-        await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[{"_vid":"m","P":1}]}', {
-          qos: 1,
-        });
-        await publisher.publishAsync("a/b827eb000001/u/data", "not json", { qos: 1 });
-        await publisher.endAsync();
-        await agent.waitForLines(1);
-        await agent.waitFor(
-          async () =>
-            (await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}')) === 1,
-          "the dead letter",
-        );
-        const metrics = (await agent.get("/metrics")).body;
-        const page = (await agent.get("/")).body;
-        assert.match(page, /connected/);
-        assert.equal(await agent.stop(), 0);
+      const publisher = await connectAsync(broker.url, { username: USER, password: PASSWORD });
+      await publisher.publishAsync("a/b827eb000001/u/data", '{"t":1,"r":[{"_vid":"m","P":1}]}', {
+        qos: 1,
+      });
+      await publisher.publishAsync("a/b827eb000001/u/data", "not json", { qos: 1 });
+      await publisher.endAsync();
+      await agent.waitForLines(1);
+      await agent.waitFor(
+        async () =>
+          (await agent.metric('ammp_agent_messages_failed_total{reason="not_json"}')) === 1,
+        "the dead letter",
+      );
+      const metrics = (await agent.get("/metrics")).body;
+      const page = (await agent.get("/")).body;
+      assert.match(page, /connected/);
+      assert.equal(await agent.stop(), 0);
 
-        assert.ok(agent.stderr.includes("Dead letter"), "the log has content to search");
-        assert.deepEqual(leaks(agent.stderr, PASSWORD), [], "stderr");
-        assert.deepEqual(leaks(agent.lines.join("\n"), PASSWORD), [], "stdout");
-        assert.deepEqual(leaks(metrics, PASSWORD), [], "/metrics");
-        assert.deepEqual(leaks(page, PASSWORD), [], "/");
-        for (const line of agent.stderr.trim().split("\n")) JSON.parse(line);
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      assert.ok(agent.stderr.includes("Dead letter"), "the log has content to search");
+      assert.deepEqual(leaks(agent.stderr, PASSWORD), [], "stderr");
+      assert.deepEqual(leaks(agent.lines.join("\n"), PASSWORD), [], "stdout");
+      assert.deepEqual(leaks(metrics, PASSWORD), [], "/metrics");
+      assert.deepEqual(leaks(page, PASSWORD), [], "/");
+      for (const line of agent.stderr.trim().split("\n")) JSON.parse(line);
 
       const help = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts", "--help"],
@@ -116,7 +114,7 @@ Deno.test({
   ignore,
   async fn() {
     await withPasswordBroker(async (broker) => {
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `wrong-${crypto.randomUUID()}`,
         MQTT_USERNAME: USER,
@@ -124,23 +122,19 @@ Deno.test({
         MQTT_RECONNECT_MAX_SECONDS: "1",
         LOG_LEVEL: "debug",
       }, { waitReady: false });
-      try {
-        const refusals = () =>
-          agent.logMessages.filter((message) => message.startsWith("Cannot connect to "));
-        await agent.waitFor(() => refusals().length >= 2, "two refused logins");
-        assert.match(
-          refusals()[0],
-          new RegExp(
-            `^Cannot connect to mqtt://127\\.0\\.0\\.1:\\d+: the broker refused the login of user "${USER}": (not authorized|bad user name or password), check MQTT_USERNAME and the password; trying again in \\d+ ms$`,
-          ),
-        );
-        assert.equal((await agent.get("/readyz")).status, 503);
-        assert.equal(await agent.stop(), 0);
-        assert.deepEqual(leaks(agent.stderr, WRONG), []);
-        assert.deepEqual(leaks(agent.stderr, PASSWORD), []);
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      const refusals = () =>
+        agent.logMessages.filter((message) => message.startsWith("Cannot connect to "));
+      await agent.waitFor(() => refusals().length >= 2, "two refused logins");
+      assert.match(
+        refusals()[0],
+        new RegExp(
+          `^Cannot connect to mqtt://127\\.0\\.0\\.1:\\d+: the broker refused the login of user "${USER}": (not authorized|bad user name or password), check MQTT_USERNAME and the password; trying again in \\d+ ms$`,
+        ),
+      );
+      assert.equal((await agent.get("/readyz")).status, 503);
+      assert.equal(await agent.stop(), 0);
+      assert.deepEqual(leaks(agent.stderr, WRONG), []);
+      assert.deepEqual(leaks(agent.stderr, PASSWORD), []);
     });
   },
 });
@@ -154,19 +148,15 @@ Deno.test({
     await withPasswordBroker(async (broker, dir) => {
       await Deno.mkdir(`${dir}/credentials`);
       await Deno.copyFile(`${dir}/password`, `${dir}/credentials/mqtt-password`);
-      const agent = await startAgent({
+      await using agent = await startAgent({
         MQTT_URL: broker.url,
         MQTT_CLIENT_ID: `credential-${crypto.randomUUID()}`,
         MQTT_USERNAME: USER,
         CREDENTIALS_DIRECTORY: `${dir}/credentials`,
       });
-      try {
-        assert.equal((await agent.get("/readyz")).status, 200);
-        assert.equal(await agent.stop(), 0);
-        assert.deepEqual(leaks(agent.stderr, PASSWORD), []);
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+      assert.equal((await agent.get("/readyz")).status, 200);
+      assert.equal(await agent.stop(), 0);
+      assert.deepEqual(leaks(agent.stderr, PASSWORD), []);
     });
   },
 });

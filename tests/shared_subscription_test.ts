@@ -4,10 +4,15 @@
  */
 
 import assert from "node:assert/strict";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
-import { hasMosquitto, mosquittoRequired, startBroker, type TestBroker } from "./broker.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
+import {
+  hasMosquitto,
+  mosquittoRequired,
+  startBroker,
+  type TestBroker,
+} from "./_support/broker.ts";
 import { connect } from "mqtt";
-import { publishStream, range, tally } from "./stream.ts";
+import { publishStream, range, tally } from "./_support/stream.ts";
 
 // aedes, the fallback broker, speaks MQTT 3.1.1 only.
 const ignore = !hasMosquitto() && !mosquittoRequired();
@@ -54,7 +59,7 @@ Deno.test({
   name: `three agents in a share group write every record once between them${needs}`,
   ignore,
   fn: async () => {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     const { agents } = await startGroup(broker, 3);
     try {
       const count = 30_000;
@@ -79,7 +84,6 @@ Deno.test({
       }
     } finally {
       for (const agent of agents) await agent.stop("SIGKILL");
-      await broker.stop();
     }
   },
 });
@@ -88,7 +92,7 @@ Deno.test({
   name: `a share group loses nothing when one agent is killed and started again${needs}`,
   ignore,
   fn: async () => {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     const { agents, envs } = await startGroup(broker, 3);
     try {
       const count = 30_000;
@@ -117,7 +121,6 @@ Deno.test({
       assert.ok(result.duplicated <= 1000, `${result.duplicated} duplicates`);
     } finally {
       for (const agent of agents) await agent.stop("SIGKILL");
-      await broker.stop();
     }
   },
 });
@@ -127,7 +130,7 @@ Deno.test({
     `\`leave\` retires a member: its queued share is written, the rest goes to the group, and the broker ends its session${needs}`,
   ignore,
   fn: async () => {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     const { agents, envs } = await startGroup(broker, 2);
     const all = [...agents];
     try {
@@ -163,7 +166,6 @@ Deno.test({
       assert.equal(await sessionPresent(broker, envs[1].MQTT_CLIENT_ID), false);
     } finally {
       for (const agent of all) await agent.stop("SIGKILL");
-      await broker.stop();
     }
   },
 });
@@ -173,7 +175,7 @@ Deno.test({
     `\`leave\` with a stdout reader that stalls longer than --quiet-seconds waits and loses nothing${needs}`,
   ignore,
   fn: async () => {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     // A small window, so that most of the backlog is still at the broker
     // when the reader stalls.
     const env = {
@@ -192,19 +194,30 @@ Deno.test({
     try {
       await leaving.waitForLines(10);
       leaving.pauseReading();
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // The stall outlasts --quiet-seconds: the agent, its window full of
+      // messages it cannot acknowledge, takes nothing in for 2 s.
+      let received: number | undefined;
+      let since = Date.now();
+      await leaving.waitFor(
+        async () => {
+          const now = await leaving.metric("ammp_agent_messages_received_total");
+          if (now !== received) [received, since] = [now, Date.now()];
+          return received !== undefined && Date.now() - since >= 2000;
+        },
+        "the stalled agent to take nothing in for 2 s",
+        30_000,
+      );
       leaving.resumeReading();
       assert.equal(await leaving.exited(), 0, leaving.stderr.slice(-2000));
       const result = tally(leaving.lines, range(0, count));
       console.log(
-        `leave, reader stalled 3 s: published ${count}, written ${result.written}, lost ${result.lost.length}`,
+        `leave, reader stalled: published ${count}, written ${result.written}, lost ${result.lost.length}`,
       );
       assert.deepEqual(result.lost, []);
       assert.equal(result.duplicated, 0);
       assert.equal(await sessionPresent(broker, env.MQTT_CLIENT_ID), false);
     } finally {
       await leaving.stop("SIGKILL");
-      await broker.stop();
     }
   },
 });
@@ -213,17 +226,13 @@ Deno.test({
   name: `\`leave\` stopped by a signal keeps the session for a later run and exits 1${needs}`,
   ignore,
   fn: async () => {
-    const broker = await startBroker({ require: true });
+    await using broker = await startBroker({ require: true });
     const { agents, envs } = await startGroup(broker, 1);
-    try {
-      assert.equal(await agents[0].stop(), 0);
-      const leaving = await startAgent(envs[0], { args: ["leave", "--quiet-seconds", "60"] });
-      assert.equal(await leaving.stop("SIGTERM"), 1);
-      assert.match(leaving.stderr, /Stopped before the session of .* was ended; run leave again/);
-      assert.equal(await sessionPresent(broker, envs[0].MQTT_CLIENT_ID), true);
-    } finally {
-      await broker.stop();
-    }
+    assert.equal(await agents[0].stop(), 0);
+    await using leaving = await startAgent(envs[0], { args: ["leave", "--quiet-seconds", "60"] });
+    assert.equal(await leaving.stop("SIGTERM"), 1);
+    assert.match(leaving.stderr, /Stopped before the session of .* was ended; run leave again/);
+    assert.equal(await sessionPresent(broker, envs[0].MQTT_CLIENT_ID), true);
   },
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { startAgent } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { startAgent } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 
 Deno.test({
   name: "SIGHUP without an output file to reopen leaves the agent running",

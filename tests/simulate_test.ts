@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { transform } from "../src/transform.ts";
-import { ROOT } from "./agent_process.ts";
-import { startBroker } from "./broker.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { startBroker } from "./_support/broker.ts";
 import { BACKFILL_SECONDS, SiteFaults } from "../tools/simulate.ts";
+import { waitFor } from "./_support/wait_for.ts";
 
 Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message of the kind it says", async () => {
-  const broker = await startBroker();
+  await using broker = await startBroker();
   const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
   const received: { topic: string; payload: Uint8Array; qos: number }[] = [];
   subscriber.on("message", (topic, payload, packet) => {
@@ -37,10 +38,10 @@ Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message
     assert.ok(summary.kinds.malformed > 0 && summary.kinds.non_data > 0, JSON.stringify(summary));
     assert.match(errors, /Published 300 messages .* 300 acknowledged/);
 
-    const deadline = Date.now() + 10_000;
-    while (received.length < 300 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(() => received.length >= 300, {
+      what: () => `300 messages (have ${received.length})`,
+      timeoutMs: 10_000,
+    });
     assert.equal(received.length, 300);
     const outcomes = { record: 0, dead: 0, ignored: 0 };
     const nodes = new Set<string>();
@@ -59,7 +60,6 @@ Deno.test("`deno task simulate` publishes the asked count at QoS 1, each message
     for (const node of nodes) assert.match(node, /^[0-9a-f]{12}$/);
   } finally {
     await subscriber.endAsync();
-    await broker.stop();
   }
 });
 
@@ -119,43 +119,39 @@ Deno.test("SiteFaults makes the last sites silent, offline and backfilling once 
 });
 
 Deno.test("`deno task simulate` publishes each site's bridge state retained, and 0 for an offline site", async () => {
-  const broker = await startBroker();
+  await using broker = await startBroker();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--permission-set=simulate",
+      "tools/simulate.ts",
+      ...["--url", broker.url, "--protocol-version", String(broker.protocolVersion)],
+      ...["--nodes", "3", "--interval", "0.2", "--offline", "1", "--fault-after", "0.5"],
+      ...["--duration", "1.5", "--seed", "7"],
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const { code, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  // A subscriber that comes later is handed the retained states.
+  const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  const states = new Map<string, string>();
+  subscriber.on("message", (topic, payload, packet) => {
+    if (packet.retain) states.set(topic, new TextDecoder().decode(payload));
+  });
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--permission-set=simulate",
-        "tools/simulate.ts",
-        ...["--url", broker.url, "--protocol-version", String(broker.protocolVersion)],
-        ...["--nodes", "3", "--interval", "0.2", "--offline", "1", "--fault-after", "0.5"],
-        ...["--duration", "1.5", "--seed", "7"],
-      ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const { code, stderr } = await child.output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    // A subscriber that comes later is handed the retained states.
-    const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
-    const states = new Map<string, string>();
-    subscriber.on("message", (topic, payload, packet) => {
-      if (packet.retain) states.set(topic, new TextDecoder().decode(payload));
+    await subscriber.subscribeAsync("a/+/bridge_state", { qos: 1 });
+    await waitFor(() => states.size >= 3, {
+      what: () => `3 bridge states (have ${states.size})`,
+      timeoutMs: 5000,
     });
-    try {
-      await subscriber.subscribeAsync("a/+/bridge_state", { qos: 1 });
-      const deadline = Date.now() + 5000;
-      while (states.size < 3 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      assert.deepEqual([...states.values()].sort(), ["0", "1", "1"]);
-    } finally {
-      await subscriber.endAsync();
-    }
+    assert.deepEqual([...states.values()].sort(), ["0", "1", "1"]);
   } finally {
-    await broker.stop();
+    await subscriber.endAsync();
   }
 });

@@ -1,12 +1,17 @@
 // deploy/install.sh and the unit under a real systemd, booted for the test
-// in namespaces of its own (tests/systemd_namespace.ts), against a
+// in namespaces of its own (tests/_support/systemd_namespace.ts), against a
 // mosquitto that wants a password and a client certificate.
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ROOT } from "./agent_process.ts";
-import { freePort, hasMosquitto, startBroker, which } from "./broker.ts";
-import { hasOpenssl, makeTestPki } from "./certs.ts";
-import { bootSystemd, systemdMissing, type SystemdNamespace } from "./systemd_namespace.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { freePort, hasMosquitto, startBroker, which } from "./_support/broker.ts";
+import { hasOpenssl, makeTestPki } from "./_support/certs.ts";
+import {
+  bootSystemd,
+  systemdMissing,
+  type SystemdNamespace,
+} from "./_support/systemd_namespace.ts";
+import { waitFor as waitUntil } from "./_support/wait_for.ts";
 import { AGENT_FLAGS, bundleArgs, DIST, writeEntry } from "../scripts/compile.ts";
 
 const CI = Deno.env.get("CI") === "true";
@@ -29,13 +34,12 @@ async function waitFor(
   what: string | (() => Promise<string>),
   timeoutMs = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${typeof what === "string" ? what : await what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let described = typeof what === "string" ? what : "";
+  await waitUntil(async () => {
+    if (await condition()) return true;
+    if (typeof what !== "string") described = await what();
+    return false;
+  }, { what: () => described, timeoutMs, intervalMs: 100 });
 }
 
 async function output(command: string, args: string[]): Promise<void> {

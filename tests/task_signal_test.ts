@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { ROOT } from "./agent_process.ts";
-import { freePort, startBroker } from "./broker.ts";
-import { ctrlC, processesInGroup } from "./process_group.ts";
+import { ROOT } from "./_support/agent_process.ts";
+import { freePort, startBroker } from "./_support/broker.ts";
+import { ctrlC, processesInGroup } from "./_support/process_group.ts";
+import { waitFor } from "./_support/wait_for.ts";
 
 Deno.test({
   name:
     "`deno task start` drains and exits 0 on Ctrl-C, though the task runner passes SIGINT on again",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const broker = await startBroker();
+    await using broker = await startBroker();
     const port = freePort();
     // A process group of its own, as a terminal gives a command, so that
     // SIGINT reaches the task runner and the agent alike, as Ctrl-C does.
@@ -29,14 +30,11 @@ Deno.test({
     }).spawn();
     const stderr = new Response(child.stderr).text();
     try {
-      const deadline = Date.now() + 15_000;
       let ready = false;
-      while (!ready && Date.now() < deadline) {
+      await waitFor(async () =>
         ready = await fetch(`http://127.0.0.1:${port}/readyz`)
           .then(async (response) => (await response.text(), response.ok))
-          .catch(() => false);
-        if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+          .catch(() => false), { what: "/readyz to answer 200", intervalMs: 50 });
       assert.ok(ready, "the agent became ready");
       await ctrlC(child.pid);
       const status = await child.status;
@@ -51,7 +49,6 @@ Deno.test({
         // already gone
       }
       await child.status;
-      await broker.stop();
     }
   },
 });

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { connectAsync, type IClientOptions } from "mqtt";
-import { type AgentProcess, startAgent } from "./agent_process.ts";
+import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
 import {
   type BrokerTls,
   hasMosquitto,
   mosquittoRequired,
   startBroker,
   type TestBroker,
-} from "./broker.ts";
-import { hasOpenssl, makeTestPki, type TestPki } from "./certs.ts";
+} from "./_support/broker.ts";
+import { hasOpenssl, makeTestPki, type TestPki } from "./_support/certs.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"inv-1","P_total":5120.5}]}';
 const RECORD =
@@ -87,24 +87,20 @@ async function expectRefusal(
   env: Record<string, string>,
   publishOne: () => Promise<void>,
 ): Promise<string> {
-  const agent = await startAgent(agentEnv(broker, env), { waitReady: false });
-  try {
-    await agent.waitFor(() => connectFailures(agent).length >= 2, "two failed attempts");
-    await publishOne();
-    await agent.waitFor(() => connectFailures(agent).length >= 3, "a third failed attempt");
-    assert.equal((await agent.get("/readyz")).status, 503);
-    assert.equal(await agent.metric("ammp_agent_broker_connected"), 0);
-    assert.equal(await agent.metric("ammp_agent_messages_received_total"), 0);
-    assert.equal(agent.logMessages.filter((m) => m.startsWith("Connected to ")).length, 0);
-    assert.equal(await agent.stop(), 0);
-    assert.deepEqual(agent.lines, []);
-    const [first, second] = connectFailures(agent);
-    // The same sentence on every attempt, apart from the delay.
-    assert.equal(first.replace(/\d+ ms$/, ""), second.replace(/\d+ ms$/, ""));
-    return first;
-  } finally {
-    await agent.stop("SIGKILL");
-  }
+  await using agent = await startAgent(agentEnv(broker, env), { waitReady: false });
+  await agent.waitFor(() => connectFailures(agent).length >= 2, "two failed attempts");
+  await publishOne();
+  await agent.waitFor(() => connectFailures(agent).length >= 3, "a third failed attempt");
+  assert.equal((await agent.get("/readyz")).status, 503);
+  assert.equal(await agent.metric("ammp_agent_broker_connected"), 0);
+  assert.equal(await agent.metric("ammp_agent_messages_received_total"), 0);
+  assert.equal(agent.logMessages.filter((m) => m.startsWith("Connected to ")).length, 0);
+  assert.equal(await agent.stop(), 0);
+  assert.deepEqual(agent.lines, []);
+  const [first, second] = connectFailures(agent);
+  // The same sentence on every attempt, apart from the delay.
+  assert.equal(first.replace(/\d+ ms$/, ""), second.replace(/\d+ ms$/, ""));
+  return first;
 }
 
 async function expectDelivery(agent: AgentProcess, send: () => Promise<void>): Promise<void> {
@@ -120,65 +116,45 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 tlsTest(
   "the agent connects over TLS with the right MQTT_CA_FILE and delivers records",
   async (pki) => {
-    const broker = await startBroker({ tls: serverTls(pki) });
-    try {
-      assert.match(broker.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/);
-      const agent = await startAgent(agentEnv(broker, { MQTT_CA_FILE: pki.caFile }));
-      try {
-        await expectDelivery(agent, () => publish(broker, pki));
-      } finally {
-        await agent.stop("SIGKILL");
-      }
-    } finally {
-      await broker.stop();
-    }
+    await using broker = await startBroker({ tls: serverTls(pki) });
+    assert.match(broker.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    await using agent = await startAgent(agentEnv(broker, { MQTT_CA_FILE: pki.caFile }));
+    await expectDelivery(agent, () => publish(broker, pki));
   },
 );
 
 tlsTest(
   "a wrong MQTT_CA_FILE is one plain log line per attempt and the agent never connects",
   async (pki) => {
-    const broker = await startBroker({ tls: serverTls(pki) });
-    try {
-      const line = await expectRefusal(broker, {
-        MQTT_CA_FILE: pki.otherCaFile,
-        // Node's switch to turn verification off must not work here.
-        NODE_TLS_REJECT_UNAUTHORIZED: "0",
-      }, () => publish(broker, pki));
-      assert.match(
-        line,
-        new RegExp(
-          `^Cannot connect to ${escape(broker.url)}: the TLS certificate of 127\\.0\\.0\\.1 ` +
-            `is not signed by the CA in MQTT_CA_FILE "${escape(pki.otherCaFile)}", ` +
-            `check that this file is the broker's CA certificate; trying again in \\d+ ms$`,
-        ),
-      );
-    } finally {
-      await broker.stop();
-    }
+    await using broker = await startBroker({ tls: serverTls(pki) });
+    const line = await expectRefusal(broker, {
+      MQTT_CA_FILE: pki.otherCaFile,
+      // Node's switch to turn verification off must not work here.
+      NODE_TLS_REJECT_UNAUTHORIZED: "0",
+    }, () => publish(broker, pki));
+    assert.match(
+      line,
+      new RegExp(
+        `^Cannot connect to ${escape(broker.url)}: the TLS certificate of 127\\.0\\.0\\.1 ` +
+          `is not signed by the CA in MQTT_CA_FILE "${escape(pki.otherCaFile)}", ` +
+          `check that this file is the broker's CA certificate; trying again in \\d+ ms$`,
+      ),
+    );
   },
 );
 
 tlsTest(
   "without MQTT_CA_FILE the broker is checked against Deno's root certificates",
   async (pki) => {
-    const broker = await startBroker({ tls: serverTls(pki) });
-    try {
-      const line = await expectRefusal(broker, {}, () => publish(broker, pki));
-      assert.match(
-        line,
-        /: the TLS certificate of 127\.0\.0\.1 is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate; trying again in \d+ ms$/,
-      );
-      // DENO_CERT adds a CA to that store: the same agent then connects.
-      const agent = await startAgent(agentEnv(broker, { DENO_CERT: pki.caFile }));
-      try {
-        await expectDelivery(agent, () => publish(broker, pki));
-      } finally {
-        await agent.stop("SIGKILL");
-      }
-    } finally {
-      await broker.stop();
-    }
+    await using broker = await startBroker({ tls: serverTls(pki) });
+    const line = await expectRefusal(broker, {}, () => publish(broker, pki));
+    assert.match(
+      line,
+      /: the TLS certificate of 127\.0\.0\.1 is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate; trying again in \d+ ms$/,
+    );
+    // DENO_CERT adds a CA to that store: the same agent then connects.
+    await using agent = await startAgent(agentEnv(broker, { DENO_CERT: pki.caFile }));
+    await expectDelivery(agent, () => publish(broker, pki));
   },
 );
 
@@ -211,22 +187,18 @@ tlsTest(
       );
 
       // ... unless MQTT_TLS_SERVERNAME names what it lists.
-      const agent = await startAgent(
+      await using agent = await startAgent(
         agentEnv(nameOnly, { MQTT_CA_FILE: pki.caFile, MQTT_TLS_SERVERNAME: "localhost" }),
       );
-      try {
-        await expectDelivery(agent, async () => {
-          const client = await connectAsync(nameOnly.url, {
-            ca: Deno.readTextFileSync(pki.caFile),
-            servername: "localhost",
-            rejectUnauthorized: true,
-          });
-          await client.publishAsync(TOPIC, PAYLOAD, { qos: 1 });
-          await client.endAsync();
+      await expectDelivery(agent, async () => {
+        const client = await connectAsync(nameOnly.url, {
+          ca: Deno.readTextFileSync(pki.caFile),
+          servername: "localhost",
+          rejectUnauthorized: true,
         });
-      } finally {
-        await agent.stop("SIGKILL");
-      }
+        await client.publishAsync(TOPIC, PAYLOAD, { qos: 1 });
+        await client.endAsync();
+      });
     } finally {
       await broker.stop();
       await nameOnly.stop();
@@ -237,41 +209,33 @@ tlsTest(
 tlsTest(
   "mutual TLS: no client certificate or a stranger's is refused, the right one delivers",
   async (pki) => {
-    const broker = await startBroker({ tls: serverTls(pki, { requireCertificate: true }) });
+    await using broker = await startBroker({ tls: serverTls(pki, { requireCertificate: true }) });
     const publishWithCert = () => publish(broker, pki, true);
-    try {
-      const without = await expectRefusal(broker, { MQTT_CA_FILE: pki.caFile }, publishWithCert);
-      assert.match(
-        without,
-        /: the broker 127\.0\.0\.1 requires a client certificate, set MQTT_CERT_FILE and MQTT_KEY_FILE; trying again in \d+ ms$/,
-      );
+    const without = await expectRefusal(broker, { MQTT_CA_FILE: pki.caFile }, publishWithCert);
+    assert.match(
+      without,
+      /: the broker 127\.0\.0\.1 requires a client certificate, set MQTT_CERT_FILE and MQTT_KEY_FILE; trying again in \d+ ms$/,
+    );
 
-      const stranger = await expectRefusal(broker, {
-        MQTT_CA_FILE: pki.caFile,
-        MQTT_CERT_FILE: pki.strangerCertFile,
-        MQTT_KEY_FILE: pki.strangerKeyFile,
-      }, publishWithCert);
-      assert.match(
-        stranger,
-        new RegExp(
-          `: the broker 127\\.0\\.0\\.1 did not accept the client certificate in MQTT_CERT_FILE "${
-            escape(pki.strangerCertFile)
-          }"`,
-        ),
-      );
+    const stranger = await expectRefusal(broker, {
+      MQTT_CA_FILE: pki.caFile,
+      MQTT_CERT_FILE: pki.strangerCertFile,
+      MQTT_KEY_FILE: pki.strangerKeyFile,
+    }, publishWithCert);
+    assert.match(
+      stranger,
+      new RegExp(
+        `: the broker 127\\.0\\.0\\.1 did not accept the client certificate in MQTT_CERT_FILE "${
+          escape(pki.strangerCertFile)
+        }"`,
+      ),
+    );
 
-      const agent = await startAgent(agentEnv(broker, {
-        MQTT_CA_FILE: pki.caFile,
-        MQTT_CERT_FILE: pki.clientCertFile,
-        MQTT_KEY_FILE: pki.clientKeyFile,
-      }));
-      try {
-        await expectDelivery(agent, publishWithCert);
-      } finally {
-        await agent.stop("SIGKILL");
-      }
-    } finally {
-      await broker.stop();
-    }
+    await using agent = await startAgent(agentEnv(broker, {
+      MQTT_CA_FILE: pki.caFile,
+      MQTT_CERT_FILE: pki.clientCertFile,
+      MQTT_KEY_FILE: pki.clientKeyFile,
+    }));
+    await expectDelivery(agent, publishWithCert);
   },
 );

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { which } from "../broker.ts";
+import { which } from "./broker.ts";
 
 /** The Chromium executable, if one is installed. */
 export function chromiumPath(): string | undefined {

@@ -12,6 +12,7 @@
 
 import { ROOT } from "./agent_process.ts";
 import { which } from "./broker.ts";
+import { waitFor } from "./wait_for.ts";
 
 const PID1 = `${ROOT}tests/fixtures/systemd_pid1.sh`;
 const SYSTEMD = "/lib/systemd/systemd";
@@ -135,37 +136,37 @@ export async function bootSystemd(options: BootOptions = {}): Promise<SystemdNam
     stderr: "null",
   }).spawn();
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const remaining = () => Math.max(0, deadline - Date.now());
   let pid = 0;
-  while (pid === 0) {
+  await waitFor(() => {
     try {
       const children = Deno.readTextFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`);
       pid = Number(children.trim().split(" ")[0]) || 0;
     } catch {
       // unshare has not forked yet, or it ended
     }
-    if (pid === 0) await tick(deadline, "unshare to start PID 1");
-  }
+    return pid !== 0;
+  }, { what: "unshare to start PID 1", timeoutMs: remaining(), intervalMs: 50 });
   const system = new SystemdNamespace(unshare, dir, pid);
   try {
     // PID 1 runs the shell script first; it becomes systemd by exec.
-    while (!Deno.readLinkSync(`/proc/${pid}/exe`).endsWith("/systemd")) {
-      await tick(deadline, "PID 1 to become systemd");
-    }
+    await waitFor(() => Deno.readLinkSync(`/proc/${pid}/exe`).endsWith("/systemd"), {
+      what: "PID 1 to become systemd",
+      timeoutMs: remaining(),
+      intervalMs: 50,
+    });
     let state = "";
-    while (!["running", "degraded"].includes(state)) {
+    await waitFor(async () => {
       state = (await system.run(["systemctl", "is-system-running"])).stdout.trim();
-      if (!["running", "degraded"].includes(state)) {
-        await tick(deadline, `systemd to finish booting (state "${state}")`);
-      }
-    }
+      return ["running", "degraded"].includes(state);
+    }, {
+      what: () => `systemd to finish booting (state "${state}")`,
+      timeoutMs: remaining(),
+      intervalMs: 50,
+    });
     return system;
   } catch (error) {
     await system.stop();
     throw error;
   }
-}
-
-async function tick(deadline: number, what: string): Promise<void> {
-  if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
 }

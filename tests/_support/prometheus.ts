@@ -8,6 +8,7 @@
  */
 
 import { freePort, which } from "./broker.ts";
+import { waitFor } from "./wait_for.ts";
 
 /** Whether a missing Prometheus tool is a failure (on CI) rather than a reason to skip. */
 export function prometheusRequired(): boolean {
@@ -124,24 +125,24 @@ export async function startPrometheus(configFile: string, dir: string): Promise<
     return body.data;
   };
 
-  const deadline = Date.now() + 30_000;
-  while (true) {
-    if (exited) {
-      await stop();
-      throw new Error(`prometheus exited before it was ready:\n${log.slice(-3000)}`);
-    }
-    try {
-      const response = await fetch(`${url}/-/ready`);
-      await response.body?.cancel();
-      if (response.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready within 30 s:\n${log.slice(-3000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitFor(async () => {
+      if (exited) throw new Error(`prometheus exited before it was ready:\n${log.slice(-3000)}`);
+      try {
+        const response = await fetch(`${url}/-/ready`);
+        await response.body?.cancel();
+        return response.status === 200;
+      } catch {
+        return false; // not listening yet
+      }
+    }, {
+      what: () => `prometheus to be ready:\n${log.slice(-3000)}`,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
   }
 
   return {

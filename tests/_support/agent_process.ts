@@ -5,11 +5,12 @@
  * @module
  */
 
-import { AGENT_FLAGS } from "../scripts/compile.ts";
+import { AGENT_FLAGS } from "../../scripts/compile.ts";
 import { freePort } from "./broker.ts";
+import { waitFor } from "./wait_for.ts";
 
 /** The project's root folder. */
-export const ROOT = new URL("../", import.meta.url).pathname;
+export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
  * The environment a child process starts with: only what Deno needs to
@@ -36,10 +37,19 @@ export interface StartAgentOptions {
    * (default: `deno run` of `main.ts` with the `agent` permission set).
    */
   command?: string[];
+  /**
+   * Start with stdout not read, as {@linkcode AgentProcess.pauseReading}
+   * after the start would not quite do: a read already waiting then takes
+   * one more chunk from the pipe.
+   */
+  pauseReading?: boolean;
 }
 
-/** A running agent with its stdout split into lines. */
-export class AgentProcess {
+/**
+ * A running agent with its stdout split into lines; `await using` kills it
+ * (SIGKILL) when the test's scope ends, if it still runs.
+ */
+export class AgentProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   /** The metrics port. */
   readonly port: number;
@@ -53,9 +63,10 @@ export class AgentProcess {
   #stdout: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #stderr: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
-  constructor(child: Deno.ChildProcess, port: number) {
+  constructor(child: Deno.ChildProcess, port: number, options: { pauseReading?: boolean } = {}) {
     this.child = child;
     this.port = port;
+    if (options.pauseReading) this.pauseReading();
     this.#reading = [this.#readStdout(), this.#readStderr()];
   }
 
@@ -83,7 +94,10 @@ export class AgentProcess {
     await this.#stdout?.cancel();
   }
 
-  /** Stops reading stdout, as a stalled consumer would; the pipe fills up. */
+  /**
+   * Stops reading stdout, as a stalled consumer would; the pipe fills up.
+   * A read already waiting still takes one chunk.
+   */
   pauseReading(): void {
     this.#paused ??= Promise.withResolvers<void>();
   }
@@ -147,13 +161,10 @@ export class AgentProcess {
     what: string,
     timeoutMs = 15_000,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; stderr:\n${this.stderr.slice(-3000)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(predicate, {
+      what: () => `${what}; stderr:\n${this.stderr.slice(-3000)}`,
+      timeoutMs,
+    });
   }
 
   /** Waits until at least `count` stdout lines have arrived. */
@@ -173,6 +184,11 @@ export class AgentProcess {
       // already exited
     }
     return await this.exited();
+  }
+
+  /** Kills the agent if it still runs, and waits for the end of its output. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
   }
 
   /** The exit code once the process has exited within `timeoutMs`; undefined if it still runs. */
@@ -221,7 +237,7 @@ export async function startAgent(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const agent = new AgentProcess(child, port);
+  const agent = new AgentProcess(child, port, { pauseReading: options.pauseReading });
   if (options.waitReady ?? true) {
     await agent.waitFor(async () => {
       try {

@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import type { AgentProcess } from "./agent_process.ts";
 import { startBroker } from "./broker.ts";
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
 
 const VERSION = denoJson.version;
 
-const fixtures = new URL("./fixtures/examples/", import.meta.url);
+const fixtures = new URL("../fixtures/examples/", import.meta.url);
 
 /** One example payload of `tests/fixtures/examples/`. */
 export interface Example {

@@ -7,9 +7,13 @@
  */
 
 import net from "node:net";
+import { waitFor } from "./wait_for.ts";
 
-/** A broker started for a test. */
-export interface TestBroker {
+/**
+ * A broker started for a test; `await using` stops it when the test's
+ * scope ends.
+ */
+export interface TestBroker extends AsyncDisposable {
   kind: "mosquitto" | "aedes";
   host: string;
   port: number;
@@ -17,7 +21,7 @@ export interface TestBroker {
   url: string;
   /** The newest MQTT version the broker speaks: aedes speaks only 3.1.1. */
   protocolVersion: 4 | 5;
-  /** Stops the broker cleanly (mosquitto saves its persistence). */
+  /** Stops the broker cleanly (mosquitto saves its persistence); once. */
   stop(): Promise<void>;
   /** Stops the broker cleanly and starts it again on the same port. */
   restart(): Promise<void>;
@@ -78,16 +82,25 @@ export function freePort(): number {
 
 /** Starts mosquitto, or aedes where mosquitto is missing outside CI. */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
-  if (hasMosquitto()) return await startMosquitto(options);
+  if (hasMosquitto()) return disposable(await startMosquitto(options));
   if (mosquittoRequired() || options.require || options.tls) {
     throw new Error(
       "mosquitto is not on PATH; it is required with CI=true (apt-get install mosquitto)",
     );
   }
-  return await startAedes();
+  return disposable(await startAedes());
 }
 
-async function startMosquitto(options: StartBrokerOptions): Promise<TestBroker> {
+type Broker = Omit<TestBroker, typeof Symbol.asyncDispose>;
+
+// A second stop (the test's own, then the end of its scope) does nothing.
+function disposable(broker: Broker): TestBroker {
+  let stopped: Promise<void> | undefined;
+  const stop = () => stopped ??= broker.stop();
+  return { ...broker, stop, [Symbol.asyncDispose]: stop };
+}
+
+async function startMosquitto(options: StartBrokerOptions): Promise<Broker> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "ammp-agent-mosquitto-" });
   // mosquitto started as root drops to the "mosquitto" user unless told
@@ -155,7 +168,7 @@ async function startMosquitto(options: StartBrokerOptions): Promise<TestBroker> 
   };
 }
 
-async function startAedes(): Promise<TestBroker> {
+async function startAedes(): Promise<Broker> {
   const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker();
   const port = freePort();
@@ -196,16 +209,14 @@ async function startAedes(): Promise<TestBroker> {
 async function waitForPort(port: number, exited: Promise<Deno.CommandStatus>): Promise<void> {
   let gone = false;
   exited.then(() => gone = true);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  await waitFor(async () => {
     if (gone) throw new Error(`mosquitto exited before listening on port ${port}`);
     try {
       const connection = await Deno.connect({ hostname: "127.0.0.1", port });
       connection.close();
-      return;
+      return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      return false;
     }
-  }
-  throw new Error(`mosquitto did not listen on port ${port} within 10 s`);
+  }, { what: `mosquitto to listen on port ${port}`, timeoutMs: 10_000, intervalMs: 25 });
 }

@@ -1,0 +1,108 @@
+/**
+ * Why a connection to the broker failed, in words a field engineer can act
+ * on.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+
+const CONNACK_REASONS: Record<number, string> = {
+  4: "bad user name or password",
+  5: "not authorized",
+  134: "bad user name or password",
+  135: "not authorized",
+};
+
+// Node's codes for a broker certificate that no trusted CA signed.
+const UNTRUSTED = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "INVALID_CA",
+]);
+
+/** Why a connection failed: a plain sentence part, and the code behind it. */
+export interface ConnectionFailure {
+  /** What failed and what to check, e.g. for the log. */
+  reason: string;
+  /** The error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ECONNREFUSED`, `134`), if any. */
+  code?: string;
+}
+
+/**
+ * Describes a failed connection in words a field engineer can act on: which
+ * check failed, against which host, and the setting to look at. Never
+ * includes the password.
+ */
+export function describeError(
+  error: Error | undefined,
+  config: Config["mqtt"],
+): ConnectionFailure {
+  if (error === undefined) return { reason: "the connection closed" };
+  const raw = (error as { code?: unknown }).code;
+  const code = raw === undefined ? undefined : String(raw);
+  if (typeof raw === "number" && CONNACK_REASONS[raw]) {
+    return {
+      reason: `the broker refused the login of user "${config.username ?? ""}": ${
+        CONNACK_REASONS[raw]
+      }, check MQTT_USERNAME and the password`,
+      code,
+    };
+  }
+  const host = config.host;
+  const name = config.servername ?? host;
+  const message = error.message;
+  if (code !== undefined && UNTRUSTED.has(code)) {
+    return {
+      reason: config.caFile === undefined
+        ? `the TLS certificate of ${host} is not signed by any CA this machine trusts, set MQTT_CA_FILE to the broker's CA certificate`
+        : `the TLS certificate of ${host} is not signed by the CA in MQTT_CA_FILE "${config.caFile}", check that this file is the broker's CA certificate`,
+      code,
+    };
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return {
+      reason: `the TLS certificate of ${host} ${
+        code === "CERT_HAS_EXPIRED" ? "has expired" : "is not valid yet"
+      }, check the broker's certificate and this machine's clock`,
+      code,
+    };
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    // Node's TLS error carries the certificate it refused.
+    const listed = (error as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
+    return {
+      reason: `the TLS certificate of ${host} is not valid for the name "${name}"${
+        typeof listed === "string" && listed !== "" ? ` (it lists ${listed})` : ""
+      }, connect by a name it lists or set MQTT_TLS_SERVERNAME to one`,
+      code,
+    };
+  }
+  if (/CertificateRequired|CERTIFICATE_REQUIRED/i.test(`${code} ${message}`)) {
+    return {
+      reason: config.cert === undefined
+        ? `the broker ${host} requires a client certificate, set MQTT_CERT_FILE and MQTT_KEY_FILE`
+        : `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}"`,
+      code,
+    };
+  }
+  if (
+    config.cert !== undefined &&
+    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code ?? "")
+  ) {
+    return {
+      reason:
+        `the broker ${host} did not accept the client certificate in MQTT_CERT_FILE "${config.certFile}" (${message})`,
+      code,
+    };
+  }
+  if (code === "ECONNREFUSED") {
+    return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
+  }
+  return { reason: message, code };
+}
