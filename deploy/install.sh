@@ -189,8 +189,27 @@ check_dir() {
   fi
 }
 
-# Makes folder $1 if it is missing (mode 0755), then resolves and checks it.
-# Prints the folder to use.
+# Checks the folders above folder $1 (resolved), up to / or to --root: each
+# must be owned by root and writable by no one else (a sticky folder such as
+# /tmp aside), or another user could rename what lies below and put their
+# own in its place.
+check_parents() {
+  above=$(dirname -- "$1")
+  while :; do
+    if [ "$live" = no ]; then
+      case $above/ in "$root"/*) ;; *) break ;; esac
+    fi
+    if [ "$(owner_of "$above")" != "$owner" ] ||
+      { [ $((0$(mode_of "$above") & 02)) -ne 0 ] && [ ! -k "$above" ]; }; then
+      fail "Refusing $1: the folder above it, $above, is owned by uid $(owner_of "$above") with mode $(mode_of "$above"), others could replace what it holds"
+    fi
+    [ "$above" != / ] || break
+    above=$(dirname -- "$above")
+  done
+}
+
+# Makes folder $1 if it is missing (mode 0755), then resolves and checks it
+# and the folders above it. Prints the folder to use.
 make_dir() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then
     # mkdir -p goes through links above: where they lead is checked first.
@@ -200,7 +219,8 @@ make_dir() {
     mkdir -p -- "$1"
     chmod -- 0755 "$1"
   fi
-  dir=$(real_dir "$1")
+  dir=$(real_dir "$1") || exit
+  check_parents "$dir"
   check_dir "$dir" "${2:-}"
   printf '%s\n' "$dir"
 }
@@ -320,9 +340,10 @@ case $version in
 esac
 
 changed=no
-bin_dir=$(make_dir "$bin_dir")
-unit_dir=$(make_dir "$unit_dir")
-conf_dir=$(make_dir "$conf_dir" mend)
+# A refusal inside $(...) ends only the subshell: stop here as well.
+bin_dir=$(make_dir "$bin_dir") || exit
+unit_dir=$(make_dir "$unit_dir") || exit
+conf_dir=$(make_dir "$conf_dir" mend) || exit
 bin_path=$bin_dir/ammp-agent
 unit_path=$unit_dir/$unit
 

@@ -445,3 +445,29 @@ set +e`;
     }
   },
 });
+
+hostile(
+  "install.sh refuses a folder above the ones it writes that others own or can write",
+  async (m) => {
+    const cases: [string, (path: string) => Promise<void>][] = [
+      ["usr/local", (path) => Deno.chown(path, 65534, 65534)],
+      ["usr/local", (path) => Deno.chmod(path, 0o777)],
+      ["etc", (path) => Deno.chown(path, 65534, 65534)],
+      ["etc", (path) => Deno.chmod(path, 0o777)],
+    ];
+    for (const [folder, open] of cases) {
+      await Deno.remove(m.root, { recursive: true }).catch(() => {});
+      await Deno.mkdir(`${m.root}/${folder}`, { recursive: true, mode: 0o755 });
+      await Deno.chmod(`${m.root}/${folder}`, 0o755);
+      await open(`${m.root}/${folder}`);
+      const run = await install(["--root", m.root, ...m.args]);
+      oneLine(
+        run,
+        new RegExp(`Refusing .*: the folder above it, ${m.root}/${folder}, is owned by uid`),
+      );
+      await Deno.chmod(`${m.root}/${folder}`, 0o755);
+      await Deno.chown(`${m.root}/${folder}`, 0, 0);
+    }
+  },
+  true,
+);
