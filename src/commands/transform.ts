@@ -29,11 +29,31 @@ export interface RunTransformOptions {
 
 const encoder = new TextEncoder();
 
+// A write that failed, told apart from a failed read of the input.
+class _WriteFailed extends Error {
+  readonly what: string;
+  override readonly cause: Error;
+  constructor(what: string, cause: Error) {
+    super(`Cannot write ${what}: ${cause.message}`);
+    this.what = what;
+    this.cause = cause;
+  }
+}
+
+async function write(output: Output, line: string, what: string): Promise<void> {
+  try {
+    await writeAll(output, encoder.encode(line + "\n"));
+  } catch (error) {
+    throw new _WriteFailed(what, error as Error);
+  }
+}
+
 /**
  * Transforms every line of the files (or of stdin when there are none),
  * writing records to the output and dead letters to the log. Resolves to 0
  * when every line became a record (or was ignored), 1 when any became a
- * dead letter, 2 when a file cannot be read.
+ * dead letter or the output failed, 2 when an input cannot be read; a
+ * failure is one log line, never a stack trace.
  */
 export async function runTransform(
   files: string[],
@@ -51,29 +71,34 @@ export async function runTransform(
     const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
     const result = transformToText(topic, payload, transformOptions);
     if (result.kind === "record") {
-      if (result.text !== "") await writeAll(output, encoder.encode(result.text + "\n"));
+      if (result.text !== "") await write(output, result.text, "records to stdout");
     } else if (result.kind === "dead") {
       failed++;
       const letter = { ...result, topic, payload, receivedAt: new Date() };
-      await writeAll(Deno.stderr, encoder.encode(deadLetterLine(letter, { log: true }) + "\n"));
+      await write(Deno.stderr, deadLetterLine(letter, { log: true }), "dead letters to stderr");
     }
   };
 
-  if (files.length === 0) {
-    await eachLine(options.input ?? Deno.stdin.readable, handle);
-  }
-  for (const file of files) {
-    let stream: ReadableStream<Uint8Array>;
+  // A failed output is one line and exit 1; an input that cannot be read,
+  // one line and exit 2.
+  const log = logger("transform");
+  const inputs: [string, () => Promise<ReadableStream<Uint8Array>>][] = files.length === 0
+    ? [["stdin", () => Promise.resolve(options.input ?? Deno.stdin.readable)]]
+    : files.map((file) => [file, async () => (await Deno.open(file)).readable]);
+  for (const [name, open] of inputs) {
     try {
-      stream = (await Deno.open(file)).readable;
+      await eachLine(await open(), handle);
     } catch (error) {
-      logger("transform").error("Cannot read {file}: {error}", {
-        file,
-        error: (error as Error).message,
-      });
+      if (error instanceof _WriteFailed) {
+        log.error("Cannot write {what}: {error}", {
+          what: error.what,
+          error: error.cause.message,
+        });
+        return 1;
+      }
+      log.error("Cannot read {file}: {error}", { file: name, error: (error as Error).message });
       return 2;
     }
-    await eachLine(stream, handle);
   }
   return failed > 0 ? 1 : 0;
 }
