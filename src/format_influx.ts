@@ -25,12 +25,11 @@ export const INFLUX_STATUS_MEASUREMENT = "ammp_status";
  * Every number a double holds exactly is written as a float (`5`, not
  * `5i`): AMMP readings are JSON numbers, and a reading that is `5` in one
  * payload and `5.1` in the next must not become an integer field that then
- * rejects the float. An integer beyond 2^53 keeps every digit: an integer
- * field (`9007199254740993i`) where a signed 64-bit integer holds it, since
- * a float field would round it, else its digits as a float field (which
- * InfluxDB stores rounded). Exact digits win over a stable type here: a
- * reading that is a float field and then, say, the sentinel
- * -9223372036854775808 conflicts in InfluxDB, as a string would.
+ * rejects the float. An integer beyond 2^53 is a float field too, written
+ * with every digit (`9007199254740993`): as an integer field, a 64-bit
+ * counter would change type the day it crosses 2^53, and InfluxDB would
+ * reject every later point of it. The line keeps the digits; InfluxDB
+ * stores a float field as a double, rounded.
  * A point needs at least one field, so a device without readings (polled,
  * nothing returned) has no `ammp` point, and a reading whose name is empty
  * is left out.
@@ -90,13 +89,9 @@ function influxValue(value: ReadingValue): string {
   }
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-// An integer beyond 2^53: exact as an integer field where int64 holds it.
+// An integer beyond 2^53: a float field, like every number, with its digits.
 function influxInteger(value: ExactInteger): string {
-  const n = BigInt(value.rawJSON);
-  return n >= INT64_MIN && n <= INT64_MAX ? `${value.rawJSON}i` : value.rawJSON;
+  return value.rawJSON;
 }
 
 // A string field value: quoted; `"` and `\` escaped. The protocol cannot

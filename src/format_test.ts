@@ -241,10 +241,10 @@ Deno.test("device lines keep every digit of integers beyond 2^53", () => {
   );
 });
 
-Deno.test("influx lines write integers beyond 2^53 with every digit: as integers where int64 holds them", () => {
+Deno.test("influx lines write integers beyond 2^53 with every digit, as float fields like every number", () => {
   assert.deepEqual(influxLines(recordOfText(bigPayload)), [
-    "ammp,node_id=b827eb000001,vid=m E=18446744073709551615,n=9007199254740993i," +
-    "min=-9223372036854775808i,max=9223372036854775807i,over=9223372036854775808," +
+    "ammp,node_id=b827eb000001,vid=m E=18446744073709551615,n=9007199254740993," +
+    "min=-9223372036854775808,max=9223372036854775807,over=9223372036854775808," +
     "safe=9007199254740991,f=0.5 1709288100000000000",
     'ammp_status,node_id=b827eb000001,vid=m entries="[{\\"c\\":\\"overflow\\",\\"l\\":2,' +
     '\\"raw\\":18446744073709551615}]",level=2 1709288100000000000',
