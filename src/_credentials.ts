@@ -133,7 +133,14 @@ export function checkWritable(name: string, path: string): void {
   try {
     Deno.openSync(path, { append: true, create: true }).close();
   } catch (error) {
-    throw new ConfigError(name, `Cannot write ${name} "${path}": ${fileProblem(error)}`);
+    // Deno opens devices only with every permission, which the agent never
+    // holds; stdout and stderr are the defaults already.
+    const device = error instanceof Deno.errors.NotCapable && path.startsWith("/dev/")
+      ? `, as every device; leave ${name} unset to write to ${
+        name === "OUTPUT_FILE" ? "stdout" : "stderr"
+      }`
+      : "";
+    throw new ConfigError(name, `Cannot write ${name} "${path}": ${fileProblem(error)}${device}`);
   }
 }
 

@@ -128,3 +128,33 @@ Deno.test("run with every permission (-A), the agent still gives up the environm
   await agent.waitForLines(1);
   assert.equal(await agent.stop(), 0);
 });
+
+Deno.test("a device named as an output file is refused in one line that says to leave it unset", async () => {
+  for (
+    const [name, path, stream] of [["DEAD_LETTER_FILE", "/dev/stderr", "stderr"], [
+      "OUTPUT_FILE",
+      "/dev/stdout",
+      "stdout",
+    ]]
+  ) {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts"],
+      cwd: ROOT,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        NO_COLOR: "1",
+        [name]: path,
+      },
+      stdin: "null",
+      stdout: "null",
+    }).output();
+    const text = new TextDecoder().decode(stderr);
+    assert.equal(code, 2, text);
+    assert.equal(
+      text,
+      `Cannot write ${name} "${path}": not allowed by the agent's permissions, as every device; leave ${name} unset to write to ${stream}\n`,
+    );
+  }
+});

@@ -38,7 +38,7 @@ Deno.test("`transform` into a reader that goes away says so in one line and exit
   const { code, stderr } = await child.output();
   const text = new TextDecoder().decode(stderr);
   assert.equal(code, 1, text);
-  assert.doesNotMatch(text, /Uncaught|    at /);
+  assert.doesNotMatch(text, /Uncaught| {4}at /);
   assert.equal(text.trim().split("\n").length, 1, text);
   assert.match(text, /Cannot write records to stdout/);
 });
@@ -51,7 +51,7 @@ Deno.test("`transform` of a folder says so in one line and exits 2", async () =>
     const { code, stderr } = await child.output();
     const text = new TextDecoder().decode(stderr);
     assert.equal(code, 2, text);
-    assert.doesNotMatch(text, /Uncaught|    at /);
+    assert.doesNotMatch(text, /Uncaught| {4}at /);
     assert.equal(text.trim().split("\n").length, 1, text);
     assert.match(text, new RegExp(`Cannot read ${dir}`));
   } finally {
