@@ -6,7 +6,9 @@
  * connections it keeps. Here each connection has a deadline to send its
  * request head, one request is answered per connection, and at most
  * {@linkcode MAX_CONNECTIONS} are held: a flood of idle connections costs
- * the oldest of them their place, never a scrape its answer.
+ * the oldest of them their place. A scrape waits among them only until its
+ * request head is read, so hundreds of idle connections do not stop it;
+ * thousands of new connections a second still can.
  *
  * @module
  */
