@@ -29,6 +29,18 @@ async function inTempDir(check: (dir: string) => void): Promise<void> {
   }
 }
 
+// The error a malformed MQTT_URL stops the program with.
+function urlError(url: string): ConfigError {
+  try {
+    load({ MQTT_URL: url });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.equal(error.variable, "MQTT_URL");
+    return error;
+  }
+  assert.fail(`accepted ${url}`);
+}
+
 function rejects(env: Record<string, string>, variable: string, message: RegExp) {
   try {
     load(env);
@@ -250,14 +262,8 @@ Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () =
       "ws://user:hunter2@h",
     ]
   ) {
-    try {
-      load({ MQTT_URL: url });
-      assert.fail(`accepted ${url}`);
-    } catch (error) {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.equal(error.variable, "MQTT_URL");
-      assert.ok(!error.message.includes("hunter2"), error.message);
-    }
+    const error = urlError(url);
+    assert.ok(!error.message.includes("hunter2"), error.message);
   }
 });
 
@@ -274,16 +280,10 @@ Deno.test("loadConfig() never echoes a password holding @, /, ?, #, : or percent
     ["ws://bob:s/e/c@host", "s/e/c"],
   ];
   for (const [url, password] of cases) {
-    try {
-      load({ MQTT_URL: url });
-      assert.fail(`accepted ${url}`);
-    } catch (error) {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.equal(error.variable, "MQTT_URL");
-      assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
-      for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
-        assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
-      }
+    const error = urlError(url);
+    assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
+    for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
+      assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
     }
   }
 });
