@@ -7,6 +7,8 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
+
 /**
  * The base URL (`http://host:port`) of an agent listening on `listen`,
  * reached from the same host: one listening on every address is reached on
@@ -95,13 +97,7 @@ async function readToEnd(conn: Deno.TcpConn): Promise<Uint8Array> {
     chunks.push(buffer.slice(0, read));
     size += read;
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
+  return Buffer.concat(chunks, size);
 }
 
 function parseAnswer(url: string, bytes: Uint8Array): LocalResponse {
@@ -141,13 +137,7 @@ function unchunk(body: Uint8Array): Uint8Array {
     parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;
   }
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 /** The innermost cause of a failed connect, e.g. "Connection refused". */

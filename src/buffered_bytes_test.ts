@@ -10,6 +10,12 @@ function counted(limit: number) {
   return { buffered, events };
 }
 
+// Nothing is left counted, and the limit was reached and left once.
+function assertEmptiedAfterFilling(buffered: BufferedBytes, events: string[]): void {
+  assert.equal(buffered.bytes, 0);
+  assert.deepEqual(events, ["full", "room"]);
+}
+
 Deno.test("BufferedBytes is full once the count reaches the limit, and has room below it", () => {
   const { buffered, events } = counted(100);
   const first = buffered.take(60);
@@ -29,8 +35,7 @@ Deno.test("BufferedBytes is full once the count reaches the limit, and has room 
   assert.equal(buffered.full, false);
   assert.deepEqual(events, ["full", "room"]);
   second();
-  assert.equal(buffered.bytes, 0);
-  assert.deepEqual(events, ["full", "room"]);
+  assertEmptiedAfterFilling(buffered, events);
 });
 
 Deno.test("BufferedBytes lets one message larger than the limit through, and then has room", () => {
@@ -38,8 +43,7 @@ Deno.test("BufferedBytes lets one message larger than the limit through, and the
   const written = buffered.take(250);
   assert.deepEqual(events, ["full"]);
   written();
-  assert.equal(buffered.bytes, 0);
-  assert.deepEqual(events, ["full", "room"]);
+  assertEmptiedAfterFilling(buffered, events);
 });
 
 Deno.test("BufferedBytes counts a message written twice only once", () => {
@@ -50,8 +54,7 @@ Deno.test("BufferedBytes counts a message written twice only once", () => {
   big();
   assert.equal(buffered.bytes, 10);
   small();
-  assert.equal(buffered.bytes, 0);
-  assert.deepEqual(events, ["full", "room"]);
+  assertEmptiedAfterFilling(buffered, events);
 });
 
 Deno.test("BufferedBytes counts messages of no bytes without ever filling up", () => {

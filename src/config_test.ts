@@ -19,6 +19,28 @@ function load(env: Record<string, string>) {
   });
 }
 
+// Runs `check` with a new temporary folder, and removes the folder after.
+async function inTempDir(check: (dir: string) => void): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    check(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// The error a malformed MQTT_URL stops the program with.
+function urlError(url: string): ConfigError {
+  try {
+    load({ MQTT_URL: url });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.equal(error.variable, "MQTT_URL");
+    return error;
+  }
+  assert.fail(`accepted ${url}`);
+}
+
 function rejects(env: Record<string, string>, variable: string, message: RegExp) {
   try {
     load(env);
@@ -98,40 +120,32 @@ Deno.test("loadConfig() takes the password from a file, the environment, or neit
   const fromFile = load({ MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/password" });
   assert.equal(fromFile.mqtt.password, "s3cret pass");
   assert.equal(load({ MQTT_USERNAME: "u", MQTT_PASSWORD: " p " }).mqtt.password, " p ");
-  rejects(
-    { MQTT_USERNAME: "u", MQTT_PASSWORD: "p", MQTT_PASSWORD_FILE: "/etc/ammp/password" },
-    "MQTT_PASSWORD_FILE",
-    /^Conflicting MQTT_PASSWORD_FILE and MQTT_PASSWORD/,
-  );
+  const user = { MQTT_USERNAME: "u" };
+  const both = { ...user, MQTT_PASSWORD: "p", MQTT_PASSWORD_FILE: "/etc/ammp/password" };
+  rejects(both, "MQTT_PASSWORD_FILE", /^Conflicting MQTT_PASSWORD_FILE and MQTT_PASSWORD/);
   rejects(
     { MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/nope" },
     "MQTT_PASSWORD_FILE",
     /^Cannot read MQTT_PASSWORD_FILE "\/etc\/ammp\/nope": file not found$/,
   );
-  rejects(
-    { MQTT_USERNAME: "u", MQTT_PASSWORD_FILE: "/etc/ammp/empty" },
-    "MQTT_PASSWORD_FILE",
-    /the file is empty/,
-  );
+  const empty = { ...user, MQTT_PASSWORD_FILE: "/etc/ammp/empty" };
+  rejects(empty, "MQTT_PASSWORD_FILE", /the file is empty/);
   rejects({ MQTT_PASSWORD: "p" }, "MQTT_USERNAME", /^Missing MQTT_USERNAME/);
 });
 
 Deno.test("loadConfig() reads TLS files only for mqtts:// and checks they are PEM", () => {
   const tls = load({ MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/ca.pem" }).mqtt;
   assert.match(tls.ca!, /BEGIN CERTIFICATE/);
+  const mqtts = { MQTT_URL: "mqtts://broker" };
   rejects(
     { MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/missing.pem" },
     "MQTT_CA_FILE",
     /^Cannot read MQTT_CA_FILE "\/etc\/ammp\/missing.pem": file not found$/,
   );
-  rejects(
-    { MQTT_URL: "mqtts://broker", MQTT_CA_FILE: "/etc/ammp/not-pem" },
-    "MQTT_CA_FILE",
-    /expected a PEM file/,
-  );
+  rejects({ ...mqtts, MQTT_CA_FILE: "/etc/ammp/not-pem" }, "MQTT_CA_FILE", /expected a PEM file/);
   rejects({ MQTT_CA_FILE: "/etc/ammp/ca.pem" }, "MQTT_CA_FILE", /is not TLS/);
   rejects(
-    { MQTT_URL: "mqtts://broker", MQTT_CERT_FILE: "/etc/ammp/ca.pem" },
+    { ...mqtts, MQTT_CERT_FILE: "/etc/ammp/ca.pem" },
     "MQTT_KEY_FILE",
     /^Missing MQTT_KEY_FILE/,
   );
@@ -147,11 +161,8 @@ Deno.test("loadConfig() rejects each kind of bad number and choice with its rang
     "OUTPUT_FORMAT",
     /^Invalid OUTPUT_FORMAT "csv": expected one of record, device, influx$/,
   );
-  rejects(
-    { MQTT_SESSION_EXPIRY_SECONDS: "-1" },
-    "MQTT_SESSION_EXPIRY_SECONDS",
-    /expected a whole number from 0 to 4294967295/,
-  );
+  const expiry = { MQTT_SESSION_EXPIRY_SECONDS: "-1" };
+  rejects(expiry, "MQTT_SESSION_EXPIRY_SECONDS", /expected a whole number from 0 to 4294967295/);
   rejects({ MQTT_RECEIVE_MAXIMUM: "0" }, "MQTT_RECEIVE_MAXIMUM", /from 1 to 65535/);
   rejects({ MQTT_RECEIVE_MAXIMUM: "1.5" }, "MQTT_RECEIVE_MAXIMUM", /whole number/);
   rejects({ MAX_PAYLOAD_BYTES: "lots" }, "MAX_PAYLOAD_BYTES", /^Invalid MAX_PAYLOAD_BYTES "lots"/);
@@ -194,30 +205,21 @@ Deno.test("loadConfig() treats empty variables as unset", () => {
   assert.equal(load({ MQTT_URL: "", MQTT_QOS: " " }).mqtt.url, "mqtt://localhost:1883");
 });
 
-Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.equal(
-      load({ DEAD_LETTER_FILE: `${dir}/dead.ndjson` }).deadLetterFile,
-      `${dir}/dead.ndjson`,
-    );
+Deno.test("loadConfig() checks that DEAD_LETTER_FILE can be written", () =>
+  inTempDir((dir) => {
+    const file = `${dir}/dead.ndjson`;
+    assert.equal(load({ DEAD_LETTER_FILE: file }).deadLetterFile, file);
     rejects(
       { DEAD_LETTER_FILE: `${dir}/missing/dead.ndjson` },
       "DEAD_LETTER_FILE",
       /^Cannot write DEAD_LETTER_FILE ".*": file not found$/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("loadConfig() checks that OUTPUT_FILE can be written and is not DEAD_LETTER_FILE", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.equal(
-      load({ OUTPUT_FILE: `${dir}/records.ndjson` }).outputFile,
-      `${dir}/records.ndjson`,
-    );
+Deno.test("loadConfig() checks that OUTPUT_FILE can be written and is not DEAD_LETTER_FILE", () =>
+  inTempDir((dir) => {
+    const file = `${dir}/records.ndjson`;
+    assert.equal(load({ OUTPUT_FILE: file }).outputFile, file);
     assert.equal(load({}).outputFile, undefined);
     rejects(
       { OUTPUT_FILE: `${dir}/missing/records.ndjson` },
@@ -229,14 +231,10 @@ Deno.test("loadConfig() checks that OUTPUT_FILE can be written and is not DEAD_L
       "OUTPUT_FILE",
       /^Invalid OUTPUT_FILE ".*": it is DEAD_LETTER_FILE too, expected another file$/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("loadConfig() syncs OUTPUT_FILE by default, and only syncs what is a file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("loadConfig() syncs OUTPUT_FILE by default, and only syncs what is a file", () =>
+  inTempDir((dir) => {
     const file = `${dir}/records.ndjson`;
     assert.equal(load({ OUTPUT_FILE: file }).outputSync, true);
     assert.equal(load({ OUTPUT_FILE: file, OUTPUT_SYNC: "never" }).outputSync, false);
@@ -253,10 +251,7 @@ Deno.test("loadConfig() syncs OUTPUT_FILE by default, and only syncs what is a f
       "OUTPUT_SYNC",
       /^Invalid OUTPUT_SYNC "always": it syncs OUTPUT_FILE and DEAD_LETTER_FILE/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () => {
   for (
@@ -267,14 +262,8 @@ Deno.test("loadConfig() never echoes a password from a malformed MQTT_URL", () =
       "ws://user:hunter2@h",
     ]
   ) {
-    try {
-      load({ MQTT_URL: url });
-      assert.fail(`accepted ${url}`);
-    } catch (error) {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.equal(error.variable, "MQTT_URL");
-      assert.ok(!error.message.includes("hunter2"), error.message);
-    }
+    const error = urlError(url);
+    assert.ok(!error.message.includes("hunter2"), error.message);
   }
 });
 
@@ -291,16 +280,10 @@ Deno.test("loadConfig() never echoes a password holding @, /, ?, #, : or percent
     ["ws://bob:s/e/c@host", "s/e/c"],
   ];
   for (const [url, password] of cases) {
-    try {
-      load({ MQTT_URL: url });
-      assert.fail(`accepted ${url}`);
-    } catch (error) {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.equal(error.variable, "MQTT_URL");
-      assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
-      for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
-        assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
-      }
+    const error = urlError(url);
+    assert.match(error.message, /^Invalid MQTT_URL "[^"]*\*\*\*@[^"]*": /);
+    for (const part of [password, decodeURIComponent(password), password.slice(1)]) {
+      assert.ok(!error.message.includes(part), `${url}: ${error.message}`);
     }
   }
 });

@@ -102,75 +102,79 @@ export class AgentMetrics {
   constructor(options: AgentMetricsOptions) {
     this.version = options.version;
     const registers = [this.registry];
-    this.received = new Counter({
-      name: "ammp_agent_messages_received_total",
-      help: "MQTT messages taken from the broker, of any kind.",
-      registers,
-    });
-    this.recordsWritten = new Counter({
-      name: "ammp_agent_records_written_total",
-      help: "Records written to stdout or OUTPUT_FILE, counted once written in full.",
-      registers,
-    });
-    this.ignored = new Counter({
-      name: "ammp_agent_messages_ignored_total",
-      help: "Messages on topics that carry no data (meta values, logs, bridge state).",
-      registers,
-    });
-    this.reconnects = new Counter({
-      name: "ammp_agent_broker_reconnects_total",
-      help: "Times the broker connection was lost and attempted again.",
-      registers,
-    });
-    this.readingsFromFuture = new Counter({
-      name: "ammp_agent_readings_from_future_total",
-      help:
-        `Records whose time t was more than ${FUTURE_READING_SECONDS} s ahead of the agent's clock; they do not move ammp_agent_last_reading_timestamp_seconds.`,
-      registers,
-    });
+    // A counter; with label names, one series a label value.
+    const counter = <T extends string = string>(
+      name: string,
+      help: string,
+      labelNames: readonly T[] = [],
+    ) => new Counter<T>({ name, help, labelNames, registers });
+    // A gauge whose value is read when Prometheus scrapes.
+    const scrapedGauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    this.received = counter(
+      "ammp_agent_messages_received_total",
+      "MQTT messages taken from the broker, of any kind.",
+    );
+    this.recordsWritten = counter(
+      "ammp_agent_records_written_total",
+      "Records written to stdout or OUTPUT_FILE, counted once written in full.",
+    );
+    this.ignored = counter(
+      "ammp_agent_messages_ignored_total",
+      "Messages on topics that carry no data (meta values, logs, bridge state).",
+    );
+    this.reconnects = counter(
+      "ammp_agent_broker_reconnects_total",
+      "Times the broker connection was lost and attempted again.",
+    );
+    this.readingsFromFuture = counter(
+      "ammp_agent_readings_from_future_total",
+      `Records whose time t was more than ${FUTURE_READING_SECONDS} s ahead of the agent's clock; they do not move ammp_agent_last_reading_timestamp_seconds.`,
+    );
     this.processing = new Histogram({
       name: "ammp_agent_message_processing_seconds",
       help: "Time from taking a message to handing its record or dead letter on.",
       buckets: PROCESSING_BUCKETS,
       registers,
     });
-    const failed = new Counter({
-      name: "ammp_agent_messages_failed_total",
-      help: "Messages that became dead letters, by reason.",
-      labelNames: ["reason"],
-      registers,
-    });
+    const failed = counter(
+      "ammp_agent_messages_failed_total",
+      "Messages that became dead letters, by reason.",
+      ["reason"],
+    );
     this.#failedCounter = failed;
     this.#failed = labelled(failed, DEAD_LETTER_REASONS);
-    const skipped = new Counter({
-      name: "ammp_agent_readings_skipped_total",
-      help: "Readings or devices left out of records, by reason.",
-      labelNames: ["reason"],
-      registers,
-    });
+    const skipped = counter(
+      "ammp_agent_readings_skipped_total",
+      "Readings or devices left out of records, by reason.",
+      ["reason"],
+    );
     this.#skipped = labelled(skipped, SKIP_REASONS);
     scrapedGauge(
       "ammp_agent_broker_connected",
       "1 while connected to the broker, 0 otherwise.",
-      registers,
       () => this.connected,
     );
     scrapedGauge(
       "ammp_agent_last_message_received_timestamp_seconds",
       "When the last message was received, Unix seconds (0 before the first).",
-      registers,
       () => this.lastMessageReceived,
     );
     scrapedGauge(
       "ammp_agent_last_reading_timestamp_seconds",
       `The newest reading time t of any record, Unix seconds (0 before the first); times more than ${FUTURE_READING_SECONDS} s ahead are left out.`,
-      registers,
       () => this.lastReadingTime,
     );
     scrapedGauge(
       "ammp_agent_buffered_bytes",
       "Payload bytes taken and not yet written; at MAX_BUFFERED_BYTES the agent stops reading.",
-      registers,
       () => this.bufferedBytes,
     );
     const buildInfo = new Gauge({
@@ -193,7 +197,6 @@ export class AgentMetrics {
       scrapedGauge(
         "process_resident_memory_bytes",
         "Resident memory size in bytes.",
-        registers,
         () => Deno.memoryUsage().rss,
       );
     }
@@ -247,23 +250,6 @@ export class AgentMetrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
-}
-
-// A gauge whose value is read when Prometheus scrapes.
-function scrapedGauge(
-  name: string,
-  help: string,
-  registers: Registry[],
-  read: () => number,
-): Gauge {
-  return new Gauge({
-    name,
-    help,
-    registers,
-    collect() {
-      this.set(read());
-    },
-  });
 }
 
 // Binds one child per label value, so every series exists from the start at 0.

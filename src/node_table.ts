@@ -83,20 +83,11 @@ export interface NodeListOptions {
 // A node's facts live in one row of a Float64Array, and its recent
 // intervals in a row of an Int32Array: about 170 bytes a node with its
 // entry in the index and room to grow, where an object per node took 440.
-const F_FIRST = 0;
-const F_LAST = 1;
-// NaN until the first data payload.
-const F_LAST_DATA = 2;
-const F_NEWEST_T = 3;
-// The reading time of the last data payload, to tell a replay.
-const F_LAST_T = 4;
-const F_MESSAGES = 5;
-const F_RECORDS = 6;
-const F_DEAD = 7;
-const F_FUTURE = 8;
-// -1 unknown, 0 down, 1 up.
-const F_BRIDGE = 9;
-const F_BRIDGE_SINCE = 10;
+// The columns of a row. F_LAST_DATA is NaN until the first data payload;
+// F_LAST_T is the reading time of the last data payload, to tell a replay;
+// F_BRIDGE is -1 unknown, 0 down, 1 up.
+const F_FIRST = 0, F_LAST = 1, F_LAST_DATA = 2, F_NEWEST_T = 3, F_LAST_T = 4, F_MESSAGES = 5;
+const F_RECORDS = 6, F_DEAD = 7, F_FUTURE = 8, F_BRIDGE = 9, F_BRIDGE_SINCE = 10;
 const FIELDS = 11;
 const INITIAL_CAPACITY = 1024;
 

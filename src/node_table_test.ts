@@ -16,12 +16,8 @@ function reportEveryMinute(table: NodeTable, nodeId: string, count: number, from
 Deno.test("NodeTable calls a node reporting while its payloads keep coming", () => {
   const table = new NodeTable();
   const last = reportEveryMinute(table, "aa01", 10);
-  assert.deepEqual(table.counts(last + 30), {
-    reporting: 1,
-    silent: 0,
-    offline: 0,
-    backfilling: 0,
-  });
+  const counts = table.counts(last + 30);
+  assert.deepEqual(counts, { reporting: 1, silent: 0, offline: 0, backfilling: 0 });
   const [node] = table.list(last + 30);
   assert.equal(node.usualIntervalSeconds, 60);
   assert.equal(node.records, 10);
@@ -142,12 +138,8 @@ Deno.test("NodeTable.list filters by state", () => {
   table.bridgeState("aa03", T0 + 200, false);
   assert.deepEqual(table.list(T0 + 250, { state: "silent" }).map((n) => n.nodeId), ["aa01"]);
   assert.deepEqual(table.list(T0 + 250, { state: "offline" }).map((n) => n.nodeId), ["aa03"]);
-  assert.deepEqual(table.counts(T0 + 250), {
-    reporting: 1,
-    silent: 1,
-    offline: 1,
-    backfilling: 0,
-  });
+  const counts = table.counts(T0 + 250);
+  assert.deepEqual(counts, { reporting: 1, silent: 1, offline: 1, backfilling: 0 });
 });
 
 Deno.test("NodeTable restores from its snapshot the same views, through JSON", () => {
@@ -161,12 +153,8 @@ Deno.test("NodeTable restores from its snapshot the same views, through JSON", (
   const restored = new NodeTable();
   restored.restore(saved);
   assert.deepEqual(restored.list(now + 900), table.list(now + 900));
-  assert.deepEqual(restored.counts(now + 900), {
-    reporting: 0,
-    silent: 2,
-    offline: 1,
-    backfilling: 0,
-  });
+  const counts = restored.counts(now + 900);
+  assert.deepEqual(counts, { reporting: 0, silent: 2, offline: 1, backfilling: 0 });
 });
 
 Deno.test("NodeTable.restore refuses what is not a snapshot and adds nothing", () => {

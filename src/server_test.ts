@@ -231,33 +231,21 @@ Deno.test("startServer() answers a bad, overlong or unfinished request line with
     }
   };
   try {
-    assert.equal(await ask("GET /healthz HTTP/1.0\r\n\r\n"), "HTTP/1.1 200 OK");
-    assert.equal(await ask("GET /healthz HTTP/1.1\n\n"), "HTTP/1.1 400 Bad Request");
-    assert.equal(await ask("GET /healthz HTTP/1.1\nHost: a\n\n"), "HTTP/1.1 200 OK");
-    assert.equal(
-      await ask("GET /healthz HTTP/2.0\r\n\r\n"),
-      "HTTP/1.1 505 HTTP Version Not Supported",
-    );
-    assert.equal(
-      await ask("GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
-      "HTTP/1.1 400 Bad Request",
-    );
-    assert.equal(
-      await ask("GET /healthz HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n"),
-      "HTTP/1.1 400 Bad Request",
-    );
-    assert.equal(
-      await ask("TRACE /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-      "HTTP/1.1 405 Method Not Allowed",
-    );
-    assert.equal(
-      await ask(`GET /${"a".repeat(10_000)} HTTP/1.1\r\n\r\n`),
-      "HTTP/1.1 414 URI Too Long",
-    );
-    assert.equal(
-      await ask(`GET / HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(10_000)}\r\n\r\n`),
-      "HTTP/1.1 431 Request Header Fields Too Large",
-    );
+    const answers: [string, string][] = [
+      ["GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"],
+      ["GET /healthz HTTP/1.1\n\n", "HTTP/1.1 400 Bad Request"],
+      ["GET /healthz HTTP/1.1\nHost: a\n\n", "HTTP/1.1 200 OK"],
+      ["GET /healthz HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"],
+      ["GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"],
+      ["GET /healthz HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request"],
+      ["TRACE /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 Method Not Allowed"],
+      [`GET /${"a".repeat(10_000)} HTTP/1.1\r\n\r\n`, "HTTP/1.1 414 URI Too Long"],
+      [
+        `GET / HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(10_000)}\r\n\r\n`,
+        "HTTP/1.1 431 Request Header Fields Too Large",
+      ],
+    ];
+    for (const [request, status] of answers) assert.equal(await ask(request), status);
     const head = await ask("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.equal(head, "HTTP/1.1 200 OK");
   } finally {

@@ -258,54 +258,61 @@ export class Subscriber {
     const options = this.#config.protocolVersion === 5
       ? { qos: this.#config.qos, rh: 1 as const }
       : { qos: this.#config.qos };
-    const client = this.#client!;
-    // An answer that comes after the connection was replaced is stale.
-    const stream = client.stream;
-    client.subscribe(filters, options, (error, granted) => {
-      if (client.stream !== stream) return;
-      if (error) {
-        log.error("Cannot subscribe to {topics}: {error}", {
+    this.#client!.subscribe(
+      filters,
+      options,
+      this.#whenAnswered("Cannot subscribe to {topics}: {error}", (granted) => {
+        const refused = (granted ?? []).filter((grant) => grant.qos > 2);
+        if (refused.length > 0) {
+          log.error("The broker refused the subscription to {topics} (reason code {code})", {
+            topics: refused.map((grant) => grant.topic),
+            code: refused[0].qos,
+          });
+          return;
+        }
+        this.#subscribed = true;
+        log.info("Subscribed to {topics} at QoS {qos}", {
           topics: filters,
-          error: error.message,
+          qos: this.#config.qos,
         });
-        return;
-      }
-      const refused = (granted ?? []).filter((grant) => grant.qos > 2);
-      if (refused.length > 0) {
-        log.error("The broker refused the subscription to {topics} (reason code {code})", {
-          topics: refused.map((grant) => grant.topic),
-          code: refused[0].qos,
-        });
-        return;
-      }
-      this.#subscribed = true;
-      log.info("Subscribed to {topics} at QoS {qos}", {
-        topics: filters,
-        qos: this.#config.qos,
-      });
-    });
+      }),
+    );
   }
 
   #unsubscribe(): void {
     const filters = this.#config.subscriptions;
+    this.#client!.unsubscribe(
+      filters,
+      this.#whenAnswered("Cannot unsubscribe from {topics}: {error}", () => {
+        this.#subscribed = true;
+        this.#options.log.info(
+          "Unsubscribed from {topics}; writing what the broker kept for {clientId}",
+          { topics: filters, clientId: this.#config.clientId },
+        );
+      }),
+    );
+  }
+
+  // The callback for the answer to a (un)subscribe sent now. An answer that
+  // comes after the connection was replaced is stale and dropped; a failed
+  // one is logged with `failure`; `then` takes the rest.
+  #whenAnswered<T>(
+    failure: string,
+    then: (result?: T) => void,
+  ): (error: Error | null | undefined, result?: T) => void {
     const client = this.#client!;
     const stream = client.stream;
-    const { log } = this.#options;
-    client.unsubscribe(filters, (error) => {
+    return (error, result) => {
       if (client.stream !== stream) return;
       if (error) {
-        log.error("Cannot unsubscribe from {topics}: {error}", {
-          topics: filters,
+        this.#options.log.error(failure, {
+          topics: this.#config.subscriptions,
           error: error.message,
         });
         return;
       }
-      this.#subscribed = true;
-      log.info("Unsubscribed from {topics}; writing what the broker kept for {clientId}", {
-        topics: filters,
-        clientId: this.#config.clientId,
-      });
-    });
+      then(result);
+    };
   }
 
   #onClose(): void {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
-import { disconnectSessionExpiry, FakeTransport, TYPE } from "../tests/_support/fake_transport.ts";
+import {
+  disconnectSessionExpiry,
+  type FakeConnection,
+  FakeTransport,
+  TYPE,
+} from "../tests/_support/fake_transport.ts";
 import { waitFor } from "../tests/_support/wait_for.ts";
 import { loadConfig } from "./config.ts";
 import { Subscriber } from "./subscriber.ts";
@@ -31,9 +36,17 @@ interface Taken {
   ack: () => void;
 }
 
-async function connect(
-  transport: FakeTransport,
-): Promise<{ subscriber: Subscriber; taken: Taken[] } & AsyncDisposable> {
+interface Session extends AsyncDisposable {
+  subscriber: Subscriber;
+  taken: Taken[];
+  transport: FakeTransport;
+  /** The connection the subscription was made on. */
+  connection: FakeConnection;
+}
+
+// A subscriber on a new in-memory broker, once subscribed.
+async function connect(): Promise<Session> {
+  const transport = new FakeTransport();
   const taken: Taken[] = [];
   const subscriber = new Subscriber(config, {
     log: getLogger(["subscriber-test"]),
@@ -43,13 +56,18 @@ async function connect(
   });
   subscriber.start();
   await waitFor(() => subscriber.ready, { what: "the subscription" });
-  return { subscriber, taken, [Symbol.asyncDispose]: async () => void await subscriber.stop() };
+  return {
+    subscriber,
+    taken,
+    transport,
+    connection: transport.current,
+    [Symbol.asyncDispose]: async () => void await subscriber.stop(),
+  };
 }
 
 Deno.test("Subscriber sends a message's PUBACK only once its ack is called, all of a batch in one write", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const connection = transport.current;
+  await using session = await connect();
+  const { connection } = session;
   for (const id of [1, 258, 3]) connection.publish(id, "a/x", `m${id}`);
   await waitFor(() => session.taken.length === 3, { what: "three messages" });
   await connection.settled();
@@ -65,9 +83,8 @@ Deno.test("Subscriber sends a message's PUBACK only once its ack is called, all 
 });
 
 Deno.test("Subscriber acknowledges a message only on the connection it came on", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const first = transport.current;
+  await using session = await connect();
+  const { transport, connection: first } = session;
   first.publish(1, "a/x", "before");
   await waitFor(() => session.taken.length === 1, { what: "the first message" });
   first.drop();
@@ -87,9 +104,8 @@ Deno.test("Subscriber acknowledges a message only on the connection it came on",
 });
 
 Deno.test("Subscriber declines what arrives after stopTaking(), and then keeps the session", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const connection = transport.current;
+  await using session = await connect();
+  const { connection } = session;
   connection.publish(1, "a/x", "taken");
   await waitFor(() => session.taken.length === 1, { what: "the first message" });
   session.subscriber.stopTaking();
@@ -105,9 +121,8 @@ Deno.test("Subscriber declines what arrives after stopTaking(), and then keeps t
 });
 
 Deno.test("Subscriber ends the session when it stops with nothing turned away", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const connection = transport.current;
+  await using session = await connect();
+  const { connection } = session;
   connection.publish(1, "a/x", "taken");
   await waitFor(() => session.taken.length === 1, { what: "the message" });
   session.taken[0].ack();
@@ -118,9 +133,8 @@ Deno.test("Subscriber ends the session when it stops with nothing turned away", 
 });
 
 Deno.test("Subscriber holds messages while paused and hands them over in order on resume()", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const connection = transport.current;
+  await using session = await connect();
+  const { connection } = session;
   session.subscriber.pause();
   connection.publish(1, "a/x", "m1");
   connection.publish(2, "a/x", "m2");
@@ -132,9 +146,8 @@ Deno.test("Subscriber holds messages while paused and hands them over in order o
 });
 
 Deno.test("Subscriber turns away a message held through a pause when it stops, and keeps the session", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const connection = transport.current;
+  await using session = await connect();
+  const { connection } = session;
   session.subscriber.pause();
   connection.publish(1, "a/x", "held");
   await connection.settled();
@@ -144,9 +157,8 @@ Deno.test("Subscriber turns away a message held through a pause when it stops, a
 });
 
 Deno.test("Subscriber drops a message held through a pause of a connection now gone; the broker sends it again", async () => {
-  const transport = new FakeTransport();
-  await using session = await connect(transport);
-  const first = transport.current;
+  await using session = await connect();
+  const { transport, connection: first } = session;
   session.subscriber.pause();
   first.publish(1, "a/x", "held");
   await first.settled();

@@ -516,35 +516,28 @@ type Mutation =
   | { op: "repeat"; at: number; length: number; times: number }
   | { op: "truncate"; at: number };
 
+// The arbitrary for a mutation's name.
+function op<T extends Mutation["op"]>(name: T): fc.Arbitrary<T> {
+  return fc.constant(name);
+}
+
 const position = fc.double({ min: 0, max: 1, noNaN: true });
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ op: op("flip"), at: position, bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ op: op("set"), at: position, byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({
-    op: fc.constant("flip" as const),
-    at: position,
-    bit: fc.integer({ min: 0, max: 7 }),
-  }),
-  fc.record({
-    op: fc.constant("set" as const),
-    at: position,
-    byte: fc.integer({ min: 0, max: 255 }),
-  }),
-  fc.record({
-    op: fc.constant("insert" as const),
+    op: op("insert"),
     at: position,
     bytes: fc.oneof(fc.constantFrom(...FRAGMENTS), fc.uint8Array({ maxLength: 8 })),
   }),
+  fc.record({ op: op("delete"), at: position, length: fc.integer({ min: 1, max: 16 }) }),
   fc.record({
-    op: fc.constant("delete" as const),
-    at: position,
-    length: fc.integer({ min: 1, max: 16 }),
-  }),
-  fc.record({
-    op: fc.constant("repeat" as const),
+    op: op("repeat"),
     at: position,
     length: fc.integer({ min: 1, max: 64 }),
     times: fc.integer({ min: 2, max: 50 }),
   }),
-  fc.record({ op: fc.constant("truncate" as const), at: position }),
+  fc.record({ op: op("truncate"), at: position }),
 );
 
 function mutate(bytes: Uint8Array, mutations: Mutation[]): Uint8Array<ArrayBuffer> {
