@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
 import { ENV_VARS } from "../src/settings.ts";
-import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 
 interface PermissionSet {
@@ -141,12 +141,7 @@ Deno.test("a device named as an output file is refused in one line that says to 
       args: ["run", "--quiet", "--permission-set=agent", "--no-prompt", "main.ts"],
       cwd: ROOT,
       clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        NO_COLOR: "1",
-        [name]: path,
-      },
+      env: minimalEnv({ [name]: path }),
       stdin: "null",
       stdout: "null",
     }).output();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ROOT } from "./_support/agent_process.ts";
+import { minimalEnv, ROOT } from "./_support/agent_process.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}\n';
 
@@ -16,11 +16,7 @@ function transformInto(stdout: "null" | "piped", args: string[]) {
     ],
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      NO_COLOR: "1",
-    },
+    env: minimalEnv(),
     stdin: "piped",
     stdout,
     stderr: "piped",
