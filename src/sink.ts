@@ -30,8 +30,9 @@ export interface RecordSinkOptions {
   /** Calls the output's `syncData` after each batch, before it counts as written. */
   sync?: boolean;
   /**
-   * The most text, in UTF-16 code units, encoded for one write call: a
-   * batch is written as several chunks of about this size (default 1 MiB).
+   * The size in bytes of the buffers lines are encoded into, and so the
+   * most one write call takes: a batch is written as several of them
+   * (default 1 MiB).
    */
   chunkSize?: number;
 }
@@ -41,13 +42,17 @@ const encoder = new TextEncoder();
 /** The default {@linkcode RecordSinkOptions.chunkSize}: 1 MiB. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 
+// Buffers kept for reuse once written; a burst beyond them is left to the GC.
+const POOLED_CHUNKS = 4;
+
 /**
  * Queues the output of each message in arrival order and writes it in
  * batches: while one batch is being written, the messages that arrive
  * meanwhile gather into the next, so a burst costs few system calls and a
- * lone message is written at once. A batch is encoded and written in
- * chunks of bounded size, so a batch of large records never has to fit in
- * one string. {@linkcode written} counts a message only once its batch is
+ * lone message is written at once. Each line is encoded as it comes into
+ * buffers of a fixed size that are written and then reused: a line's
+ * string dies at once, and a batch makes no large string or array that
+ * only a full garbage collection would free. {@linkcode written} counts a message only once its batch is
  * written in full (and synced, with `sync`): whoever acknowledges messages
  * compares it with the {@linkcode queued} of the moment the message came.
  * While the output does not take data, `written` stops moving.
@@ -58,7 +63,14 @@ export class RecordSink {
   #onWritten?: (messages: number) => void;
   #sync: boolean;
   #chunkSize: number;
-  #texts: string[] = [];
+  // Filled buffers waiting for the next batch, the one being filled
+  // (#fill, up to #used), and written ones ready for reuse.
+  #filled: Uint8Array[] = [];
+  #fill: Uint8Array | undefined;
+  #used = 0;
+  #pool: Uint8Array[] = [];
+  // Messages queued since the batch being written was taken.
+  #waiting = 0;
   #draining: Promise<void> | undefined;
   #reopen = false;
   #error: Error | undefined;
@@ -71,7 +83,8 @@ export class RecordSink {
     this.#onError = options.onError;
     this.#onWritten = options.onWritten;
     this.#sync = options.sync === true && output.syncData !== undefined;
-    this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    // A character takes up to 4 bytes, which a buffer must hold.
+    this.#chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK_SIZE, 4);
   }
 
   /**
@@ -80,9 +93,37 @@ export class RecordSink {
    */
   write(text: string): void {
     if (this.#error) return;
-    this.#texts.push(text);
+    if (text !== "") this.#encode(text);
     this.#queued++;
+    this.#waiting++;
     this.#drainSoon();
+  }
+
+  // Encodes `text` and its newline into the buffers, starting new ones as
+  // each fills; a character is never split between two.
+  #encode(text: string): void {
+    let rest = text;
+    for (;;) {
+      const fill = this.#fill ??= this.#pool.pop() ?? new Uint8Array(this.#chunkSize);
+      if (rest !== "") {
+        const { read, written } = encoder.encodeInto(rest, fill.subarray(this.#used));
+        this.#used += written;
+        rest = read === rest.length ? "" : rest.slice(read);
+      }
+      if (rest === "" && this.#used < fill.byteLength) {
+        fill[this.#used++] = 10;
+        return;
+      }
+      this.#seal();
+    }
+  }
+
+  // Moves the buffer being filled, if it holds anything, to the filled ones.
+  #seal(): void {
+    if (this.#fill === undefined || this.#used === 0) return;
+    this.#filled.push(this.#fill.subarray(0, this.#used));
+    this.#fill = undefined;
+    this.#used = 0;
   }
 
   /**
@@ -123,55 +164,33 @@ export class RecordSink {
   async #drain(): Promise<void> {
     // Let the messages already received queue up behind the first one.
     await Promise.resolve();
-    while (!this.#error && (this.#texts.length > 0 || this.#reopen)) {
-      const texts = this.#texts;
-      this.#texts = [];
+    while (!this.#error && (this.#waiting > 0 || this.#reopen)) {
+      this.#seal();
+      const chunks = this.#filled;
+      const messages = this.#waiting;
+      this.#filled = [];
+      this.#waiting = 0;
       try {
         if (this.#reopen) {
           this.#reopen = false;
           await this.#output.reopen!();
         }
-        const wrote = await this.#writeBatch(texts);
-        if (wrote && this.#sync) await this.#output.syncData!();
+        for (const chunk of chunks) await writeAll(this.#output, chunk);
+        if (chunks.length > 0 && this.#sync) await this.#output.syncData!();
       } catch (error) {
         this.#error = error as Error;
-        this.#texts = [];
+        this.#filled = [];
+        this.#fill = undefined;
+        this.#pool = [];
         this.#onError?.(this.#error);
         return;
       }
-      this.#written += texts.length;
-      if (texts.length > 0) this.#onWritten?.(texts.length);
-    }
-  }
-
-  // Writes the texts in chunks of about #chunkSize; resolves to whether any
-  // bytes were written.
-  async #writeBatch(texts: string[]): Promise<boolean> {
-    let chunk: string[] = [];
-    let size = 0;
-    let wrote = false;
-    for (let i = 0; i < texts.length; i++) {
-      const text = texts[i];
-      // Let go of each text once it is taken, so a batch of large records
-      // is not held twice.
-      texts[i] = "";
-      if (text === "") continue;
-      chunk.push(text);
-      size += text.length + 1;
-      if (size >= this.#chunkSize) {
-        chunk.push("");
-        await writeAll(this.#output, encoder.encode(chunk.join("\n")));
-        wrote = true;
-        chunk = [];
-        size = 0;
+      for (const chunk of chunks) {
+        if (this.#pool.length < POOLED_CHUNKS) this.#pool.push(new Uint8Array(chunk.buffer));
       }
+      this.#written += messages;
+      if (messages > 0) this.#onWritten?.(messages);
     }
-    if (chunk.length > 0) {
-      chunk.push("");
-      await writeAll(this.#output, encoder.encode(chunk.join("\n")));
-      wrote = true;
-    }
-    return wrote;
   }
 }
 

@@ -283,3 +283,29 @@ Deno.test("writeAll() loops until every byte is written", async () => {
   }, new Uint8Array(10));
   assert.deepEqual(chunks, [4, 4, 2]);
 });
+
+Deno.test("RecordSink writes lines that span its buffers whole, a character never split", async () => {
+  const chunks: Uint8Array[] = [];
+  const output: Output = {
+    write(bytes) {
+      chunks.push(bytes.slice());
+      return Promise.resolve(bytes.byteLength);
+    },
+  };
+  // Two- to four-byte characters against buffers of 5 bytes.
+  const lines = ["é", "", "abcdefghijk", "😀😀x", "€€€€", "z"];
+  const { sink, acks } = pipeline([output], { chunkSize: 5 });
+  for (const line of lines) {
+    sink.write(line);
+    acks.add(() => {});
+  }
+  await acks.flush();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  for (const chunk of chunks) {
+    assert.ok(chunk.byteLength <= 5, `a write of ${chunk.byteLength} bytes`);
+    decoder.decode(chunk); // throws where a character was split
+  }
+  const text = chunks.map((chunk) => decoder.decode(chunk)).join("");
+  assert.equal(text, lines.filter((line) => line !== "").map((line) => `${line}\n`).join(""));
+  assert.equal(sink.written, lines.length);
+});
