@@ -5,7 +5,8 @@
  */
 
 import { FUTURE_READING_SECONDS } from "./node_table.ts";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { type EventLoopLag, registerProcessMetrics } from "./process_metrics.ts";
 import {
   DEAD_LETTER_REASONS,
   type DeadLetterReason,
@@ -19,7 +20,7 @@ export interface AgentMetricsOptions {
   version: string;
   /** The source revision of the build; `unknown` when absent (`deno run` of a checkout). */
   revision?: string;
-  /** Also collect the process metrics (CPU, memory, file descriptors). */
+  /** Also collect the process metrics (CPU, memory, event-loop lag). */
   processMetrics?: boolean;
 }
 
@@ -51,14 +52,6 @@ export const PROCESSING_BUCKETS = [
   0.25,
   0.5,
   1,
-];
-
-const PROC_METRICS = [
-  "process_resident_memory_bytes",
-  "process_virtual_memory_bytes",
-  "process_heap_bytes",
-  "process_open_fds",
-  "process_max_fds",
 ];
 
 /**
@@ -97,6 +90,7 @@ export class AgentMetrics {
   #failedCounter: Counter<"reason">;
   #failed: Record<DeadLetterReason, { inc(): void }>;
   #skipped: Record<SkipReason, { inc(): void }>;
+  #lag: EventLoopLag | undefined;
 
   /** Registers every metric on a new registry. */
   constructor(options: AgentMetricsOptions) {
@@ -189,17 +183,12 @@ export class AgentMetrics {
       revision: options.revision ?? "unknown",
       deno: Deno.version.deno,
     }, 1);
-    if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
-      // prom-client reads these from /proc/self, which Deno opens only to
-      // programs with every permission; the agent asks for far fewer.
-      for (const name of PROC_METRICS) this.registry.removeSingleMetric(name);
-      scrapedGauge(
-        "process_resident_memory_bytes",
-        "Resident memory size in bytes.",
-        () => Deno.memoryUsage().rss,
-      );
-    }
+    if (options.processMetrics ?? true) this.#lag = registerProcessMetrics(this.registry);
+  }
+
+  /** Stops sampling the event loop's lag; the metrics stay readable. */
+  close(): void {
+    this.#lag?.stop();
   }
 
   /**

@@ -78,10 +78,22 @@ Deno.test("observeReadingTime() keeps the newest t but counts one more than 5 mi
 });
 
 Deno.test("AgentMetrics reports process metrics that work without /proc access", async () => {
-  const text = await new AgentMetrics({ version: "1" }).text();
+  const metrics = new AgentMetrics({ version: "1" });
+  const text = await metrics.text();
+  metrics.close();
   const rss = /^process_resident_memory_bytes (\d+)$/m.exec(text);
   assert.ok(rss && Number(rss[1]) > 1_000_000, "resident memory is measured");
-  assert.match(text, /^process_cpu_seconds_total \d/m);
+  for (
+    const name of [
+      "process_cpu_seconds_total",
+      "process_cpu_user_seconds_total",
+      "process_start_time_seconds",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_eventloop_lag_p99_seconds",
+    ]
+  ) {
+    assert.match(text, new RegExp(`^${name} \\d`, "m"), name);
+  }
 });
 
 Deno.test("the HTTP handler routes GET and HEAD, refuses other methods and unknown paths", async () => {

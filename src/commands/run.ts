@@ -45,10 +45,22 @@ export interface RunAgentOptions {
  * never stops the agent. Resolves to the exit code.
  */
 export async function runAgent(config: Config, options: RunAgentOptions = {}): Promise<number> {
-  const { leave, revision } = options;
+  const metrics = new AgentMetrics({ version: VERSION, revision: options.revision });
+  try {
+    return await _run(config, options, metrics);
+  } finally {
+    metrics.close();
+  }
+}
+
+async function _run(
+  config: Config,
+  options: RunAgentOptions,
+  metrics: AgentMetrics,
+): Promise<number> {
+  const { leave } = options;
   const log = logger(options.logCategory ?? "main");
   const exit = Promise.withResolvers<number>();
-  const metrics = new AgentMetrics({ version: VERSION, revision });
   let agent: Agent;
   try {
     agent = new Agent(config, {
@@ -63,7 +75,10 @@ export async function runAgent(config: Config, options: RunAgentOptions = {}): P
     log.error("Cannot start: {error}", { error: (error as Error).message });
     return 1;
   }
-  log.info("ammp-agent {version} starting", { version: VERSION, revision: revision ?? "unknown" });
+  log.info("ammp-agent {version} starting", {
+    version: VERSION,
+    revision: options.revision ?? "unknown",
+  });
   if (options.dropPermissions ?? true) {
     // Every file the agent needs is read or open by now: give up the rest,
     // but keep writing files when it has output files to reopen on SIGHUP.
