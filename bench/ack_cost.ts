@@ -60,18 +60,20 @@ export async function drainOnce(
     sync: options.sync,
     onWritten: () => acks.release(),
   });
-  const acks = new Acknowledgements([sink]);
+  const acks = new Acknowledgements([sink], {
+    onAcknowledged: (messages) => subscriber.acknowledge(messages),
+  });
   const done = Promise.withResolvers<void>();
   let taken = 0;
   let started = 0;
-  const subscriber = new Subscriber(config.mqtt, {
+  const subscriber: Subscriber = new Subscriber(config.mqtt, {
     log: logger("bench"),
-    onMessage: (topic, payload, ack) => {
+    onMessage: (topic, payload) => {
       if (taken++ === 0) started = performance.now();
-      if (mode === "on-receipt") ack();
+      if (mode === "on-receipt") subscriber.acknowledge(1);
       const result = transformToLine(topic, payload);
       if (result.kind === "record") sink.write(result.line);
-      if (mode === "after-write") acks.add(ack);
+      if (mode === "after-write") acks.add();
       if (taken === count) acks.flush().then(() => done.resolve());
     },
   });

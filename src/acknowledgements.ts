@@ -5,57 +5,72 @@
  * @module
  */
 
+import { NumberQueue } from "./number_queue.ts";
 import type { RecordSink } from "./sink.ts";
+
+/** Options for {@linkcode Acknowledgements}. */
+export interface AcknowledgementsOptions {
+  /**
+   * Called with the number of the oldest messages held whose writes are
+   * all done, now to be acknowledged in the order they came, and the sum
+   * of the sizes {@linkcode Acknowledgements.add} was given for them.
+   */
+  onAcknowledged: (messages: number, bytes: number) => void;
+}
 
 /**
  * Holds each message's acknowledgement until every sink has written all
  * that was queued on it up to that message (its record, its dead letter,
- * and everything before them), and runs the acknowledgements in the order
- * the messages came, as MQTT wants them. Call {@linkcode release} whenever
- * a sink has written a batch.
+ * and everything before them), and hands the acknowledgements on in the
+ * order the messages came, as MQTT wants them. Call {@linkcode release}
+ * whenever a sink has written a batch.
+ *
+ * A held message costs a few numbers in ring buffers, no object: at tens
+ * of thousands of messages a second, an object each would outlive the
+ * young generation and fill the old one.
  */
 export class Acknowledgements {
   #sinks: readonly RecordSink[];
-  #acks: (() => void)[] = [];
-  // For the ack at index i, the sinks' `queued` when it came: marks[i * n + s].
-  #marks: number[] = [];
-  #head = 0;
+  #onAcknowledged: (messages: number, bytes: number) => void;
+  // Per message held: the sinks' `queued` when it came, then its size.
+  #marks = new NumberQueue();
+  #sizes = new NumberQueue();
   #failed = false;
 
   /** Holds acknowledgements behind the writes of `sinks`. */
-  constructor(sinks: readonly RecordSink[]) {
+  constructor(sinks: readonly RecordSink[], options: AcknowledgementsOptions) {
     this.#sinks = sinks;
+    this.#onAcknowledged = options.onAcknowledged;
   }
 
-  /** Runs `ack` once everything queued so far, on every sink, is written. */
-  add(ack: () => void): void {
+  /**
+   * Holds the acknowledgement of the message just taken, of `size` bytes,
+   * until everything queued so far, on every sink, is written.
+   */
+  add(size = 0): void {
     if (this.#failed) return;
-    this.#acks.push(ack);
     for (const sink of this.#sinks) this.#marks.push(sink.queued);
+    this.#sizes.push(size);
     this.release();
   }
 
-  /** Runs, in order, every acknowledgement whose writes are done. */
+  /** Hands on, in order, every acknowledgement whose writes are done. */
   release(): void {
     const sinks = this.#sinks;
     const n = sinks.length;
-    const acks = this.#acks;
     const marks = this.#marks;
-    let head = this.#head;
-    outer: while (!this.#failed && head < acks.length) {
+    const sizes = this.#sizes;
+    let messages = 0;
+    let bytes = 0;
+    outer: while (!this.#failed && sizes.length > 0) {
       for (let s = 0; s < n; s++) {
-        if (marks[head * n + s] > sinks[s].written) break outer;
+        if (marks.at(s) > sinks[s].written) break outer;
       }
-      acks[head++]();
+      for (let s = 0; s < n; s++) marks.shift();
+      bytes += sizes.shift();
+      messages++;
     }
-    // Under a steady stream the queue is never empty: drop what has run
-    // once it is most of the arrays.
-    if (head === acks.length || (head >= 1024 && head * 2 >= acks.length)) {
-      this.#acks = acks.slice(head);
-      this.#marks = marks.slice(head * n);
-      head = 0;
-    }
-    this.#head = head;
+    if (messages > 0) this.#onAcknowledged(messages, bytes);
   }
 
   /** Drops every acknowledgement held and refuses new ones: an output failed. */
@@ -69,11 +84,11 @@ export class Acknowledgements {
   }
 
   /**
-   * The number of acknowledgements not run yet: waiting for their writes,
-   * or dropped when an output failed.
+   * The number of acknowledgements not handed on yet: waiting for their
+   * writes, or dropped when an output failed.
    */
   get unacknowledged(): number {
-    return this.#acks.length - this.#head;
+    return this.#sizes.length;
   }
 
   /** Resolves once every sink has written what was queued, or failed. */

@@ -106,7 +106,13 @@ export class Agent {
       deadLetters ? `DEAD_LETTER_FILE "${deadLetters.path}"` : "stderr",
       deadLetters ?? SYNC_STDERR,
     );
-    this.#acks = new Acknowledgements([this.#records, this.#deadLetters]);
+    this.#acks = new Acknowledgements([this.#records, this.#deadLetters], {
+      onAcknowledged: (messages, bytes) => {
+        this.#subscriber.acknowledge(messages);
+        this.#buffered.release(bytes);
+        metrics.bufferedBytes = this.#buffered.bytes;
+      },
+    });
     this.#fleet = new FleetView({
       ...config.fleet,
       registry: metrics.registry,
@@ -122,7 +128,7 @@ export class Agent {
     };
     this.#subscriber = new Subscriber(config.mqtt, {
       log: logger("subscriber"),
-      onMessage: (topic, payload, ack) => this.#handle(topic, payload, ack),
+      onMessage: (topic, payload) => this.#handle(topic, payload),
       onConnection: (connected) => {
         metrics.connected = connected ? 1 : 0;
         this.#connectionSince = new Date();
@@ -142,14 +148,14 @@ export class Agent {
    * to the records' sink, a dead letter to the dead letters'), and
    * acknowledged, in arrival order, once what it wrote is written.
    */
-  #handle(topic: string, payload: Uint8Array, ack: () => void): void {
+  #handle(topic: string, payload: Uint8Array): void {
     const started = performance.now();
     const metrics = this.#metrics;
     const at = Date.now() / 1000;
     metrics.received.inc();
     metrics.lastMessageReceived = at;
     const buffered = this.#buffered;
-    const written = buffered.take(payload.byteLength);
+    buffered.take(payload.byteLength);
     metrics.bufferedBytes = buffered.bytes;
 
     const result = transformToText(topic, payload, this.#transformOptions);
@@ -175,11 +181,7 @@ export class Agent {
     const readingTime = result.kind === "record" ? result.readingTime : undefined;
     this.#fleet.observe(topic, payload, result.kind, at, readingTime);
     // Once everything queued so far, record or dead letter, is written.
-    this.#acks.add(() => {
-      ack();
-      written();
-      metrics.bufferedBytes = buffered.bytes;
-    });
+    this.#acks.add(payload.byteLength);
     metrics.processing.observe((performance.now() - started) / 1000);
   }
 

@@ -14,7 +14,7 @@ export interface BufferedBytesOptions {
 }
 
 /**
- * Counts the bytes of the messages taken until each is written, and says
+ * Counts the bytes of the messages taken until they are written, and says
  * when to stop taking more: full once the count reaches the limit, with
  * room again once it falls below. The count is checked after a message is
  * taken, so one message can overshoot the limit, even one larger than the
@@ -42,25 +42,21 @@ export class BufferedBytes {
     return this.#full;
   }
 
-  /**
-   * Counts `size` bytes taken. Returns the function to call once they are
-   * written; calling it again does nothing.
-   */
-  take(size: number): () => void {
+  /** Counts `size` bytes taken. */
+  take(size: number): void {
     this.#bytes += size;
     if (!this.#full && this.#bytes >= this.#limit) {
       this.#full = true;
       this.#options.onFull();
     }
-    let written = false;
-    return () => {
-      if (written) return;
-      written = true;
-      this.#bytes -= size;
-      if (this.#full && this.#bytes < this.#limit) {
-        this.#full = false;
-        this.#options.onRoom();
-      }
-    };
+  }
+
+  /** Counts `size` bytes of those taken as written. */
+  release(size: number): void {
+    this.#bytes -= size;
+    if (this.#full && this.#bytes < this.#limit) {
+      this.#full = false;
+      this.#options.onRoom();
+    }
   }
 }

@@ -18,42 +18,42 @@ function assertEmptiedAfterFilling(buffered: BufferedBytes, events: string[]): v
 
 Deno.test("BufferedBytes is full once the count reaches the limit, and has room below it", () => {
   const { buffered, events } = counted(100);
-  const first = buffered.take(60);
+  buffered.take(60);
   assert.deepEqual(events, []);
-  const second = buffered.take(40);
+  buffered.take(40);
   assert.equal(buffered.bytes, 100);
   assert.equal(buffered.full, true);
   // Taken while full (the message already handed over): counted, no new event.
-  const third = buffered.take(30);
+  buffered.take(30);
   assert.equal(buffered.bytes, 130);
   assert.deepEqual(events, ["full"]);
-  third();
+  buffered.release(30);
   assert.equal(buffered.bytes, 100);
   assert.deepEqual(events, ["full"], "still full at the limit itself");
-  first();
+  buffered.release(60);
   assert.equal(buffered.bytes, 40);
   assert.equal(buffered.full, false);
   assert.deepEqual(events, ["full", "room"]);
-  second();
+  buffered.release(40);
   assertEmptiedAfterFilling(buffered, events);
 });
 
 Deno.test("BufferedBytes lets one message larger than the limit through, and then has room", () => {
   const { buffered, events } = counted(100);
-  const written = buffered.take(250);
+  buffered.take(250);
   assert.deepEqual(events, ["full"]);
-  written();
+  buffered.release(250);
   assertEmptiedAfterFilling(buffered, events);
 });
 
-Deno.test("BufferedBytes counts a message written twice only once", () => {
+Deno.test("BufferedBytes has room again only once the bytes released fall below the limit", () => {
   const { buffered, events } = counted(100);
-  const big = buffered.take(100);
-  const small = buffered.take(10);
-  big();
-  big();
-  assert.equal(buffered.bytes, 10);
-  small();
+  buffered.take(100);
+  buffered.take(10);
+  // Released together, as one written batch is.
+  buffered.release(10);
+  assert.deepEqual(events, ["full"]);
+  buffered.release(100);
   assertEmptiedAfterFilling(buffered, events);
 });
 

@@ -47,18 +47,27 @@ function pipeline(outputs: Output[], options: RecordSinkOptions = {}) {
       },
     })
   );
-  const acks = new Acknowledgements(sinks);
-  return { sinks, sink: sinks[0], acks };
+  // What each message held was given as, in the order acknowledged.
+  const acked: unknown[] = [];
+  const held: unknown[] = [];
+  const acks = new Acknowledgements(sinks, {
+    onAcknowledged: (messages) => acked.push(...held.splice(0, messages)),
+  });
+  // Holds the acknowledgement of the message just written, as `label`.
+  const hold = (label?: unknown) => {
+    held.push(label);
+    acks.add();
+  };
+  return { sinks, sink: sinks[0], acks, acked, hold };
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("RecordSink acknowledges a message only after its line is written", async () => {
   const output = new GatedOutput();
-  const { sink, acks } = pipeline([output]);
-  const acked: number[] = [];
+  const { sink, acks, acked, hold } = pipeline([output]);
   sink.write('{"n":1}');
-  acks.add(() => acked.push(1));
+  hold(1);
   await new Promise((resolve) => setTimeout(resolve, 5));
   assert.deepEqual(acked, [], "nothing acknowledged while the write is pending");
   await output.open();
@@ -70,16 +79,15 @@ Deno.test("RecordSink acknowledges a message only after its line is written", as
 
 Deno.test("RecordSink gathers lines that arrive during a write into one batch, in order", async () => {
   const output = new GatedOutput();
-  const { sink, acks } = pipeline([output]);
-  const acked: number[] = [];
+  const { sink, acks, acked, hold } = pipeline([output]);
   for (let i = 0; i < 100; i++) {
     sink.write(`{"n":${i}}`);
-    acks.add(() => acked.push(i));
+    hold(i);
   }
   await new Promise((resolve) => setTimeout(resolve, 1));
   for (let i = 100; i < 200; i++) {
     sink.write(`{"n":${i}}`);
-    acks.add(() => acked.push(i));
+    hold(i);
   }
   while (acked.length < 200) await output.open();
   await acks.flush();
@@ -92,11 +100,10 @@ Deno.test("RecordSink gathers lines that arrive during a write into one batch, i
 Deno.test("RecordSink finishes partial writes before acknowledging", async () => {
   const output = new GatedOutput();
   output.maxPerWrite = 3;
-  const { sink, acks } = pipeline([output]);
-  let acked = false;
+  const { sink, acked, hold } = pipeline([output]);
   sink.write('{"long":"0123456789"}');
-  acks.add(() => acked = true);
-  while (!acked) await output.open();
+  hold(true);
+  while (acked.length === 0) await output.open();
   assert.equal(output.written, '{"long":"0123456789"}\n');
 });
 
@@ -104,14 +111,15 @@ Deno.test("RecordSink stops acknowledging after the output fails, and reports it
   const output = new GatedOutput();
   output.fail = new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
   const errors: Error[] = [];
-  const { sink, acks } = pipeline([output], { onError: (error) => errors.push(error) });
-  const acked: number[] = [];
+  const { sink, acks, acked, hold } = pipeline([output], {
+    onError: (error) => errors.push(error),
+  });
   sink.write("{}");
-  acks.add(() => acked.push(1));
+  hold(1);
   await output.open();
   await acks.flush();
   sink.write("{}");
-  acks.add(() => acked.push(2));
+  hold(2);
   await output.open();
   await acks.flush();
   assert.deepEqual(acked, []);
@@ -122,11 +130,11 @@ Deno.test("RecordSink stops acknowledging after the output fails, and reports it
 
 Deno.test("RecordSink counts a message unacknowledged until its ack has run, during the write too", async () => {
   const output = new GatedOutput();
-  const { sink, acks } = pipeline([output]);
+  const { sink, acks, hold } = pipeline([output]);
   sink.write("{}");
-  acks.add(() => {});
+  hold();
   sink.write("{}");
-  acks.add(() => {});
+  hold();
   assert.equal(acks.unacknowledged, 2);
   await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(output.calls, 1, "the batch is being written");
@@ -138,27 +146,25 @@ Deno.test("RecordSink counts a message unacknowledged until its ack has run, dur
 
 Deno.test("RecordSink runs an acknowledgement without a line once earlier lines are written", async () => {
   const output = new GatedOutput();
-  const { sink, acks } = pipeline([output]);
-  const order: string[] = [];
+  const { sink, acks, acked, hold } = pipeline([output]);
   sink.write("{}");
-  acks.add(() => order.push("record"));
-  acks.add(() => order.push("ignored"));
+  hold("record");
+  hold("ignored");
   await tick();
-  assert.deepEqual(order, []);
+  assert.deepEqual(acked, []);
   await output.open();
   await acks.flush();
-  assert.deepEqual(order, ["record", "ignored"]);
+  assert.deepEqual(acked, ["record", "ignored"]);
 });
 
 Deno.test("a message is acknowledged only once its record and its dead letter are both written, in arrival order", async () => {
   const records = new GatedOutput();
   const deadLetters = new GatedOutput();
-  const { sinks: [recordSink, deadSink], acks } = pipeline([records, deadLetters]);
-  const acked: string[] = [];
+  const { sinks: [recordSink, deadSink], acks, acked, hold } = pipeline([records, deadLetters]);
   deadSink.write('{"reason":"not_json"}');
-  acks.add(() => acked.push("dead"));
+  hold("dead");
   recordSink.write('{"n":2}');
-  acks.add(() => acked.push("record"));
+  hold("record");
   await tick();
   // The record is written first: its ack still waits for the dead letter before it.
   await records.open();
@@ -177,10 +183,9 @@ Deno.test("RecordSink syncs a written batch before it counts as written", async 
     write: (bytes) => output.write(bytes),
     syncData: () => new Promise<void>((resolve) => synced = resolve),
   };
-  const { sink, acks } = pipeline([syncing], { sync: true });
-  const acked: number[] = [];
+  const { sink, acks, acked, hold } = pipeline([syncing], { sync: true });
   sink.write("{}");
-  acks.add(() => acked.push(1));
+  hold(1);
   await output.open();
   await tick();
   assert.equal(output.written, "{}\n");
@@ -199,14 +204,14 @@ Deno.test("RecordSink reopens its output between batches, never inside one", asy
       files.push(new GatedOutput());
     },
   };
-  const { sink, acks } = pipeline([output]);
+  const { sink, acks, hold } = pipeline([output]);
   sink.write('{"n":1}');
-  acks.add(() => {});
+  hold();
   await tick();
   assert.equal(files[0].calls, 1, "the first batch is being written");
   sink.reopen();
   sink.write('{"n":2}');
-  acks.add(() => {});
+  hold();
   while (acks.unacknowledged > 0) {
     for (const file of files) await file.open();
   }
@@ -244,11 +249,10 @@ Deno.test("RecordSink writes a batch too large for one string, in chunks, and ac
       return Promise.resolve(bytes.byteLength);
     },
   };
-  const { sink, acks } = pipeline([output]);
-  const acked: number[] = [];
+  const { sink, acks, acked, hold } = pipeline([output]);
   for (let i = 0; i < count; i++) {
     sink.write(`${i}:${mib}`);
-    acks.add(() => acked.push(i));
+    hold(i);
   }
   await acks.flush();
   assert.equal(sink.failed, false);
@@ -294,10 +298,10 @@ Deno.test("RecordSink writes lines that span its buffers whole, a character neve
   };
   // Two- to four-byte characters against buffers of 5 bytes.
   const lines = ["é", "", "abcdefghijk", "😀😀x", "€€€€", "z"];
-  const { sink, acks } = pipeline([output], { chunkSize: 5 });
+  const { sink, acks, hold } = pipeline([output], { chunkSize: 5 });
   for (const line of lines) {
     sink.write(line);
-    acks.add(() => {});
+    hold();
   }
   await acks.flush();
   const decoder = new TextDecoder("utf-8", { fatal: true });

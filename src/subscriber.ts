@@ -13,14 +13,18 @@ import { clientOptions } from "./_client_options.ts";
 import { describeError } from "./connection_failure.ts";
 import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";
 import { encodePubacks } from "./_puback.ts";
+import { NumberQueue } from "./number_queue.ts";
 import { backoffDelay } from "./backoff.ts";
 
 export { type Backoff, backoffDelay } from "./backoff.ts";
 export { type ConnectionFailure, describeError } from "./connection_failure.ts";
 export { openClient, type StreamOpener } from "./_mqtt_seam.ts";
 
-/** Takes one message; `ack` must be called once it is written. */
-export type MessageHandler = (topic: string, payload: Uint8Array, ack: () => void) => void;
+/**
+ * Takes one message. {@linkcode Subscriber.acknowledge} acknowledges the
+ * messages taken, oldest first, once they are written.
+ */
+export type MessageHandler = (topic: string, payload: Uint8Array) => void;
 
 /** Options for {@linkcode Subscriber}. */
 export interface SubscriberOptions {
@@ -60,7 +64,7 @@ export interface SubscriberStopOptions {
  * `handleMessage` calls back, before it takes the next packet. So that the
  * agent can write records in batches and still acknowledge a message only
  * after its record is written, the subscriber calls back at once but holds
- * the PUBACK back: it is sent when the agent calls the message's `ack`.
+ * the PUBACK back: it is sent when the agent acknowledges the message.
  * The PUBACKs of the messages acknowledged together (one written batch)
  * go out in one write. The broker's in-flight window (MQTT 5 receive
  * maximum) bounds how many messages can wait for their acknowledgement.
@@ -74,10 +78,15 @@ export class Subscriber {
   #config: Config["mqtt"];
   #options: SubscriberOptions;
   #client: MqttClient | undefined;
-  // Message ids whose PUBACKs go out together at the end of this task, and
-  // the connection's stream they came on.
+  // Per message taken and not acknowledged: its id (-1 when it needs no
+  // PUBACK) and the number of the stream it came on.
+  #takenIds = new NumberQueue();
+  #takenStreams = new NumberQueue();
+  // The stream messages last came on, and its number.
+  #stream: IStream | undefined;
+  #streamNumber = 0;
+  // Message ids whose PUBACKs go out together at the end of this task, on #stream.
   #acks: number[] = [];
-  #acksStream: IStream | undefined;
   // Messages that arrived after stopTaking(), neither taken nor acknowledged.
   #declined = 0;
   // Subscribed to every filter (when leaving: unsubscribed from every one).
@@ -208,27 +217,40 @@ export class Subscriber {
     // one that waited through the pause of a connection now gone would be
     // a duplicate. (At QoS 0 nothing comes again: it is taken.)
     if (packet.qos > 0 && stream !== this.#client!.stream) return;
-    // An acknowledgement only goes out on the stream its message came on.
-    const ack = packet.qos === 0 || messageId === undefined
-      ? noop
-      : () => this.#acknowledge(messageId, stream);
-    this.#options.onMessage(packet.topic, packet.payload as Uint8Array, ack);
+    if (stream !== this.#stream) {
+      // The PUBACKs due go out on the stream their messages came on.
+      this.#sendAcks();
+      this.#stream = stream;
+      this.#streamNumber++;
+    }
+    this.#takenIds.push(packet.qos === 0 || messageId === undefined ? -1 : messageId);
+    this.#takenStreams.push(this.#streamNumber);
+    this.#options.onMessage(packet.topic, packet.payload as Uint8Array);
   }
 
-  #acknowledge(messageId: number, stream: IStream): void {
-    // Whether the stream can still take them is checked once per batch.
-    if (stream !== this.#acksStream) {
-      this.#sendAcks();
-      this.#acksStream = stream;
+  /**
+   * Acknowledges the `count` oldest messages taken and not acknowledged
+   * yet: their PUBACKs go out together at the end of this task, on the
+   * connection they came on while it lasts.
+   */
+  acknowledge(count: number): void {
+    const ids = this.#takenIds;
+    const streams = this.#takenStreams;
+    const current = this.#streamNumber;
+    const acks = this.#acks;
+    const before = acks.length;
+    for (let i = 0; i < count && ids.length > 0; i++) {
+      const id = ids.shift();
+      if (streams.shift() === current && id !== -1) acks.push(id);
     }
-    if (this.#acks.push(messageId) === 1) queueMicrotask(() => this.#sendAcks());
+    if (before === 0 && acks.length > 0) queueMicrotask(() => this.#sendAcks());
   }
 
   #sendAcks(): void {
     const ids = this.#acks;
     if (ids.length === 0) return;
     this.#acks = [];
-    const stream = this.#acksStream!;
+    const stream = this.#stream!;
     if (this.#canAcknowledgeOn(stream)) stream.write(encodePubacks(ids));
   }
 
@@ -346,5 +368,3 @@ export class Subscriber {
     return clientOptions(this.#config);
   }
 }
-
-function noop(): void {}

@@ -33,7 +33,6 @@ const config = loadConfig({
 interface Taken {
   topic: string;
   payload: string;
-  ack: () => void;
 }
 
 interface Session extends AsyncDisposable {
@@ -50,8 +49,8 @@ async function connect(): Promise<Session> {
   const taken: Taken[] = [];
   const subscriber = new Subscriber(config, {
     log: getLogger(["subscriber-test"]),
-    onMessage: (topic, payload, ack) =>
-      taken.push({ topic, payload: new TextDecoder().decode(payload), ack }),
+    onMessage: (topic, payload) =>
+      taken.push({ topic, payload: new TextDecoder().decode(payload) }),
     openStream: transport.open,
   });
   subscriber.start();
@@ -65,7 +64,7 @@ async function connect(): Promise<Session> {
   };
 }
 
-Deno.test("Subscriber sends a message's PUBACK only once its ack is called, all of a batch in one write", async () => {
+Deno.test("Subscriber sends a message's PUBACK only once it is acknowledged, all of a batch in one write", async () => {
   await using session = await connect();
   const { connection } = session;
   for (const id of [1, 258, 3]) connection.publish(id, "a/x", `m${id}`);
@@ -74,7 +73,7 @@ Deno.test("Subscriber sends a message's PUBACK only once its ack is called, all 
   assert.deepEqual(connection.pubacks, []);
 
   const before = connection.writes.length;
-  for (const message of session.taken) message.ack();
+  session.subscriber.acknowledge(3);
   await waitFor(() => connection.pubacks.length === 3, { what: "three PUBACKs" });
   assert.deepEqual(session.taken.map((message) => message.payload), ["m1", "m258", "m3"]);
   assert.deepEqual(connection.writes.slice(before).map((bytes) => [...bytes]), [
@@ -95,8 +94,7 @@ Deno.test("Subscriber acknowledges a message only on the connection it came on",
   second.publish(2, "a/x", "after");
   await waitFor(() => session.taken.length === 2, { what: "the second message" });
   // Both in one turn: the first must not go out with the second.
-  session.taken[0].ack();
-  session.taken[1].ack();
+  session.subscriber.acknowledge(2);
   await waitFor(() => second.pubacks.length > 0, { what: "a PUBACK" });
   await second.settled();
   assert.deepEqual(second.pubacks, [2]);
@@ -111,7 +109,7 @@ Deno.test("Subscriber declines what arrives after stopTaking(), and then keeps t
   session.subscriber.stopTaking();
   connection.publish(2, "a/x", "declined");
   await connection.settled();
-  session.taken[0].ack();
+  session.subscriber.acknowledge(1);
   assert.equal(await session.subscriber.stop({ endSession: true }), false);
   assert.deepEqual(session.taken.map((message) => message.payload), ["taken"]);
   // The first was written before the stop; the declined one stays unacknowledged.
@@ -125,7 +123,7 @@ Deno.test("Subscriber ends the session when it stops with nothing turned away", 
   const { connection } = session;
   connection.publish(1, "a/x", "taken");
   await waitFor(() => session.taken.length === 1, { what: "the message" });
-  session.taken[0].ack();
+  session.subscriber.acknowledge(1);
   assert.equal(await session.subscriber.stop({ endSession: true }), true);
   assert.deepEqual(connection.pubacks, [1]);
   const [disconnect] = connection.of(TYPE.DISCONNECT);
