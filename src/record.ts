@@ -33,9 +33,25 @@ export interface AmmpRecord {
  */
 export function formatTime(t: number): string {
   const ms = Math.round(t * 1000);
-  const iso = new Date(ms).toISOString();
-  return (ms % 1000 === 0 ? iso.slice(0, 19) : iso.slice(0, 23)) + "+00:00";
+  const day = Math.floor(ms / DAY_MS);
+  // The payloads of a day share its date, which Date writes once.
+  if (day !== _day) {
+    _day = day;
+    _date = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const inDay = ms - day * DAY_MS;
+  const seconds = Math.floor(inDay / 1000);
+  const fraction = inDay - seconds * 1000;
+  return _date + _TWO_DIGITS[Math.floor(seconds / 3600)] + ":" +
+    _TWO_DIGITS[Math.floor(seconds / 60) % 60] + ":" + _TWO_DIGITS[seconds % 60] +
+    (fraction === 0 ? "" : "." + String(fraction).padStart(3, "0")) + "+00:00";
 }
+
+const DAY_MS = 86_400_000;
+const _TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, "0"));
+// The day last written, and its "YYYY-MM-DDT".
+let _day = NaN;
+let _date = "";
 
 /** What a {@linkcode RecordBuilder} has collected once the walk is done. */
 export interface RecordParts {

@@ -172,6 +172,9 @@ Deno.test("transform() dead-letters every kind of invalid UTF-8", () => {
     ]);
     assert.equal(deadReason(payload), "not_utf8", bytes.join(","));
   }
+  // U+FFFD written as such is valid text, kept as it is.
+  const replacement = encoder.encode('{"t":1,"r":[{"_vid":"m","x":"\uFFFD"}]}');
+  assert.equal(JSON.stringify(record(replacement).record.data), '{"m":{"x":"\uFFFD"}}');
   // A byte order mark is not part of the text.
   assert.equal(
     record(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode('{"t":1,"r":[]}')])).record.time,
