@@ -32,18 +32,21 @@ export interface RecordSinkOptions {
   /**
    * The size in bytes of the buffers lines are encoded into, and so the
    * most one write call takes: a batch is written as several of them
-   * (default 1 MiB).
+   * (default 256 KiB).
    */
   chunkSize?: number;
 }
 
 const encoder = new TextEncoder();
 
-/** The default {@linkcode RecordSinkOptions.chunkSize}: 1 MiB. */
-export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** The default {@linkcode RecordSinkOptions.chunkSize}: 256 KiB. */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
-// Buffers kept for reuse once written; a burst beyond them is left to the GC.
-const POOLED_CHUNKS = 4;
+// Written buffers are kept for reuse up to this many bytes, what a drain
+// keeps in flight; a burst beyond them is left to the GC. A buffer made
+// and dropped for each batch outlives the young generation while it is
+// written, and is freed only by a full collection.
+const POOLED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Queues the output of each message in arrival order and writes it in
@@ -186,7 +189,9 @@ export class RecordSink {
         return;
       }
       for (const chunk of chunks) {
-        if (this.#pool.length < POOLED_CHUNKS) this.#pool.push(new Uint8Array(chunk.buffer));
+        if ((this.#pool.length + 1) * this.#chunkSize <= POOLED_BYTES) {
+          this.#pool.push(new Uint8Array(chunk.buffer));
+        }
       }
       this.#written += messages;
       if (messages > 0) this.#onWritten?.(messages);
