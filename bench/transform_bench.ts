@@ -24,7 +24,7 @@ const messages = generateMessages(PAYLOADS_PER_ITERATION, { seed: 7 }).map((mess
   topic: message.topic,
   bytes: encoder.encode(message.payload),
 }));
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder();
 // Consumes results so that the work cannot be optimised away.
 let sink = 0;
 
