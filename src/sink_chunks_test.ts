@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { type Output, RecordSink } from "./sink.ts";
+
+// An output that reads the bytes only when its write completes, some turns
+// later, as an asynchronous write does: a buffer reused before that shows.
+class LateReader implements Output {
+  bytes: number[] = [];
+  calls = 0;
+  async write(bytes: Uint8Array): Promise<number> {
+    this.calls++;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Takes at most 5 bytes per call, to exercise writeAll's loop too.
+    const n = Math.min(bytes.byteLength, 5 + (this.calls % 7));
+    this.bytes.push(...bytes.subarray(0, n));
+    return n;
+  }
+}
+
+function lineOf(seed: number): string {
+  const alphabet = ["a", "é", "€", "😀", "\u{10FFFF}", '"', "\\", "\uFFFD"];
+  let text = "";
+  for (let i = 0; i < (seed * 7) % 23; i++) text += alphabet[(seed + i * 3) % alphabet.length];
+  return JSON.stringify({ n: seed, s: text });
+}
+
+for (const chunkSize of [4, 5, 7, 16, 64]) {
+  Deno.test(`RecordSink writes lines with multi-byte characters exactly across ${chunkSize}-byte buffers, reused only once written`, async () => {
+    const output = new LateReader();
+    const sink = new RecordSink(output, { chunkSize });
+    const expected: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 30; i++) {
+        const line = lineOf(round * 30 + i);
+        expected.push(line);
+        sink.write(line);
+      }
+      // Let batches overlap: some written while others are encoded.
+      await new Promise((resolve) => setTimeout(resolve, round));
+    }
+    // A line that fills a buffer to its last byte, then its newline.
+    const exact = "x".repeat(chunkSize * 3);
+    expected.push(exact);
+    sink.write(exact);
+    await sink.flush();
+    assert.equal(sink.written, expected.length);
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(output.bytes));
+    assert.equal(text, expected.map((line) => line + "\n").join(""));
+  });
+}
