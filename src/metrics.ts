@@ -6,7 +6,7 @@
 
 import { FUTURE_READING_SECONDS } from "./node_table.ts";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { type EventLoopLag, registerProcessMetrics } from "./process_metrics.ts";
+import { type EventLoopLag, registerProcessMetrics, scrapedGauge } from "./process_metrics.ts";
 import {
   DEAD_LETTER_REASONS,
   type DeadLetterReason,
@@ -102,16 +102,8 @@ export class AgentMetrics {
       help: string,
       labelNames: readonly T[] = [],
     ) => new Counter<T>({ name, help, labelNames, registers });
-    // A gauge whose value is read when Prometheus scrapes.
-    const scrapedGauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read());
-        },
-      });
+    const gauge = (name: string, help: string, read: () => number) =>
+      scrapedGauge(this.registry, name, help, read);
     this.received = counter(
       "ammp_agent_messages_received_total",
       "MQTT messages taken from the broker, of any kind.",
@@ -151,22 +143,22 @@ export class AgentMetrics {
       ["reason"],
     );
     this.#skipped = labelled(skipped, SKIP_REASONS);
-    scrapedGauge(
+    gauge(
       "ammp_agent_broker_connected",
       "1 while connected to the broker, 0 otherwise.",
       () => this.connected,
     );
-    scrapedGauge(
+    gauge(
       "ammp_agent_last_message_received_timestamp_seconds",
       "When the last message was received, Unix seconds (0 before the first).",
       () => this.lastMessageReceived,
     );
-    scrapedGauge(
+    gauge(
       "ammp_agent_last_reading_timestamp_seconds",
       `The newest reading time t of any record, Unix seconds (0 before the first); times more than ${FUTURE_READING_SECONDS} s ahead are left out.`,
       () => this.lastReadingTime,
     );
-    scrapedGauge(
+    gauge(
       "ammp_agent_buffered_bytes",
       "Payload bytes taken and not yet written; at MAX_BUFFERED_BYTES the agent stops reading.",
       () => this.bufferedBytes,

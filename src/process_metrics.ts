@@ -38,14 +38,7 @@ export function registerProcessMetrics(
 ): EventLoopLag {
   const registers = [registry];
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read());
-      },
-    });
+    scrapedGauge(registry, name, help, read);
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({
       name,
@@ -119,6 +112,23 @@ export function registerProcessMetrics(
   }
   lag.start();
   return lag;
+}
+
+/** Registers on `registry` a gauge whose value `read` gives when Prometheus scrapes. */
+export function scrapedGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number,
+): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
 
 /** The event loop's lag over the time since the last {@linkcode EventLoopLag.window}, in seconds. */
