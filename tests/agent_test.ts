@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, startAgent } from "./_support/agent_process.ts";
+import { runTransform, startAgent } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 import { assertEndToEnd, loadExamples } from "./_support/scenario.ts";
 
@@ -84,28 +84,6 @@ Deno.test("an option of another command stops the agent with one line naming it 
   );
 });
 
-// Runs `main.ts transform` on `input` with only `env` set.
-async function runTransform(env: Record<string, string>, input: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--permission-set=agent", "main.ts", "transform", "--topic", "x"],
-    cwd: new URL("../", import.meta.url).pathname,
-    clearEnv: true,
-    env: minimalEnv(env),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  return {
-    code,
-    stdout: new TextDecoder().decode(stdout),
-    stderr: new TextDecoder().decode(stderr),
-  };
-}
-
 Deno.test("`transform` stops at a bad LOG_LEVEL, LOG_FORMAT or MAX_PAYLOAD_BYTES with one line and exit code 2", async () => {
   const line = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}\n';
   const cases: [Record<string, string>, RegExp][] = [
@@ -115,7 +93,7 @@ Deno.test("`transform` stops at a bad LOG_LEVEL, LOG_FORMAT or MAX_PAYLOAD_BYTES
     [{ MAX_PAYLOAD_BYTES: "10" }, /^Invalid MAX_PAYLOAD_BYTES "10": expected a whole number/],
   ];
   for (const [env, message] of cases) {
-    const run = await runTransform(env, line);
+    const run = await runTransform(line, { env });
     assert.equal(run.code, 2, JSON.stringify(env));
     const lines = run.stderr.trim().split("\n");
     assert.equal(lines.length, 1, run.stderr);
@@ -128,10 +106,9 @@ Deno.test("`transform` honours MAX_PAYLOAD_BYTES and needs no broker settings", 
   const small = '{"t":1709288100,"r":[{"_vid":"m","P":1}]}';
   const large = JSON.stringify({ t: 1709288100, r: [{ _vid: "m", note: "x".repeat(200) }] });
   // Settings transform does not use are not read, so a broken one does not stop it.
-  const run = await runTransform(
-    { MAX_PAYLOAD_BYTES: "100", MQTT_URL: "http://x", MQTT_QOS: "7" },
-    `${small}\n${large}\n`,
-  );
+  const run = await runTransform(`${small}\n${large}\n`, {
+    env: { MAX_PAYLOAD_BYTES: "100", MQTT_URL: "http://x", MQTT_QOS: "7" },
+  });
   assert.equal(run.code, 1, run.stderr);
   assert.equal(run.stdout, '{"time":"2024-03-01T10:15:00+00:00","data":{"m":{"P":1}}}\n');
   const deadLetters = run.stderr.trim().split("\n").map((line) => JSON.parse(line));
@@ -143,29 +120,12 @@ Deno.test("`main.ts transform` replays payload lines with the live transform", a
   const examples = loadExamples().filter((example) => example.topic === "a/b827eb000001/u/data");
   const input = examples.map((example) => new TextDecoder().decode(example.payload).trim())
     .join("\n");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--permission-set=agent",
-      "main.ts",
-      "transform",
-      "--topic",
-      "a/b827eb000001/u/data",
-    ],
-    cwd: new URL("../", import.meta.url).pathname,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input + "\n"));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
+  const { code, stdout, stderr } = await runTransform(input + "\n", {
+    topic: "a/b827eb000001/u/data",
+  });
   const expected = examples.filter((e) => e.expected !== undefined).map((e) => e.expected);
-  assert.deepEqual(new TextDecoder().decode(stdout).trim().split("\n"), expected);
-  const deadLines = new TextDecoder().decode(stderr).trim().split("\n");
+  assert.deepEqual(stdout.trim().split("\n"), expected);
+  const deadLines = stderr.trim().split("\n");
   assert.equal(deadLines.length, examples.length - expected.length);
   assert.equal(code, 1, "exit code 1 when a line became a dead letter");
 });

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
+import { runTransform, startAgent } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 
 const PAYLOAD = '{"t":1709288100,"r":[{"_vid":"m","E":18446744073709551615,' +
@@ -30,29 +30,12 @@ const FORMATS = ["record", "device", "influx"] as const;
 
 Deno.test("`main.ts transform` keeps every digit of integers beyond 2^53 in every format", async () => {
   for (const format of FORMATS) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--permission-set=agent",
-        "main.ts",
-        "transform",
-        "--topic",
-        "a/b827eb000001/u/data",
-      ],
-      cwd: ROOT,
-      env: minimalEnv({ OUTPUT_FORMAT: format }),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(PAYLOAD + "\n"));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    assert.equal(new TextDecoder().decode(stdout), WRITTEN[format] + "\n", format);
+    const { code, stdout, stderr } = await runTransform(PAYLOAD + "\n", {
+      env: { OUTPUT_FORMAT: format },
+      topic: "a/b827eb000001/u/data",
+    });
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, WRITTEN[format] + "\n", format);
   }
 });
 

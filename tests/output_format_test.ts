@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ROOT, startAgent } from "./_support/agent_process.ts";
+import { runTransform, startAgent } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 
 const payload = JSON.stringify({
@@ -54,25 +54,7 @@ Deno.test("OUTPUT_FORMAT=device and influx write one line per device and count o
 });
 
 Deno.test("`transform` writes OUTPUT_FORMAT and refuses an unknown one with exit code 2", async () => {
-  const run = async (format: string) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--permission-set=agent", "main.ts", "transform", "--topic", "x"],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", OUTPUT_FORMAT: format },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(payload + "\n"));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    return {
-      code,
-      stdout: new TextDecoder().decode(stdout),
-      stderr: new TextDecoder().decode(stderr),
-    };
-  };
+  const run = (format: string) => runTransform(payload + "\n", { env: { OUTPUT_FORMAT: format } });
   const influx = await run("influx");
   assert.equal(influx.code, 0, influx.stderr);
   assert.equal(

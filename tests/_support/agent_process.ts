@@ -26,6 +26,54 @@ export function minimalEnv(extra: Record<string, string> = {}): Record<string, s
   };
 }
 
+/** Options for {@linkcode runTransform}. */
+export interface RunTransformOptions {
+  /** Set besides {@linkcode minimalEnv}'s. */
+  env?: Record<string, string>;
+  /** The topic the lines came on (default `x`). */
+  topic?: string;
+}
+
+/** What {@linkcode runTransform} saw. */
+export interface TransformRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `main.ts transform` as users run it, with `input` on its stdin and
+ * only {@linkcode minimalEnv} set, and resolves once it has exited.
+ */
+export async function runTransform(
+  input: string,
+  options: RunTransformOptions = {},
+): Promise<TransformRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--permission-set=agent",
+      "main.ts",
+      "transform",
+      "--topic",
+      options.topic ?? "x",
+    ],
+    cwd: ROOT,
+    clearEnv: true,
+    env: minimalEnv(options.env),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
 /** Options for {@linkcode startAgent}. */
 export interface StartAgentOptions {
   /** Extra arguments after `main.ts`. */
