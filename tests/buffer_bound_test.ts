@@ -131,6 +131,18 @@ async function withBroker(
   }
 }
 
+// Lets the stalled reader go on and waits until records 0 to count - 1
+// are all written; gives their tally.
+async function resumeUntilWritten(agent: AgentProcess, count: number) {
+  agent.resumeReading();
+  await agent.waitFor(
+    () => tally(agent.lines, range(0, count)).lost.length === 0,
+    "every record",
+    60_000,
+  );
+  return tally(agent.lines, range(0, count));
+}
+
 Deno.test({
   name:
     `at QoS 0 a stalled stdout reader holds the agent to MAX_BUFFERED_BYTES and its connection${needs}`,
@@ -142,19 +154,13 @@ Deno.test({
       const { agent } = result;
       assertBounded(result);
       await assertConnectionHeld(agent);
-      agent.resumeReading();
       // This broker queues without limit (max_queued_messages 0), so
       // everything it took from the publisher reaches the agent.
-      await agent.waitFor(
-        () => tally(agent.lines, range(0, count)).lost.length === 0,
-        "every record",
-        60_000,
-      );
+      const written = await resumeUntilWritten(agent, count);
       await agent.waitFor(
         async () => (await agent.metric("ammp_agent_buffered_bytes")) === 0,
         "an empty buffer",
       );
-      const written = tally(agent.lines, range(0, count));
       console.log(
         `QoS 0 after the stall: written ${written.written}, lost ${written.lost.length}, peak RSS ${
           mb(peakRss(agent.child.pid))
@@ -184,13 +190,7 @@ Deno.test({
       const { agent } = result;
       assertBounded(result);
       await assertConnectionHeld(agent);
-      agent.resumeReading();
-      await agent.waitFor(
-        () => tally(agent.lines, range(0, count)).lost.length === 0,
-        "every record",
-        60_000,
-      );
-      const written = tally(agent.lines, range(0, count));
+      const written = await resumeUntilWritten(agent, count);
       console.log(
         `QoS 1 after the stall: written ${written.written}, lost ${written.lost.length}, duplicated ${written.duplicated}, peak RSS ${
           mb(peakRss(agent.child.pid))
