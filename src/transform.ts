@@ -6,15 +6,25 @@
  * The steps, each in its own module: the topic and the payload's checks
  * (`payload.ts`, reading JSON through `json_reader.ts`), the walk over the
  * devices (`device_walk.ts`), and the record in an output format
- * (`format.ts`).
+ * (`format.ts`). The agent's own path, {@linkcode transformToOutput},
+ * writes most `record` lines straight from the payload's bytes
+ * (`record_bytes.ts`) and takes those steps for the rest.
  *
  * @module
  */
 
 import type { OnSkip } from "./device_walk.ts";
 import { formatPayload, type OutputFormat } from "./format.ts";
-import { type DeadResult, type IgnoredResult, parsePayload } from "./payload.ts";
+import {
+  type DeadResult,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type IgnoredResult,
+  isDataTopic,
+  nodeIdOf,
+  parsePayload,
+} from "./payload.ts";
 import { type AmmpRecord, buildRecord } from "./record.ts";
+import { recordBytes } from "./record_bytes.ts";
 
 export {
   MAX_STATUS_DEPTH,
@@ -64,6 +74,13 @@ export type MessageResult<T> =
  */
 export type TextResult = MessageResult<{ text: string }>;
 
+/**
+ * The outcome of {@linkcode transformToOutput}: `output` is the text of
+ * {@linkcode transformToText}, or the same as UTF-8 bytes, valid until the
+ * next call.
+ */
+export type OutputResult = MessageResult<{ output: string | Uint8Array }>;
+
 /** The outcome of {@linkcode transform}: the record as an object. */
 export type TransformResult = MessageResult<{ record: AmmpRecord }>;
 
@@ -98,6 +115,33 @@ export function transformToText(
   if (parsed.kind !== "payload") return parsed;
   const text = formatPayload(parsed, options.format ?? "record", options.onSkip);
   return { kind: "record", text, readingTime: parsed.t };
+}
+
+/**
+ * {@linkcode transformToText} as the agent writes it: in the `record`
+ * format, a payload that needs nothing beyond copying becomes its line's
+ * bytes in one pass, without parsing it into objects (`record_bytes.ts`);
+ * every other message takes {@linkcode transformToText}. The two give the
+ * same line. Never throws.
+ */
+export function transformToOutput(
+  topic: string,
+  payload: Uint8Array,
+  options: TransformToTextOptions = {},
+): OutputResult {
+  if (
+    (options.format ?? "record") === "record" && isDataTopic(topic) &&
+    payload.byteLength <= (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES)
+  ) {
+    const written = recordBytes(payload, nodeIdOf(topic));
+    if (written !== undefined) {
+      return { kind: "record", output: written.bytes, readingTime: written.t };
+    }
+  }
+  const result = transformToText(topic, payload, options);
+  return result.kind === "record"
+    ? { kind: "record", output: result.text, readingTime: result.readingTime }
+    : result;
 }
 
 /**

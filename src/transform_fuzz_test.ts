@@ -13,9 +13,15 @@ import { isExactInteger } from "./exact_integer.ts";
 import { parseStrictJson } from "./strict_json.ts";
 import { MAX_STATUS_DEPTH, SKIP_REASONS, type SkipReason } from "./device_walk.ts";
 import { DEAD_LETTER_REASONS } from "./payload.ts";
-import { transform, type TransformResult, transformToLine } from "./transform.ts";
+import {
+  transform,
+  type TransformResult,
+  transformToLine,
+  transformToOutput,
+} from "./transform.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
 const EXAMPLES = [...Deno.readDirSync(fixtures)]
@@ -93,8 +99,9 @@ function feed(topic: string, payload: Uint8Array, maxPayloadBytes?: number): Out
 
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 
-// The agent writes records with transformToLine(): it must give the same
-// outcome, the record's JSON as its line, and the same skips.
+// The agent writes records with transformToOutput(), which takes
+// transformToLine() where it does not write the bytes itself: both must
+// give the same outcome, the record's JSON as its line, and the same skips.
 function assertSameLine(
   topic: string,
   payload: Uint8Array,
@@ -113,6 +120,22 @@ function assertSameLine(
     result.kind === "record"
       ? { kind: "record", line: JSON.stringify(result.record), readingTime: result.readingTime }
       : result,
+  );
+  const outputSkipped: SkipReason[] = [];
+  const output = transformToOutput(topic, payload, {
+    maxPayloadBytes,
+    onSkip: (reason) => outputSkipped.push(reason),
+  });
+  assert.deepEqual(outputSkipped, skipped);
+  assert.deepEqual(
+    output.kind === "record"
+      ? {
+        kind: "record",
+        line: typeof output.output === "string" ? output.output : decoder.decode(output.output),
+        readingTime: output.readingTime,
+      }
+      : output,
+    lined,
   );
   assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), PROTOTYPE_NAMES);
 }

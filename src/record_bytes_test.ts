@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { MAX_RECORD_BYTES_PAYLOAD, recordBytes } from "./record_bytes.ts";
+import { nodeIdOf, transformToOutput, transformToText } from "./transform.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const TOPIC = "a/b827eb000001/u/data";
+
+// The line of the parse path, which recordBytes() must write byte for byte.
+function parsedLine(topic: string, text: string): { line: string; t: number } {
+  const result = transformToText(topic, encoder.encode(text));
+  assert.equal(result.kind, "record", text);
+  return { line: result.text, t: result.readingTime };
+}
+
+function written(text: string, topic = TOPIC): { line: string; t: number } | undefined {
+  const result = recordBytes(encoder.encode(text), nodeIdOf(topic));
+  return result === undefined ? undefined : { line: decoder.decode(result.bytes), t: result.t };
+}
+
+// ---------------------------------------------------------------------------
+// Payloads of the kind dataloggers send, which the fast path must take.
+
+/** A JSON value as text, and what it stands for. */
+type Json = { text: string; value: unknown };
+
+const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_. -]{0,11}$/);
+const vid = fc.stringMatching(/^[A-Za-z_-][A-Za-z0-9_-]{0,9}$/);
+const space = fc.constantFrom("", "", "", " ", "\n  ", "\t", "\r\n");
+
+// Numbers also in the forms other writers use: Python's 230.0, fixed
+// decimals with trailing zeros, exponents, -0, tiny fractions.
+const numberText = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 }).map(String),
+  fc.integer().map(String),
+  fc.tuple(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), fc.integer({ min: 0, max: 6 }))
+    .map(([x, digits]) => x.toFixed(digits)),
+  fc.integer({ min: -100000, max: 100000 }).map((n) => `${n}.0`),
+  fc.double({ noNaN: true, min: -1e15, max: 1e15 }).map((x) => x.toExponential()),
+  fc.constantFrom("-0", "-0.0", "0.000001", "0.0000001", "1E2", "1e+2", "12.5e-1", "100e-2"),
+  fc.bigInt({ min: -(2n ** 53n) + 1n, max: 2n ** 53n - 1n }).map(String),
+);
+const plainString = fc.stringMatching(/^[ -~]{0,16}$/).map((s) => JSON.stringify(s));
+const textWithEscapes = fc.array(
+  fc.constantFrom("a", "z", '"', "\\", "\n", "\r", "\t", "\b", "\f"),
+  {
+    maxLength: 8,
+  },
+).map((chars) => JSON.stringify(chars.join("")));
+const reading = fc.oneof(
+  { weight: 6, arbitrary: numberText },
+  { weight: 2, arbitrary: plainString },
+  { weight: 1, arbitrary: textWithEscapes },
+  { weight: 1, arbitrary: fc.constantFrom("true", "false", "null") },
+);
+const skipped = fc.oneof(
+  reading,
+  fc.constantFrom('{"a":[1,{"b":null}],"c":"d"}', "[]", "{}", '["x",2.50,-1e3]'),
+);
+const entry = fc.oneof(
+  fc.tuple(plainString, fc.integer({ min: 0, max: 4 }), numberText).map(([c, l, v]) =>
+    `{"c":${c},"l":${l},"v":[${v}]}`
+  ),
+  fc.constantFrom('"text"', "null", "[]", "{}", '[[1,2],{"x":{"y":true}}]', "3.10"),
+);
+
+interface Device {
+  vid: string;
+  readings: [string, string][];
+  vidAt: number;
+  status: string[] | undefined;
+  extra: [string, string] | undefined;
+}
+
+const device: fc.Arbitrary<Device> = fc.record({
+  vid,
+  readings: fc.uniqueArray(fc.tuple(name, reading), {
+    selector: ([key]) => key,
+    maxLength: 12,
+  }),
+  vidAt: fc.nat(),
+  status: fc.option(fc.array(entry, { maxLength: 3 }), { nil: undefined }),
+  extra: fc.option(fc.tuple(fc.constantFrom("_d", "_type", "_"), skipped), { nil: undefined }),
+});
+
+const payload = fc.record({
+  t: fc.oneof(
+    fc.integer({ min: 0, max: 4_000_000_000 }).map(String),
+    fc.double({ noNaN: true, min: 0, max: 253402300799 }).map(String),
+    fc.constantFrom("1709288100.250", "1.7e9"),
+  ),
+  devices: fc.uniqueArray(device, { selector: (d) => d.vid, maxLength: 6 }),
+  meta: fc.option(skipped, { nil: undefined }),
+  rFirst: fc.boolean(),
+  spaces: fc.array(space, { minLength: 64, maxLength: 64 }),
+});
+
+function payloadText(p: typeof payload extends fc.Arbitrary<infer T> ? T : never): string {
+  let s = 0;
+  const ws = () => p.spaces[s++ % p.spaces.length];
+  const object = (pairs: [string, string][]) =>
+    `{${ws()}${
+      pairs.map(([k, v]) => `${JSON.stringify(k)}${ws()}:${ws()}${v}`).join(`,${ws()}`)
+    }${ws()}}`;
+  const devices = p.devices.map((d) => {
+    const pairs: [string, string][] = [...d.readings];
+    pairs.splice(d.vidAt % (pairs.length + 1), 0, ["_vid", JSON.stringify(d.vid)]);
+    if (d.status !== undefined) pairs.push(["_s", `[${d.status.join(`,${ws()}`)}]`]);
+    if (d.extra !== undefined) pairs.unshift(d.extra);
+    return object(pairs);
+  });
+  const r: [string, string] = ["r", `[${ws()}${devices.join(`,${ws()}`)}${ws()}]`];
+  const pairs: [string, string][] = p.rFirst ? [r, ["t", p.t]] : [["t", p.t], r];
+  if (p.meta !== undefined) pairs.push(["m", p.meta]);
+  return ws() + object(pairs) + ws();
+}
+
+Deno.test("recordBytes() writes the parse path's line byte for byte for 20,000 datalogger payloads, declining none", () => {
+  let taken = 0;
+  fc.assert(
+    fc.property(payload, (p) => {
+      const text = payloadText(p);
+      const fast = written(text);
+      assert.ok(fast !== undefined, `declined: ${text}`);
+      assert.deepEqual(fast, parsedLine(TOPIC, text));
+      taken++;
+    }),
+    { numRuns: 20_000, seed: 16 },
+  );
+  assert.equal(taken, 20_000);
+});
+
+// Bytes changed in such payloads: wherever the fast path still writes a
+// line, the parse path must make a record with that very line.
+const EDIT_BYTES = '{}[]:,"\\-+.eE0123456789 tfnulrs_v\u0001\u00e9';
+const edit = fc.tuple(fc.nat(), fc.nat(), fc.constantFrom("replace", "insert", "delete"));
+
+Deno.test("recordBytes() writes only what the parse path writes for 20,000 edited payloads", () => {
+  let taken = 0;
+  let changed = 0;
+  fc.assert(
+    fc.property(payload, fc.array(edit, { minLength: 1, maxLength: 3 }), (p, edits) => {
+      let text = payloadText(p);
+      for (const [at, pick, how] of edits) {
+        const i = at % (text.length + 1);
+        const char = EDIT_BYTES[pick % EDIT_BYTES.length];
+        text = how === "insert"
+          ? text.slice(0, i) + char + text.slice(i)
+          : text.slice(0, i) + (how === "replace" ? char : "") + text.slice(i + 1);
+      }
+      const fast = written(text);
+      if (fast === undefined) return;
+      taken++;
+      const parsed = transformToText(TOPIC, encoder.encode(text));
+      assert.equal(parsed.kind, "record", text);
+      assert.deepEqual(fast, { line: parsed.text, t: parsed.readingTime }, text);
+      if (fast.line !== parsedLine(TOPIC, payloadText(p)).line) changed++;
+    }),
+    { numRuns: 20_000, seed: 17 },
+  );
+  // Both kinds happened: edits the fast path took, and ones that changed the record.
+  assert.ok(taken > 1_000 && changed > 500, `${taken} taken, ${changed} changed`);
+});
+
+Deno.test("recordBytes() writes the record's node id and times as the parse path does", () => {
+  for (const topic of ["a/b827eb000001/u/data", "a/b827eb000001/data", "site/7/readings"]) {
+    for (const t of ["0", "1709288100", "1709288460.25", "1709288460.0004", "253402300799.999"]) {
+      const text = `{"t":${t},"r":[{"_vid":"m","P":1}]}`;
+      assert.deepEqual(written(text, topic), parsedLine(topic, text), `${topic} ${t}`);
+    }
+  }
+  const quoted = 'a/node"with\\quotes/u/data';
+  assert.deepEqual(written('{"t":1,"r":[]}', quoted), parsedLine(quoted, '{"t":1,"r":[]}'));
+});
+
+Deno.test("recordBytes() writes the shortest form of every number, as JSON.stringify does", () => {
+  const cases = [
+    ["230.0", "230"],
+    ["230.50", "230.5"],
+    ["-0", "0"],
+    ["-0.000", "0"],
+    ["0.000001", "0.000001"],
+    ["0.0000001", "1e-7"],
+    ["12.5e-1", "1.25"],
+    ["1.5E3", "1500"],
+    ["1E2", "100"],
+    ["0.30000000000000001", "0.3"],
+    ["1234567890123456", "1234567890123456"],
+    ["9007199254740991", "9007199254740991"],
+  ];
+  for (const [text, shortest] of cases) {
+    assert.equal(
+      written(`{"t":0,"r":[{"_vid":"m","v":${text}}]}`)?.line,
+      `{"node_id":"b827eb000001","time":"1970-01-01T00:00:00+00:00","data":{"m":{"v":${shortest}}}}`,
+      text,
+    );
+  }
+});
+
+// Each payload needs more than copying, or is no record at all: the fast
+// path must leave it to the parse path, whatever that makes of it.
+const DECLINED: [string, string][] = [
+  ["a repeated reading key", '{"t":0,"r":[{"_vid":"m","P":1,"P":2}]}'],
+  ["a repeated payload key", '{"t":0,"t":1,"r":[]}'],
+  ["a vendor id used twice", '{"t":0,"r":[{"_vid":"m","P":1},{"_vid":"m","Q":2}]}'],
+  ["a key that starts with a digit", '{"t":0,"r":[{"_vid":"m","1":1,"a":2}]}'],
+  ["a vendor id that starts with a digit", '{"t":0,"r":[{"_vid":"m"},{"_vid":"2"},{"_vid":"1"}]}'],
+  ["an escaped key", '{"t":0,"r":[{"_vid":"m","\\u0050":1}]}'],
+  ["text beyond ASCII", '{"t":0,"r":[{"_vid":"m","unit":"°C"}]}'],
+  ["a \\u escape", '{"t":0,"r":[{"_vid":"m","s":"\\u0041"}]}'],
+  ["a \\/ escape", '{"t":0,"r":[{"_vid":"m","s":"a\\/b"}]}'],
+  ["an object as a reading", '{"t":0,"r":[{"_vid":"m","P":{"v":1}}]}'],
+  ["an array as a reading", '{"t":0,"r":[{"_vid":"m","P":[1]}]}'],
+  ["a device that is not an object", '{"t":0,"r":[{"_vid":"m"},null]}'],
+  ["a device without a vendor id", '{"t":0,"r":[{"P":1}]}'],
+  ["an empty vendor id", '{"t":0,"r":[{"_vid":"","P":1}]}'],
+  ["a vendor id that is a number", '{"t":0,"r":[{"_vid":7,"P":1}]}'],
+  ["a status that is not a list", '{"t":0,"r":[{"_vid":"m","_s":{"c":1}}]}'],
+  [
+    "a status entry nested too deeply",
+    `{"t":0,"r":[{"_vid":"m","_s":[${"[".repeat(20)}${"]".repeat(20)}]}]}`,
+  ],
+  ["an integer beyond 2^53", '{"t":0,"r":[{"_vid":"m","E":9007199254740993}]}'],
+  [
+    "an integer beyond 2^53 in a status entry",
+    '{"t":0,"r":[{"_vid":"m","_s":[{"v":18446744073709551615}]}]}',
+  ],
+  ["a number beyond a double", '{"t":0,"r":[{"_vid":"m","P":1e999}]}'],
+  ["Python's NaN", '{"t":0,"r":[{"_vid":"m","P":NaN}]}'],
+  ["a t beyond 2^53", '{"t":9007199254740993,"r":[]}'],
+  ["no t", '{"r":[]}'],
+  ["a negative t", '{"t":-1,"r":[]}'],
+  ["a t after the year 9999", '{"t":253402300800,"r":[]}'],
+  ["a t that is text", '{"t":"0","r":[]}'],
+  ["no r", '{"t":0}'],
+  ["an r that is not a list", '{"t":0,"r":{}}'],
+  ["not an object", "[1]"],
+  ["a trailing comma", '{"t":0,"r":[{"_vid":"m","P":1,}]}'],
+  ["a leading zero", '{"t":0,"r":[{"_vid":"m","P":012}]}'],
+  ["a sign before a literal in a skipped value", '{"t":0,"r":[],"m":-true}'],
+  ["an unclosed string", '{"t":0,"r":[{"_vid":"m","s":"abc}]}'],
+  ["a control character in a string", '{"t":0,"r":[{"_vid":"m","s":"a\u0001b"}]}'],
+  ["a control character in a skipped \\u escape", '{"t":0,"r":[],"m":"\\u00\u00100"}'],
+  ["text after the object", '{"t":0,"r":[]} x'],
+  ["two objects", '{"t":0,"r":[]}{"t":0,"r":[]}'],
+  ["a byte order mark", '\ufeff{"t":0,"r":[]}'],
+  ["nothing", ""],
+];
+
+for (const [what, text] of DECLINED) {
+  Deno.test(`recordBytes() leaves a payload with ${what} to the parse path`, () => {
+    assert.equal(written(text), undefined);
+    const bytes = encoder.encode(text);
+    const output = transformToOutput(TOPIC, bytes);
+    const parsed = transformToText(TOPIC, bytes);
+    assert.deepEqual(
+      output.kind === "record" ? { ...output, output: undefined, text: output.output } : output,
+      parsed.kind === "record" ? { ...parsed, output: undefined } : parsed,
+    );
+  });
+}
+
+Deno.test("recordBytes() leaves payloads over 128 KiB to the parse path, which writes them", () => {
+  const readings = Array.from({ length: 12_000 }, (_, i) => `"k${i}":${i}.5`).join(",");
+  const text = `{"t":0,"r":[{"_vid":"m",${readings}}]}`;
+  assert.ok(encoder.encode(text).byteLength > MAX_RECORD_BYTES_PAYLOAD);
+  assert.equal(written(text), undefined);
+  const output = transformToOutput(TOPIC, encoder.encode(text));
+  assert.equal(output.kind === "record" && output.output, parsedLine(TOPIC, text).line);
+});
+
+Deno.test("recordBytes() tells 500 keys of one device apart, and a repeat among them", () => {
+  const keys = Array.from({ length: 500 }, (_, i) => `"cell_V_${i}":${i}`);
+  const text = `{"t":0,"r":[{"_vid":"bms",${keys.join(",")}}]}`;
+  assert.deepEqual(written(text), parsedLine(TOPIC, text));
+  const repeated = `{"t":0,"r":[{"_vid":"bms",${keys.join(",")},"cell_V_250":1}]}`;
+  assert.equal(written(repeated), undefined);
+});
