@@ -17,7 +17,7 @@ import { type Output, RecordSink } from "./sink.ts";
 import { FleetHistory, type SitesSnapshot } from "./sites_section.ts";
 import { RecentRates, renderStatusPage } from "./status_page.ts";
 import { Subscriber } from "./subscriber.ts";
-import { transformToText, type TransformToTextOptions } from "./transform.ts";
+import { transformToOutput, type TransformToTextOptions } from "./transform.ts";
 
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {
@@ -158,12 +158,12 @@ export class Agent {
     buffered.take(payload.byteLength);
     metrics.bufferedBytes = buffered.bytes;
 
-    const result = transformToText(topic, payload, this.#transformOptions);
+    const result = transformToOutput(topic, payload, this.#transformOptions);
     switch (result.kind) {
       case "record":
         // One line per record, or per device for `device` and `influx`; none
         // when the format has nothing to write for this record.
-        this.#records.write(result.text);
+        this.#records.write(result.output);
         metrics.observeReadingTime(result.readingTime, at);
         break;
       case "dead":

@@ -93,10 +93,12 @@ export class RecordSink {
   /**
    * Queues the output of one message: one line, or several joined by
    * `"\n"`, without a final newline; `""` for a message that writes none.
+   * Bytes are UTF-8 text of the same kind, copied at once.
    */
-  write(text: string): void {
+  write(output: string | Uint8Array): void {
     if (this.#error) return;
-    if (text !== "") this.#encode(text);
+    if (typeof output !== "string") this.#copy(output);
+    else if (output !== "") this.#encode(output);
     this.#queued++;
     this.#waiting++;
     this.#drainSoon();
@@ -117,6 +119,28 @@ export class RecordSink {
         fill[this.#used++] = 10;
         return;
       }
+      this.#seal();
+    }
+  }
+
+  // Copies `bytes` and a newline into the buffers, starting new ones as
+  // each fills; a line may span two, as in #encode.
+  #copy(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    let offset = 0;
+    for (;;) {
+      const fill = this.#fill ??= this.#pool.pop() ?? new Uint8Array(this.#chunkSize);
+      const room = fill.byteLength - this.#used;
+      const rest = bytes.byteLength - offset;
+      if (rest < room) {
+        fill.set(offset === 0 ? bytes : bytes.subarray(offset), this.#used);
+        this.#used += rest;
+        fill[this.#used++] = 10;
+        return;
+      }
+      fill.set(bytes.subarray(offset, offset + room), this.#used);
+      this.#used += room;
+      offset += room;
       this.#seal();
     }
   }
