@@ -52,9 +52,8 @@ export function agentFlags(task: string): string[] {
 
 /**
  * The program bundled and minified with esbuild: one 0.5 MB module embedded
- * instead of 10.8 MB of npm packages. Without `--bundle`, Deno 2.9.6's
- * compile overflows its stack on a test folder of prom-client's dependency
- * `bintrees`. `--exclude-unused-npm` changes nothing once bundled.
+ * instead of the npm packages' folders. `--exclude-unused-npm` changes
+ * nothing once bundled.
  */
 export const SIZE_FLAGS: readonly string[] = ["--bundle", "--minify"];
 

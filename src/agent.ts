@@ -298,19 +298,18 @@ export class Agent {
 
   #sampleRates(): void {
     const at = Date.now();
-    this.#metrics.totals().then(({ totals }) => {
-      this.#rates.add(at, totals);
-      this.#fleetHistory.add({
-        at: at / 1000,
-        received: totals.received,
-        counts: this.#fleet.table.counts(at / 1000),
-      });
+    const { totals } = this.#metrics.totals();
+    this.#rates.add(at, totals);
+    this.#fleetHistory.add({
+      at: at / 1000,
+      received: totals.received,
+      counts: this.#fleet.table.counts(at / 1000),
     });
   }
 
-  async #statusPage(): Promise<string> {
+  #statusPage(): string {
     const now = new Date();
-    const { totals, failedByReason } = await this.#metrics.totals();
+    const { totals, failedByReason } = this.#metrics.totals();
     const { lastMessageReceived, lastReadingTime } = this.#metrics;
     const mqtt = this.#config.mqtt;
     return renderStatusPage({

@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "./prometheus.ts";
 import {
   NODE_STATES,
   type NodeCounts,
@@ -210,7 +210,7 @@ export class FleetView {
     // of registration).
     let views: NodeView[] = [];
     const perNode = (
-      Metric: typeof Gauge | typeof Counter,
+      Metric: typeof Gauge<"node_id"> | typeof Counter<"node_id">,
       name: string,
       help: string,
       value: (view: NodeView) => number | undefined,
@@ -221,7 +221,7 @@ export class FleetView {
         help,
         labelNames: ["node_id"],
         registers,
-        collect(this: Gauge | Counter) {
+        collect(this: Gauge<"node_id"> | Counter<"node_id">) {
           if (first) views = table.size <= NODE_METRICS_MAX_NODES ? table.list(now()) : [];
           this.reset();
           for (const view of views) {

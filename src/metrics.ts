@@ -5,7 +5,7 @@
  */
 
 import { FUTURE_READING_SECONDS } from "./node_table.ts";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
 import { type EventLoopLag, registerProcessMetrics, scrapedGauge } from "./process_metrics.ts";
 import {
   DEAD_LETTER_REASONS,
@@ -208,27 +208,27 @@ export class AgentMetrics {
   }
 
   /** The message counters' values, and the dead letters by reason. */
-  async totals(): Promise<{ totals: MessageTotals; failedByReason: Record<string, number> }> {
-    const value = async (counter: Counter) => (await counter.get()).values[0]?.value ?? 0;
+  totals(): { totals: MessageTotals; failedByReason: Record<string, number> } {
+    const value = (counter: Counter) => counter.values()[0]?.value ?? 0;
     const failedByReason: Record<string, number> = {};
     let failed = 0;
-    for (const { labels, value } of (await this.#failedCounter.get()).values) {
+    for (const { labels, value } of this.#failedCounter.values()) {
       failedByReason[String(labels.reason)] = value;
       failed += value;
     }
     return {
       totals: {
-        received: await value(this.received),
-        records: await value(this.recordsWritten),
+        received: value(this.received),
+        records: value(this.recordsWritten),
         failed,
-        ignored: await value(this.ignored),
+        ignored: value(this.ignored),
       },
       failedByReason,
     };
   }
 
   /** The metrics in the Prometheus text format. */
-  text(): Promise<string> {
+  text(): string {
     return this.registry.metrics();
   }
 }

@@ -99,7 +99,7 @@ Deno.test("AgentMetrics reports process metrics that work without /proc access",
 Deno.test("the HTTP handler routes GET and HEAD, refuses other methods and unknown paths", async () => {
   let ready = false;
   const handler = createHandler({
-    metrics: () => Promise.resolve("m 1\n"),
+    metrics: () => "m 1\n",
     ready: () => ready,
     status: () => "<p>status</p>",
   });

@@ -3,7 +3,7 @@
  * under the names prom-client's default metrics use, so that dashboards
  * built for those work unchanged.
  *
- * The agent does not use prom-client's `collectDefaultMetrics()`: its
+ * They are not those of prom-client's `collectDefaultMetrics()`: its
  * event-loop monitor (`monitorEventLoopDelay`) keeps every delay in a
  * histogram that grew by 11 MB during a drain under Deno, and fires every
  * 10 ms; several of its other metrics read `/proc/self`, which Deno opens
@@ -13,7 +13,7 @@
  */
 
 import process from "node:process";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "./prometheus.ts";
 
 /** How often the event loop's lag is sampled, in milliseconds. */
 export const LAG_SAMPLE_MS = 100;

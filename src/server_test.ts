@@ -6,7 +6,7 @@ import { waitFor as waitUntil } from "../tests/_support/wait_for.ts";
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
 const handlers: ServerHandlers = {
-  metrics: () => Promise.resolve("ammp_agent_records_written_total 3\n"),
+  metrics: () => "ammp_agent_records_written_total 3\n",
   ready: () => true,
   status: () => "<p>status</p>",
 };
