@@ -1,8 +1,9 @@
 /**
  * The transform against the floor of any JavaScript implementation: both
- * decode the same generated payload bytes; the floor then only parses and
- * stringifies them, the transform turns them into the record's JSON line
- * as the agent writes it.
+ * start from the same generated payload bytes; the floor decodes, parses
+ * and stringifies them, the transform turns them into the record's line as
+ * the agent writes it (`transformToOutput()`: from the bytes where it can,
+ * else through the parse path).
  *
  * Run: `deno bench bench/transform_bench.ts`
  *
@@ -10,7 +11,12 @@
  */
 
 import { generateMessages } from "./generator.ts";
-import { type TransformResult, transformToLine, transformToText } from "../src/transform.ts";
+import {
+  type TransformResult,
+  transformToLine,
+  transformToOutput,
+  transformToText,
+} from "../src/transform.ts";
 
 /** Payloads per benchmark iteration; each iteration runs over all of them. */
 export const PAYLOADS_PER_ITERATION = 500;
@@ -44,14 +50,15 @@ Deno.bench({
   group: "transform",
   fn() {
     for (const { topic, bytes } of messages) {
-      const result = transformToText(topic, bytes);
-      if (result.kind === "record") sink += result.text.length;
+      const result = transformToOutput(topic, bytes);
+      if (result.kind === "record") sink += result.output.length;
     }
   },
 });
 
-// `deno task bench --compare REF` points this at REF's transform; an older
-// one has only transformToLine(), or only transform(), whose record the
+// `deno task bench --compare REF` points this at REF's transform, the one
+// its agent writes with: transformToOutput(), or in older ones
+// transformToText(), transformToLine(), or transform(), whose record the
 // agent then stringified.
 const compareVariable = "BENCH_COMPARE_TRANSFORM";
 const comparePath =
@@ -63,7 +70,9 @@ if (comparePath) {
     transform: (topic: string, bytes: Uint8Array) => TransformResult;
     transformToLine?: typeof transformToLine;
     transformToText?: typeof transformToText;
+    transformToOutput?: typeof transformToOutput;
   };
+  const toOutput = other.transformToOutput;
   const toText = other.transformToText;
   const toLine = other.transformToLine;
   Deno.bench({
@@ -71,7 +80,10 @@ if (comparePath) {
     group: "transform",
     fn() {
       for (const { topic, bytes } of messages) {
-        if (toText) {
+        if (toOutput) {
+          const result = toOutput(topic, bytes);
+          if (result.kind === "record") sink += result.output.length;
+        } else if (toText) {
           const result = toText(topic, bytes);
           if (result.kind === "record") sink += result.text.length;
         } else if (toLine) {
