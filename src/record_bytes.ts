@@ -58,7 +58,7 @@ export function recordBytes(
   _end = payload.byteLength;
   _o = room;
   _so = 0;
-  _vids = _nextStamp(_vids, _vidStamp);
+  _vendorIds.clear();
   try {
     const t = _payload();
     const time = formatTime(t);
@@ -107,22 +107,53 @@ let _o = 0;
 let _st: Uint8Array = new Uint8Array(16 * 1024);
 let _so = 0;
 
-// Keys seen in the current device, and vendor ids seen in the payload:
-// open addressing over hashes, a slot in use when its stamp is current.
+// A set of keys, to refuse a repeat: open addressing over their hashes,
+// a slot in use while its stamp is the current one, so that starting over
+// is one increment.
 const SLOTS = 1024;
 const MAX_KEYS = SLOTS / 2;
-const _keyStamp = new Int32Array(SLOTS);
-const _keyHash = new Int32Array(SLOTS);
-const _keyAt = new Int32Array(SLOTS);
-const _keyLength = new Int32Array(SLOTS);
-let _keys = 0;
-let _keyCount = 0;
-const _vidStamp = new Int32Array(SLOTS);
-const _vidHash = new Int32Array(SLOTS);
-const _vidAt = new Int32Array(SLOTS);
-const _vidLength = new Int32Array(SLOTS);
-let _vids = 0;
-let _vidCount = 0;
+
+class _KeySet {
+  #stamps = new Int32Array(SLOTS);
+  #hashes = new Int32Array(SLOTS);
+  #starts = new Int32Array(SLOTS);
+  #lengths = new Int32Array(SLOTS);
+  #stamp = 0;
+  #size = 0;
+
+  clear(): void {
+    // A stamp that would not fit an Int32Array starts the table over.
+    if (this.#stamp === 0x7fffffff) {
+      this.#stamps.fill(0);
+      this.#stamp = 0;
+    }
+    this.#stamp++;
+    this.#size = 0;
+  }
+
+  // Adds the last key read; declines the payload where the set has it
+  // already, or holds as many as it may.
+  add(): void {
+    if (++this.#size > MAX_KEYS) _decline();
+    const stamps = this.#stamps;
+    let i = _slot(_hash);
+    while (stamps[i] === this.#stamp) {
+      const start = this.#starts[i];
+      if (this.#hashes[i] === _hash && _same(start, start + this.#lengths[i], _ks, _ke)) {
+        _decline();
+      }
+      i = (i + 1) & (SLOTS - 1);
+    }
+    stamps[i] = this.#stamp;
+    this.#hashes[i] = _hash;
+    this.#starts[i] = _ks;
+    this.#lengths[i] = _ke - _ks;
+  }
+}
+
+// The keys of the device being read, and the payload's vendor ids.
+const _deviceKeys = new _KeySet();
+const _vendorIds = new _KeySet();
 // Keys of the status entries' objects being written, innermost last.
 const ENTRY_KEYS = 256;
 const _entryHash = new Int32Array(ENTRY_KEYS);
@@ -134,14 +165,6 @@ let _entryKeys = 0;
 let _hash = 0;
 let _ks = 0;
 let _ke = 0;
-
-// The next stamp of a table; a stamp that would not fit an Int32Array
-// starts the table over.
-function _nextStamp(stamp: number, table: Int32Array): number {
-  if (stamp < 0x7fffffff) return stamp + 1;
-  table.fill(0);
-  return 1;
-}
 
 function _capacity(buffer: Uint8Array, size: number): Uint8Array {
   return buffer.byteLength >= size ? buffer : new Uint8Array(size);
@@ -520,12 +543,11 @@ function _skipString(): void {
 // `r`: an array of devices, each an object with a vendor id.
 function _devices(): void {
   if (_in[_p++] !== 91) _decline();
-  _vidCount = 0;
   let c = _next();
   if (c === 93) return;
-  for (;;) {
+  for (let first = true;; first = false) {
     if (c !== 123) _decline();
-    if (_vidCount > 0) _put(44);
+    if (!first) _put(44);
     _device();
     c = _next();
     if (c === 93) return;
@@ -537,8 +559,7 @@ function _devices(): void {
 // One device after its `{`: `"vid":{readings}` into the data, and
 // `"vid":[entries]` into the status when it has any.
 function _device(): void {
-  _keys = _nextStamp(_keys, _keyStamp);
-  _keyCount = 0;
+  _deviceKeys.clear();
   const at = _o;
   const statusAt = _so;
   let vidAt = -1;
@@ -553,7 +574,7 @@ function _device(): void {
   for (;;) {
     if (c !== 34) _decline();
     _key();
-    _rememberKey();
+    _deviceKeys.add();
     const keyAt = _ks;
     const keyEnd = _ke;
     _expect(58);
@@ -568,7 +589,7 @@ function _device(): void {
         if (_ke === _ks || _isDigit(_in[_ks])) _decline();
         vidAt = _ks;
         vidEnd = _ke;
-        _rememberVid();
+        _vendorIds.add();
         if (readings === 0) {
           _vidKey(vidAt, vidEnd);
           prefixed = true;
@@ -632,7 +653,6 @@ function _device(): void {
     _so += shift;
     _st[_so++] = 93;
   }
-  _vidCount++;
 }
 
 // Writes `"vid":{` to the data.
@@ -646,38 +666,6 @@ function _vidKey(vidAt: number, vidEnd: number): void {
 
 function _isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
-}
-
-// Refuses a key the current device already has.
-function _rememberKey(): void {
-  if (++_keyCount > MAX_KEYS) _decline();
-  let i = _slot(_hash);
-  while (_keyStamp[i] === _keys) {
-    if (_keyHash[i] === _hash && _same(_keyAt[i], _keyAt[i] + _keyLength[i], _ks, _ke)) {
-      _decline();
-    }
-    i = (i + 1) & (SLOTS - 1);
-  }
-  _keyStamp[i] = _keys;
-  _keyHash[i] = _hash;
-  _keyAt[i] = _ks;
-  _keyLength[i] = _ke - _ks;
-}
-
-// Refuses a vendor id an earlier device has: the parse path merges them.
-function _rememberVid(): void {
-  if (_vidCount >= MAX_KEYS) _decline();
-  let i = _slot(_hash);
-  while (_vidStamp[i] === _vids) {
-    if (_vidHash[i] === _hash && _same(_vidAt[i], _vidAt[i] + _vidLength[i], _ks, _ke)) {
-      _decline();
-    }
-    i = (i + 1) & (SLOTS - 1);
-  }
-  _vidStamp[i] = _vids;
-  _vidHash[i] = _hash;
-  _vidAt[i] = _ks;
-  _vidLength[i] = _ke - _ks;
 }
 
 // `_s` at `_p`: an array of entries, written to the status comma-separated
