@@ -17,10 +17,15 @@
  * - a key that is repeated (the parse keeps its last value), escaped, or
  *   starts with a digit (objects put integer keys first);
  * - text beyond ASCII, and escapes that `JSON.stringify` writes otherwise;
- * - a number whose shortest form is not a simple rewrite of its text
- *   (every number copied here has at most 15 significant digits, which a
- *   double keeps exactly), or beyond 2^53, or not finite;
- * - nesting beyond a status entry's limit, and payloads over 128 KiB.
+ * - a number beyond 2^53, or not finite. A number of at most 15
+ *   significant digits, which a double keeps exactly, is copied, cut to its
+ *   shortest form (230.0 is written 230); any other is read and written by
+ *   V8 (`Number()`, `String()`), as `JSON.stringify` of the parse would;
+ * - nesting beyond a status entry's limit, and payloads over 128 KiB;
+ * - more than 512 keys in one object, or keys that finding a repeat among
+ *   would cost more than twice the payload's size in probes and compared
+ *   bytes (keys made to share a hash): the work stays in proportion to the
+ *   payload, whatever it holds.
  *
  * @module
  */
@@ -58,6 +63,9 @@ export function recordBytes(
   _end = payload.byteLength;
   _o = room;
   _so = 0;
+  _entryKeys = 0;
+  _work = 2 * payload.byteLength + 4096;
+  _payloadKeys.clear();
   _vendorIds.clear();
   try {
     const t = _payload();
@@ -65,6 +73,7 @@ export function recordBytes(
     // Data, then status, then the closing brace.
     _put(125);
     if (_so > 0) {
+      if (_so > _st.byteLength) _decline();
       _ensure(_so + 16);
       _putAscii(',"status":{');
       _out.set(_st.subarray(0, _so), _o);
@@ -72,6 +81,7 @@ export function recordBytes(
       _put(125);
     }
     _put(125);
+    if (_o > _out.byteLength) _decline(); // bytes were lost: see _grown()
     const start = _header(room, header === "" ? '{"time":"' : header, time);
     return { bytes: _out.subarray(start, _o), t };
   } catch (error) {
@@ -138,6 +148,7 @@ class _KeySet {
     const stamps = this.#stamps;
     let i = _slot(_hash);
     while (stamps[i] === this.#stamp) {
+      if (--_work < 0) _decline();
       const start = this.#starts[i];
       if (this.#hashes[i] === _hash && _same(start, start + this.#lengths[i], _ks, _ke)) {
         _decline();
@@ -151,9 +162,16 @@ class _KeySet {
   }
 }
 
-// The keys of the device being read, and the payload's vendor ids.
+// The keys of the payload object and of the device being read, and the
+// payload's vendor ids.
+const _payloadKeys = new _KeySet();
 const _deviceKeys = new _KeySet();
 const _vendorIds = new _KeySet();
+
+// What the checks for repeated keys may still spend on this payload, in
+// probes and compared bytes: twice its size. Keys made to look alike to
+// the hash would cost more than the parse path; they are declined.
+let _work = 0;
 // Keys of the status entries' objects being written, innermost last.
 const ENTRY_KEYS = 256;
 const _entryHash = new Int32Array(ENTRY_KEYS);
@@ -172,17 +190,22 @@ function _capacity(buffer: Uint8Array, size: number): Uint8Array {
 
 // Makes room for `bytes` more in `_out`, keeping what is written.
 function _ensure(bytes: number): void {
-  if (_o + bytes <= _out.byteLength) return;
-  const grown = new Uint8Array(Math.max(2 * _out.byteLength, _o + bytes));
-  grown.set(_out.subarray(0, _o));
-  _out = grown;
+  _out = _grown(_out, _o, bytes);
 }
 
 function _ensureStatus(bytes: number): void {
-  if (_so + bytes <= _st.byteLength) return;
-  const grown = new Uint8Array(Math.max(2 * _st.byteLength, _so + bytes));
-  grown.set(_st.subarray(0, _so));
-  _st = grown;
+  _st = _grown(_st, _so, bytes);
+}
+
+// `buffer`, or a larger copy of its first `at` bytes, with room for
+// `bytes` more. A typed array drops writes past its end without a word,
+// so a position already past the end means bytes were lost: declined.
+function _grown(buffer: Uint8Array, at: number, bytes: number): Uint8Array {
+  if (at > buffer.byteLength) _decline();
+  if (at + bytes <= buffer.byteLength) return buffer;
+  const grown = new Uint8Array(Math.max(2 * buffer.byteLength, at + bytes));
+  grown.set(buffer.subarray(0, at));
+  return grown;
 }
 
 function _put(byte: number): void {
@@ -241,15 +264,10 @@ function _payload(): number {
   _expect(123);
   let t = NaN;
   let devices = false;
-  // Keys of the payload object, to refuse repeats; few, so a list.
-  const seen: number[] = [];
   if (_next() !== 34) _decline();
   for (;;) {
     _key();
-    for (let i = 0; i < seen.length; i += 3) {
-      if (seen[i] === _hash && _same(seen[i + 1], seen[i + 2], _ks, _ke)) _decline();
-    }
-    seen.push(_hash, _ks, _ke);
+    _payloadKeys.add();
     _expect(58);
     _ws();
     const length = _ke - _ks;
@@ -276,19 +294,17 @@ function _key(): void {
   const end = _end;
   const start = _p;
   let p = start;
+  let h = 0;
   for (;;) {
     if (p >= end) _decline();
     const c = b[p];
     if (c === 34) break;
     if (c === 92 || c < 32 || c > 126) _decline();
+    // Every byte counts: keys like cell_V_1 to cell_V_500 differ in one.
+    h = (Math.imul(h, 31) + c) | 0;
     p++;
   }
-  // A hash of the length and three of the bytes: enough to tell a device's
-  // keys apart, and equal hashes are compared byte by byte.
-  const length = p - start;
-  _hash = length === 0
-    ? 0
-    : Math.imul(length, 0x9e3779b1) ^ b[start] ^ (b[p - 1] << 8) ^ (b[start + (length >> 1)] << 16);
+  _hash = h;
   _ks = start;
   _ke = p;
   _p = p + 1;
@@ -301,6 +317,7 @@ function _slot(hash: number): number {
 
 function _same(a: number, aEnd: number, b: number, bEnd: number): boolean {
   if (aEnd - a !== bEnd - b) return false;
+  if ((_work -= aEnd - a) < 0) _decline();
   for (let i = 0; i < aEnd - a; i++) if (_in[a + i] !== _in[b + i]) return false;
   return true;
 }
@@ -411,9 +428,14 @@ function _copyNumberText(target: Uint8Array, at: number, start: number, end: num
   const value = Number(_latin1(start, end));
   if (!(value < 2 ** 53 && value > -(2 ** 53))) _decline();
   const text = String(value);
-  // The generic form can be longer than the text (1e20).
-  if (target.byteLength - at < text.length + 8) _decline();
-  for (let k = 0; k < text.length; k++) target[at++] = text.charCodeAt(k);
+  // The only write that can be longer than what it copies (1e15 is written
+  // with 16 digits): what follows must still find the room the buffers
+  // were sized with, twice what is left to read.
+  const room = text.length + 2 * (_end - _p) + 256;
+  let buffer = target;
+  if (target === _out) buffer = _out = _grown(_out, at, room);
+  else if (target === _st) buffer = _st = _grown(_st, at, room);
+  for (let k = 0; k < text.length; k++) buffer[at++] = text.charCodeAt(k);
   return at;
 }
 
@@ -732,6 +754,7 @@ function _copyEntry(depth: number): number {
 
 // Refuses a key the status entry's object being written already has.
 function _rememberEntryKey(from: number): void {
+  if ((_work -= _entryKeys - from) < 0) _decline();
   for (let i = from; i < _entryKeys; i++) {
     if (
       _entryHash[i] === _hash && _same(_entryAt[i], _entryAt[i] + _entryLength[i], _ks, _ke)

@@ -277,3 +277,112 @@ Deno.test("recordBytes() tells 500 keys of one device apart, and a repeat among 
   const repeated = `{"t":0,"r":[{"_vid":"bms",${keys.join(",")},"cell_V_250":1}]}`;
   assert.equal(written(repeated), undefined);
 });
+
+// A payload of the largest size taken: the buffers then have the size
+// they keep, whatever ran before.
+function pinBuffers(): void {
+  const text = largest('{"t":0,"r":[{"_vid":"a","_s":["', '"]}]}');
+  assert.equal(encoder.encode(text).byteLength, MAX_RECORD_BYTES_PAYLOAD);
+  assert.deepEqual(written(text), parsedLine(TOPIC, text));
+}
+
+// Pads `prefix` and `suffix` with x to the largest payload taken.
+function largest(prefix: string, suffix: string): string {
+  return prefix + "x".repeat(MAX_RECORD_BYTES_PAYLOAD - prefix.length - suffix.length) + suffix;
+}
+
+Deno.test("recordBytes() writes every byte of readings that grow when written out (1e15)", () => {
+  pinBuffers();
+  const keys = [
+    ..."!#$%&'()*+,-./:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^`abcdefghijklmnopqrstuvwxyz{|}~",
+  ];
+  const devices = Array.from(
+    { length: 140 },
+    (_, d) => `{"_vid":"v${d}",${keys.map((k) => `"${k}":1e15`).join(",")}}`,
+  );
+  const text = largest(`{"t":0,"r":[${devices.join(",")},{"_vid":"w","s":"`, '"}]}');
+  assert.deepEqual(written(text), parsedLine(TOPIC, text));
+});
+
+Deno.test("recordBytes() writes every byte of status entries that grow when written out (1e15)", () => {
+  pinBuffers();
+  const text = largest(
+    `{"t":0,"r":[{"_vid":"a","_s":[${Array(15000).fill("1e15").join(",")},"`,
+    '"]}]}',
+  );
+  assert.deepEqual(written(text), parsedLine(TOPIC, text));
+});
+
+Deno.test("recordBytes() takes status objects after any number of payloads declined inside one", () => {
+  const good = '{"t":0,"r":[{"_vid":"v","_s":[{"c":"x","l":0}]}]}';
+  const keys = Array.from({ length: 10 }, (_, i) => `"k${i}":0`).join(",");
+  const bad = `{"t":0,"r":[{"_vid":"v","_s":[{${keys},"z":NaN}]}]}`;
+  for (let i = 0; i < 30; i++) assert.equal(written(bad), undefined);
+  assert.deepEqual(written(good), parsedLine(TOPIC, good));
+});
+
+// Keys of one length that differ only in two bytes near their end.
+function alikeKeys(length: number, count: number): string[] {
+  const printable = [
+    ..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-./:;<=>?@[]^{|}~",
+  ];
+  const keys: string[] = [];
+  for (const a of printable) {
+    for (const b of printable) keys.push("a".repeat(length - 4) + a + b + "az");
+  }
+  return keys.slice(0, count);
+}
+
+Deno.test("recordBytes() tells apart keys, vendor ids and status keys that differ in two bytes", () => {
+  const cases = [
+    `{"t":0,"r":[{"_vid":"v",${alikeKeys(240, 500).map((k) => `"${k}":0`).join(",")}}]}`,
+    `{"t":0,"r":[${alikeKeys(230, 500).map((k) => `{"_vid":"${k}"}`).join(",")}]}`,
+    `{"t":0,"r":[{"_vid":"v","_s":[{${alikeKeys(204, 250).map((k) => `"${k}":0`).join(",")}}]}]}`,
+  ];
+  for (const text of cases) assert.deepEqual(written(text), parsedLine(TOPIC, text));
+});
+
+// Keys of the same hash: "Aa" and "BB" hash alike, so do strings made of
+// them, after the same prefix.
+function collidingKeys(count: number, prefix: string): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    let key = prefix;
+    for (let bit = 0; bit < 9; bit++) key += (i >> bit) & 1 ? "BB" : "Aa";
+    return key;
+  });
+}
+
+// Each would cost the pass more than work in proportion to its size.
+const COSTLY: [string, string][] = [
+  [
+    "13,000 payload keys",
+    `{${
+      Array.from({ length: 13_000 }, (_, i) => `"k${i.toString(36)}":0`).join(",")
+    },"t":0,"r":[]}`,
+  ],
+  [
+    "500 device keys of one hash",
+    `{"t":0,"r":[{"_vid":"v",${
+      collidingKeys(500, "k".repeat(200)).map((k) => `"${k}":0`).join(",")
+    }}]}`,
+  ],
+  [
+    "500 vendor ids of one hash",
+    `{"t":0,"r":[${collidingKeys(500, "v".repeat(200)).map((k) => `{"_vid":"${k}"}`).join(",")}]}`,
+  ],
+  [
+    "a status object of 250 keys of one hash",
+    `{"t":0,"r":[{"_vid":"v","_s":[{${
+      collidingKeys(250, "s".repeat(200)).map((k) => `"${k}":0`).join(",")
+    }}]}]}`,
+  ],
+];
+
+for (const [what, text] of COSTLY) {
+  Deno.test(`recordBytes() leaves a payload of ${what} to the parse path`, () => {
+    assert.ok(encoder.encode(text).byteLength <= MAX_RECORD_BYTES_PAYLOAD);
+    assert.equal(written(text), undefined);
+    const output = transformToOutput(TOPIC, encoder.encode(text));
+    assert.equal(output.kind === "record" && output.output, parsedLine(TOPIC, text).line);
+  });
+}
