@@ -16,13 +16,14 @@
  *   devices (their readings are merged);
  * - a key that is repeated (the parse keeps its last value), escaped, or
  *   starts with a digit (objects put integer keys first);
- * - text beyond ASCII, and escapes that `JSON.stringify` writes otherwise;
+ * - text beyond ASCII in the payload's bytes (its `\u` escapes, which
+ *   Python writes, are taken, and so are PHP's `\/`), and escaped keys;
  * - a number beyond 2^53, or not finite. A number of at most 15
  *   significant digits, which a double keeps exactly, is copied, cut to its
  *   shortest form (230.0 is written 230); any other is read and written by
  *   V8 (`Number()`, `String()`), as `JSON.stringify` of the parse would;
  * - nesting beyond a status entry's limit, and payloads over 128 KiB;
- * - more than 512 keys in one object, or keys that finding a repeat among
+ * - more than 2,048 keys in one object, or keys that finding a repeat among
  *   would cost more than twice the payload's size in probes and compared
  *   bytes (keys made to share a hash): the work stays in proportion to the
  *   payload, whatever it holds.
@@ -63,7 +64,6 @@ export function recordBytes(
   _end = payload.byteLength;
   _o = room;
   _so = 0;
-  _entryKeys = 0;
   _work = 2 * payload.byteLength + 4096;
   _payloadKeys.clear();
   _vendorIds.clear();
@@ -120,7 +120,8 @@ let _so = 0;
 // A set of keys, to refuse a repeat: open addressing over their hashes,
 // a slot in use while its stamp is the current one, so that starting over
 // is one increment.
-const SLOTS = 1024;
+const SLOTS = 4096;
+const SLOT_BITS = 12;
 const MAX_KEYS = SLOTS / 2;
 
 class _KeySet {
@@ -172,12 +173,9 @@ const _vendorIds = new _KeySet();
 // probes and compared bytes: twice its size. Keys made to look alike to
 // the hash would cost more than the parse path; they are declined.
 let _work = 0;
-// Keys of the status entries' objects being written, innermost last.
-const ENTRY_KEYS = 256;
-const _entryHash = new Int32Array(ENTRY_KEYS);
-const _entryAt = new Int32Array(ENTRY_KEYS);
-const _entryLength = new Int32Array(ENTRY_KEYS);
-let _entryKeys = 0;
+// The keys of the status entries' objects being written, a set for each
+// depth: objects of one depth are written one after the other.
+const _entrySets: _KeySet[] = [];
 
 // The last key read: its hash, start and end in `_in`.
 let _hash = 0;
@@ -312,7 +310,7 @@ function _key(): void {
 
 // The table slot where a hash starts looking.
 function _slot(hash: number): number {
-  return Math.imul(hash, 0x85ebca6b) >>> 22;
+  return Math.imul(hash, 0x85ebca6b) >>> (32 - SLOT_BITS);
 }
 
 function _same(a: number, aEnd: number, b: number, bEnd: number): boolean {
@@ -453,18 +451,92 @@ function _copyString(target: Uint8Array, at: number): number {
     if (c < 32 || c > 126) _decline();
     if (c === 92) {
       const e = b[p++];
-      // \" \\ \b \f \n \r \t
-      if (e !== 34 && e !== 92 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) {
+      if (e === 117) {
+        // \uXXXX, which Python writes for every character beyond ASCII.
+        let code = _hex4(b, p);
+        p += 4;
+        if (code >= 0xd800 && code <= 0xdbff && b[p] === 92 && b[p + 1] === 117) {
+          const low = _hex4(b, p + 2);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+            p += 6;
+          }
+        }
+        at = _putCharacter(target, at, code);
+      } else if (e === 47) {
+        // \/, which PHP writes for every slash.
+        target[at++] = 47;
+      } else if (
+        e === 34 || e === 92 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116
+      ) {
+        // \" \\ \b \f \n \r \t, as JSON.stringify writes them.
+        target[at++] = 92;
+        target[at++] = e;
+      } else {
         _decline();
       }
-      target[at++] = 92;
-      target[at++] = e;
       continue;
     }
     target[at++] = c;
   }
   target[at++] = 34;
   _p = p;
+  return at;
+}
+
+// The value of four hexadecimal digits at `at`; declines where there are
+// none.
+function _hex4(b: Uint8Array, at: number): number {
+  let value = 0;
+  for (let k = at; k < at + 4; k++) {
+    const h = b[k];
+    const letter = h | 32; // either case
+    let digit: number;
+    if (h >= 48 && h <= 57) digit = h - 48;
+    else if (letter >= 97 && letter <= 102) digit = letter - 87;
+    else return _decline();
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+const _SHORT_ESCAPES: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
+const _HEX = "0123456789abcdef";
+
+// Writes a character of an escape as JSON.stringify writes it: control
+// characters and lone surrogates escaped (lower-case hex), `"` and `\`
+// escaped, any other character as its UTF-8 bytes. Never longer than the
+// escape it came from.
+function _putCharacter(target: Uint8Array, at: number, code: number): number {
+  if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff)) {
+    const short = _SHORT_ESCAPES[code];
+    target[at++] = 92;
+    if (short !== undefined) {
+      target[at++] = short;
+      return at;
+    }
+    target[at++] = 117;
+    for (let shift = 12; shift >= 0; shift -= 4) {
+      target[at++] = _HEX.charCodeAt((code >> shift) & 15);
+    }
+  } else if (code === 34 || code === 92) {
+    target[at++] = 92;
+    target[at++] = code;
+  } else if (code < 0x80) {
+    target[at++] = code;
+  } else if (code < 0x800) {
+    target[at++] = 0xc0 | (code >> 6);
+    target[at++] = 0x80 | (code & 63);
+  } else if (code < 0x10000) {
+    target[at++] = 0xe0 | (code >> 12);
+    target[at++] = 0x80 | ((code >> 6) & 63);
+    target[at++] = 0x80 | (code & 63);
+  } else {
+    target[at++] = 0xf0 | (code >> 18);
+    target[at++] = 0x80 | ((code >> 12) & 63);
+    target[at++] = 0x80 | ((code >> 6) & 63);
+    target[at++] = 0x80 | (code & 63);
+  }
   return at;
 }
 
@@ -719,7 +791,8 @@ function _copyEntry(depth: number): number {
     _p++;
     _st[_so++] = c;
     const close = c + 2;
-    const keysAt = _entryKeys;
+    const keys = c === 123 ? _entrySets[depth] ??= new _KeySet() : undefined;
+    keys?.clear();
     if (_next() === close) {
       _st[_so++] = close;
       return _so;
@@ -731,7 +804,7 @@ function _copyEntry(depth: number): number {
         _expect(34);
         _key();
         if (_isDigit(_in[_ks])) _decline();
-        _rememberEntryKey(keysAt);
+        keys!.add();
         _st[_so++] = 34;
         for (let k = _ks; k < _ke; k++) _st[_so++] = _in[k];
         _st[_so++] = 34;
@@ -744,27 +817,9 @@ function _copyEntry(depth: number): number {
       if (d === close) break;
       if (d !== 44) _decline();
     }
-    _entryKeys = keysAt;
     _st[_so++] = close;
     return _so;
   }
   if (c === 116 || c === 102 || c === 110) return _copyLiteral(_st, _so);
   return _copyNumber(_st, _so);
-}
-
-// Refuses a key the status entry's object being written already has.
-function _rememberEntryKey(from: number): void {
-  if ((_work -= _entryKeys - from) < 0) _decline();
-  for (let i = from; i < _entryKeys; i++) {
-    if (
-      _entryHash[i] === _hash && _same(_entryAt[i], _entryAt[i] + _entryLength[i], _ks, _ke)
-    ) {
-      _decline();
-    }
-  }
-  if (_entryKeys >= ENTRY_KEYS) _decline();
-  _entryHash[_entryKeys] = _hash;
-  _entryAt[_entryKeys] = _ks;
-  _entryLength[_entryKeys] = _ke - _ks;
-  _entryKeys++;
 }

@@ -48,10 +48,23 @@ const textWithEscapes = fc.array(
     maxLength: 8,
   },
 ).map((chars) => JSON.stringify(chars.join("")));
+// Text as Python's json.dumps writes it (every character beyond ASCII as
+// \uXXXX) and as PHP's json_encode does (every slash as \/).
+const pythonString = fc.string({ unit: "binary", maxLength: 8 }).map((text) =>
+  JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  )
+);
+const phpString = fc.stringMatching(/^[a-z/:.]{0,12}$/).map((text) =>
+  JSON.stringify(text).replaceAll("/", "\\/")
+);
 const reading = fc.oneof(
   { weight: 6, arbitrary: numberText },
   { weight: 2, arbitrary: plainString },
   { weight: 1, arbitrary: textWithEscapes },
+  { weight: 1, arbitrary: pythonString },
+  { weight: 1, arbitrary: phpString },
   { weight: 1, arbitrary: fc.constantFrom("true", "false", "null") },
 );
 const skipped = fc.oneof(
@@ -174,6 +187,31 @@ Deno.test("recordBytes() writes the record's node id and times as the parse path
   assert.deepEqual(written('{"t":1,"r":[]}', quoted), parsedLine(quoted, '{"t":1,"r":[]}'));
 });
 
+Deno.test("recordBytes() writes every escape as JSON.stringify writes its character", () => {
+  const escapes = [
+    "\\/", // PHP's slashes
+    "\\u00b0C", // Python's ensure_ascii
+    "\\u00B0",
+    "\\u0041",
+    "\\u20ac",
+    "\\u2028",
+    "\\ud83d\\ude00", // a pair: one character of four bytes
+    "\\ud800", // lone surrogates stay escaped
+    "\\udc00x",
+    "\\ud800\\u0041",
+    "\\u001f",
+    "\\u0008\\u0009\\u000a\\u000c\\u000d",
+    "\\u0022\\u005c",
+    '\\"\\\\\\b\\f\\n\\r\\t',
+  ];
+  for (const escape of escapes) {
+    const text = `{"t":0,"r":[{"_vid":"m","s":"a${escape}b","_s":[{"m":"${escape}"}]}]}`;
+    const fast = written(text);
+    assert.ok(fast !== undefined, escape);
+    assert.deepEqual(fast, parsedLine(TOPIC, text), escape);
+  }
+});
+
 Deno.test("recordBytes() writes the shortest form of every number, as JSON.stringify does", () => {
   const cases = [
     ["230.0", "230"],
@@ -208,8 +246,8 @@ const DECLINED: [string, string][] = [
   ["a vendor id that starts with a digit", '{"t":0,"r":[{"_vid":"m"},{"_vid":"2"},{"_vid":"1"}]}'],
   ["an escaped key", '{"t":0,"r":[{"_vid":"m","\\u0050":1}]}'],
   ["text beyond ASCII", '{"t":0,"r":[{"_vid":"m","unit":"°C"}]}'],
-  ["a \\u escape", '{"t":0,"r":[{"_vid":"m","s":"\\u0041"}]}'],
-  ["a \\/ escape", '{"t":0,"r":[{"_vid":"m","s":"a\\/b"}]}'],
+  ["an escape that is not JSON", '{"t":0,"r":[{"_vid":"m","s":"a\\xb"}]}'],
+  ["a \\u escape of three digits", '{"t":0,"r":[{"_vid":"m","s":"\\u004"}]}'],
   ["an object as a reading", '{"t":0,"r":[{"_vid":"m","P":{"v":1}}]}'],
   ["an array as a reading", '{"t":0,"r":[{"_vid":"m","P":[1]}]}'],
   ["a device that is not an object", '{"t":0,"r":[{"_vid":"m"},null]}'],
@@ -268,6 +306,23 @@ Deno.test("recordBytes() leaves payloads over 128 KiB to the parse path, which w
   assert.equal(written(text), undefined);
   const output = transformToOutput(TOPIC, encoder.encode(text));
   assert.equal(output.kind === "record" && output.output, parsedLine(TOPIC, text).line);
+});
+
+Deno.test("recordBytes() takes 2,000 keys in a device, 2,000 devices and status objects of 500 keys", () => {
+  const cells = Array.from({ length: 2_000 }, (_, i) => `"cell_V_${i}":3.31${i % 10}`);
+  const alarms = Array.from({ length: 500 }, (_, i) => `"alarm_${i}":0`).join(",");
+  const devices = Array.from({ length: 2_000 }, (_, i) => `{"_vid":"inv${i}","P":${i}}`);
+  for (
+    const text of [
+      `{"t":0,"r":[{"_vid":"bms",${cells.join(",")}}]}`,
+      `{"t":0,"r":[${devices.join(",")}]}`,
+      `{"t":0,"r":[${
+        Array.from({ length: 10 }, (_, d) => `{"_vid":"d${d}","_s":[{${alarms}}]}`).join(",")
+      }]}`,
+    ]
+  ) {
+    assert.deepEqual(written(text), parsedLine(TOPIC, text));
+  }
 });
 
 Deno.test("recordBytes() tells 500 keys of one device apart, and a repeat among them", () => {
