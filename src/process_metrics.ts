@@ -71,25 +71,27 @@ export function registerProcessMetrics(
     "Start time of the process since unix epoch in seconds.",
     () => started,
   );
-  gauge(
-    "process_resident_memory_bytes",
-    "Resident memory size in bytes.",
-    () => Deno.memoryUsage().rss,
-  );
+  // One reading of the memory serves the four gauges of a scrape, the
+  // first of them taking it.
+  let memory = Deno.memoryUsage();
+  gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => {
+    memory = Deno.memoryUsage();
+    return memory.rss;
+  });
   gauge(
     "nodejs_heap_size_total_bytes",
     "Process heap size from Node.js in bytes.",
-    () => Deno.memoryUsage().heapTotal,
+    () => memory.heapTotal,
   );
   gauge(
     "nodejs_heap_size_used_bytes",
     "Process heap size used from Node.js in bytes.",
-    () => Deno.memoryUsage().heapUsed,
+    () => memory.heapUsed,
   );
   gauge(
     "nodejs_external_memory_bytes",
     "Node.js external memory size in bytes.",
-    () => Deno.memoryUsage().external,
+    () => memory.external,
   );
   const lag = new EventLoopLag(options);
   // The first of these to be collected closes the window since the last

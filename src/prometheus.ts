@@ -130,6 +130,12 @@ abstract class _ValueMetric<T extends string> extends _Metric {
     return text;
   }
 
+  /** Adds `value` (default 1) to the series without labels, or to that of `labels`. */
+  inc(labels?: Labels<T> | number, value = 1): void {
+    if (typeof labels === "number") this.add(undefined, labels);
+    else this.add(labels, value);
+  }
+
   protected add(labels: Labels<T> | undefined, value: number): void {
     if (labels === undefined) this.#value += value;
     else this.#seriesOf(labels).value += value;
@@ -170,12 +176,6 @@ export class Counter<T extends string = never> extends _ValueMetric<T> {
     super(options as ValueMetricOptions<T, never>, "counter");
   }
 
-  /** Adds `value` (default 1) to the series without labels, or to that of `labels`. */
-  inc(labels?: Labels<T> | number, value = 1): void {
-    if (typeof labels === "number") this.add(undefined, labels);
-    else this.add(labels, value);
-  }
-
   /** The series of `labels`, bound: what a hot path increments. */
   labels(labels: Labels<T>): { inc(value?: number): void } {
     this.add(labels, 0);
@@ -194,12 +194,6 @@ export class Gauge<T extends string = never> extends _ValueMetric<T> {
   set(labels: Labels<T> | number, value?: number): void {
     if (typeof labels === "number") this.put(undefined, labels);
     else this.put(labels, value ?? 0);
-  }
-
-  /** Adds `value` (default 1) to the series without labels, or to that of `labels`. */
-  inc(labels?: Labels<T> | number, value = 1): void {
-    if (typeof labels === "number") this.add(undefined, labels);
-    else this.add(labels, value);
   }
 }
 

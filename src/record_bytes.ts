@@ -619,11 +619,8 @@ function _skipString(): void {
     if (c !== 92) continue;
     const e = b[p++];
     if (e === 117 /* u */) {
-      for (let k = 0; k < 4; k++) {
-        const h = b[p++];
-        const letter = h | 32; // either case
-        if (!((h >= 48 && h <= 57) || (letter >= 97 && letter <= 102))) _decline();
-      }
+      _hex4(b, p);
+      p += 4;
     } else if (
       e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 &&
       e !== 116
