@@ -10,13 +10,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/settings/config.ts";
 import { logger } from "../src/log.ts";
-import { Acknowledgements } from "../src/acknowledgements.ts";
-import { OutputFile } from "../src/output_file.ts";
-import { RecordSink } from "../src/sink.ts";
-import { Subscriber } from "../src/subscriber.ts";
-import { transformToLine } from "../src/transform.ts";
+import { Acknowledgements } from "../src/output/acknowledgements.ts";
+import { OutputFile } from "../src/output/output_file.ts";
+import { RecordSink } from "../src/output/sink.ts";
+import { Subscriber } from "../src/mqtt/subscriber.ts";
+import { transformToLine } from "../src/transform/transform.ts";
 import { startBroker } from "./broker.ts";
 import { generateMessages } from "./generator.ts";
 import { connectPublisher, prepareSession, publishBacklog } from "./publisher.ts";

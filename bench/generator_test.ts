@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { transform, transformToLine } from "../src/transform.ts";
+import { transform, transformToLine } from "../src/transform/transform.ts";
 import { generateMessages, readProbe, withProbe } from "./generator.ts";
 import { distribution } from "./stats.ts";
 

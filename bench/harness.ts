@@ -669,7 +669,9 @@ async function runTransform(
       cwd: ROOT,
       env: {
         NO_COLOR: "1",
-        ...(compareRoot ? { BENCH_COMPARE_TRANSFORM: `${compareRoot}src/transform.ts` } : {}),
+        ...(compareRoot
+          ? { BENCH_COMPARE_TRANSFORM: `${compareRoot}src/transform/transform.ts` }
+          : {}),
       },
       stdout: "piped",
       stderr: "piped",

@@ -12,7 +12,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { NodeTable } from "../src/node_table.ts";
+import { NodeTable } from "../src/fleet/node_table.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {

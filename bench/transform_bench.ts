@@ -16,7 +16,7 @@ import {
   transformToLine,
   transformToOutput,
   transformToText,
-} from "../src/transform.ts";
+} from "../src/transform/transform.ts";
 
 /** Payloads per benchmark iteration; each iteration runs over all of them. */
 export const PAYLOADS_PER_ITERATION = 500;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Setting, SETTINGS } from "../src/settings.ts";
+import { type Setting, SETTINGS } from "../src/settings/settings.ts";
 
 /** The files this writes, from the repository's root. */
 export const README = "README.md";

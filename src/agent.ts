@@ -4,20 +4,20 @@
  * @module
  */
 
-import { Acknowledgements } from "./acknowledgements.ts";
-import { BufferedBytes } from "./buffered_bytes.ts";
-import type { Config } from "./config.ts";
-import { deadLetterLine } from "./dead_letter.ts";
-import { FleetView } from "./fleet_view.ts";
+import { Acknowledgements } from "./output/acknowledgements.ts";
+import { BufferedBytes } from "./output/buffered_bytes.ts";
+import type { Config } from "./settings/config.ts";
+import { deadLetterLine } from "./output/dead_letter.ts";
+import { FleetView } from "./fleet/fleet_view.ts";
 import { logger } from "./log.ts";
-import type { AgentMetrics } from "./metrics.ts";
-import { OutputFile } from "./output_file.ts";
-import { startServer } from "./server.ts";
-import { type Output, RecordSink } from "./sink.ts";
-import { FleetHistory, type SitesSnapshot } from "./sites_section.ts";
-import { RecentRates, renderStatusPage } from "./status_page.ts";
-import { Subscriber } from "./subscriber.ts";
-import { transformToOutput, type TransformToTextOptions } from "./transform.ts";
+import type { AgentMetrics } from "./metrics/metrics.ts";
+import { OutputFile } from "./output/output_file.ts";
+import { startServer } from "./http/server.ts";
+import { type Output, RecordSink } from "./output/sink.ts";
+import { FleetHistory, type SitesSnapshot } from "./http/sites_section.ts";
+import { RecentRates, renderStatusPage } from "./http/status_page.ts";
+import { Subscriber } from "./mqtt/subscriber.ts";
+import { transformToOutput, type TransformToTextOptions } from "./transform/transform.ts";
 
 /** Options for {@linkcode Agent}. */
 export interface AgentOptions {

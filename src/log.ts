@@ -13,8 +13,8 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import type { LogLevel } from "./config.ts";
-import { writeAllSync } from "./sink.ts";
+import type { LogLevel } from "./settings/config.ts";
+import { writeAllSync } from "./output/sink.ts";
 
 /** Options for {@linkcode setupLogging}. */
 export interface LoggingOptions {

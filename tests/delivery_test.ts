@@ -22,7 +22,7 @@ import {
   tally,
   TcpRelay,
 } from "./_support/stream.ts";
-import { transformToLine } from "../src/transform.ts";
+import { transformToLine } from "../src/transform/transform.ts";
 
 // Restarts and persistent queues need mosquitto; aedes keeps no sessions
 // across its restart. The other cases run on aedes without mosquitto,

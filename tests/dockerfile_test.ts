@@ -2,7 +2,7 @@
 // says against the repository it builds from.
 import assert from "node:assert/strict";
 import { ROOT } from "./_support/agent_process.ts";
-import { DEFAULT_METRICS_PORT } from "../src/config.ts";
+import { DEFAULT_METRICS_PORT } from "../src/settings/config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 interface Instruction {
@@ -108,7 +108,7 @@ Deno.test("every file the Dockerfile copies exists and is in the build context",
   for (const file of ["main.ts", "deno.json", "deno.lock", "scripts/compile.ts"]) {
     assert.ok(inContext(file), file);
   }
-  assert.ok(!inContext("src/config_test.ts"), "tests stay out of the context");
+  assert.ok(!inContext("src/settings/config_test.ts"), "tests stay out of the context");
   assert.ok(!inContext("README.md"));
 });
 

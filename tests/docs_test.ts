@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AGENT_ENV, agentEnv, README, withSettingsTable } from "../scripts/docs.ts";
-import { readEnvFile } from "../src/env_file.ts";
-import { SETTINGS } from "../src/settings.ts";
+import { readEnvFile } from "../src/settings/env_file.ts";
+import { SETTINGS } from "../src/settings/settings.ts";
 import { ROOT } from "./_support/agent_process.ts";
 
 Deno.test("the README's configuration table is the one `deno task docs` writes from the settings", () => {

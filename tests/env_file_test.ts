@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readEnvFile } from "../src/env_file.ts";
+import { readEnvFile } from "../src/settings/env_file.ts";
 import { ROOT, startAgent } from "./_support/agent_process.ts";
 import { mosquittoRequired, startBroker } from "./_support/broker.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { ENV_VARS } from "../src/settings.ts";
+import { ENV_VARS } from "../src/settings/settings.ts";
 import { minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 

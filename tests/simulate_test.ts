@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectAsync } from "mqtt";
-import { transform } from "../src/transform.ts";
+import { transform } from "../src/transform/transform.ts";
 import { ROOT } from "./_support/agent_process.ts";
 import { startBroker } from "./_support/broker.ts";
 import { BACKFILL_SECONDS, SiteFaults } from "../tools/simulate.ts";

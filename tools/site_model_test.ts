@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { transform } from "../src/transform.ts";
+import { transform } from "../src/transform/transform.ts";
 import { Fleet, type Payload, seededRandom } from "./site_model.ts";
 
 const encoder = new TextEncoder();

@@ -11,8 +11,8 @@ import {
   type LoadConfigOptions,
   loadSections,
   type Sections,
-} from "../config.ts";
-import { readEnvFile } from "../env_file.ts";
+} from "../settings/config.ts";
+import { readEnvFile } from "../settings/env_file.ts";
 
 /** The environment a command reads its settings from. */
 export type Env = Record<string, string | undefined>;

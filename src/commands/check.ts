@@ -13,11 +13,11 @@
  */
 
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
-import { type Config, loadConfig } from "../config.ts";
+import { type Config, loadConfig } from "../settings/config.ts";
 import { logger } from "../log.ts";
-import { describeError, openClient, Subscriber } from "../subscriber.ts";
+import { describeError, openClient, Subscriber } from "../mqtt/subscriber.ts";
 import { dropPermissions } from "../permissions.ts";
-import { transform } from "../transform.ts";
+import { transform } from "../transform/transform.ts";
 import { configFrom, type Env } from "./_config_from.ts";
 
 /** What the check found at one step. */

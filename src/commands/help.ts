@@ -4,7 +4,7 @@
  * @module
  */
 
-import { settingsHelp } from "../settings.ts";
+import { settingsHelp } from "../settings/settings.ts";
 import { VERSION } from "../version.ts";
 import { DEFAULT_QUIET_SECONDS } from "./leave.ts";
 

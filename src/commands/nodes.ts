@@ -5,9 +5,9 @@
  * @module
  */
 
-import { agentBaseUrl, localGet } from "../_local_http.ts";
-import { formatDuration } from "../_html.ts";
-import { NODE_STATES, type NodeState } from "../node_table.ts";
+import { agentBaseUrl, localGet } from "../http/_local_http.ts";
+import { formatDuration } from "../http/_html.ts";
+import { NODE_STATES, type NodeState } from "../fleet/node_table.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";
 

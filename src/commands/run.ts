@@ -7,9 +7,9 @@
  */
 
 import { Agent } from "../agent.ts";
-import { type Config, loadConfig } from "../config.ts";
+import { type Config, loadConfig } from "../settings/config.ts";
 import { logger, setupLogging } from "../log.ts";
-import { AgentMetrics } from "../metrics.ts";
+import { AgentMetrics } from "../metrics/metrics.ts";
 import { dropPermissions, grantedPermissions, STARTUP_PERMISSIONS } from "../permissions.ts";
 import { VERSION } from "../version.ts";
 import { configFrom, type Env } from "./_config_from.ts";

@@ -5,12 +5,12 @@
  * @module
  */
 
-import { deadLetterLine } from "../dead_letter.ts";
-import type { OutputFormat } from "../format.ts";
+import { deadLetterLine } from "../output/dead_letter.ts";
+import type { OutputFormat } from "../format/format.ts";
 import { logger, setupLogging } from "../log.ts";
 import { dropPermissions } from "../permissions.ts";
-import { type Output, writeAll } from "../sink.ts";
-import { transformToText } from "../transform.ts";
+import { type Output, writeAll } from "../output/sink.ts";
+import { transformToText } from "../transform/transform.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** Options for {@linkcode runTransform}. */

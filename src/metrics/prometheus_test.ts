@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
-import { testWithTool } from "../tests/_support/prometheus.ts";
+import { testWithTool } from "../../tests/_support/prometheus.ts";
 
 Deno.test("Registry writes each metric's help, type and series, blocks apart, in registration order", () => {
   const registry = new Registry();

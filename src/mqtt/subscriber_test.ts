@@ -5,9 +5,9 @@ import {
   type FakeConnection,
   FakeTransport,
   TYPE,
-} from "../tests/_support/fake_transport.ts";
-import { waitFor } from "../tests/_support/wait_for.ts";
-import { loadConfig } from "./config.ts";
+} from "../../tests/_support/fake_transport.ts";
+import { waitFor } from "../../tests/_support/wait_for.ts";
+import { loadConfig } from "../settings/config.ts";
 import { Subscriber } from "./subscriber.ts";
 import { encodePubacks } from "./_puback.ts";
 

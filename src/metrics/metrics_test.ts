@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { AgentMetrics } from "./metrics.ts";
-import { createHandler } from "./http_handler.ts";
-import { backoffDelay } from "./subscriber.ts";
-import { DEAD_LETTER_REASONS, SKIP_REASONS } from "./transform.ts";
+import { createHandler } from "../http/http_handler.ts";
+import { backoffDelay } from "../mqtt/subscriber.ts";
+import { DEAD_LETTER_REASONS, SKIP_REASONS } from "../transform/transform.ts";
 
 Deno.test("AgentMetrics exposes every failure and skip reason at 0 from the start", async () => {
   const text = await new AgentMetrics({ version: "9.9.9", processMetrics: false }).text();

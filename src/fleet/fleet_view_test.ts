@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { Registry } from "./prometheus.ts";
+import { Registry } from "../metrics/prometheus.ts";
 import {
   FleetView,
   type FleetViewOptions,
   NODE_METRICS_MAX_NODES,
   NODES_FILE,
 } from "./fleet_view.ts";
-import { logger } from "./log.ts";
+import { logger } from "../log.ts";
 import { StateFile } from "./state_file.ts";
 
 const T0 = 1_790_000_000;

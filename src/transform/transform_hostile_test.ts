@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "./dead_letter.ts";
+import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "../output/dead_letter.ts";
 import { MAX_STATUS_DEPTH, type SkipReason } from "./device_walk.ts";
 import { transform, type TransformResult, transformToLine } from "./transform.ts";
 

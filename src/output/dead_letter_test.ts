@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { deadLetterLine } from "./dead_letter.ts";
-import { setupLogging } from "./log.ts";
+import { setupLogging } from "../log.ts";
 
 const payload = new TextEncoder().encode("not json PAYLOAD-MARKER");
 const letter = {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { FUTURE_READING_SECONDS } from "./node_table.ts";
+import { FUTURE_READING_SECONDS } from "../fleet/node_table.ts";
 import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
 import { type EventLoopLag, registerProcessMetrics, scrapedGauge } from "./process_metrics.ts";
 import {
@@ -12,7 +12,7 @@ import {
   type DeadLetterReason,
   SKIP_REASONS,
   type SkipReason,
-} from "./transform.ts";
+} from "../transform/transform.ts";
 
 /** Options for {@linkcode AgentMetrics}. */
 export interface AgentMetricsOptions {

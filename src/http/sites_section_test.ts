@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NodeTable } from "./node_table.ts";
+import { NodeTable } from "../fleet/node_table.ts";
 import { FleetHistory, renderSitesSection, SITES_TABLE_ROWS } from "./sites_section.ts";
 
 const T0 = 1_790_000_000;

@@ -9,7 +9,7 @@
 
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { NODE_STATES, type NodeState, type NodeView } from "./node_table.ts";
+import { NODE_STATES, type NodeState, type NodeView } from "../fleet/node_table.ts";
 
 /** What the server asks of the running agent. */
 export interface ServerHandlers {

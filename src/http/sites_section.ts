@@ -6,7 +6,12 @@
  * @module
  */
 
-import { NODE_STATES, type NodeCounts, type NodeState, type NodeView } from "./node_table.ts";
+import {
+  NODE_STATES,
+  type NodeCounts,
+  type NodeState,
+  type NodeView,
+} from "../fleet/node_table.ts";
 import { escapeHtml, formatDuration, utcTime } from "./_html.ts";
 
 /** How many not-reporting nodes the page lists at most. */

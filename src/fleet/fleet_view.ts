@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { Counter, Gauge, Histogram, type Registry } from "./prometheus.ts";
+import { Counter, Gauge, Histogram, type Registry } from "../metrics/prometheus.ts";
 import {
   NODE_STATES,
   type NodeCounts,
@@ -15,7 +15,7 @@ import {
   type NodeView,
 } from "./node_table.ts";
 import { StateFile } from "./state_file.ts";
-import { nodeIdOf } from "./transform.ts";
+import { nodeIdOf } from "../transform/transform.ts";
 
 /** Per-node series are served up to this many nodes; past it, none. */
 export const NODE_METRICS_MAX_NODES = 10_000;

@@ -8,12 +8,12 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { IClientOptions, IPublishPacket, IStream, MqttClient } from "mqtt";
-import type { Config } from "./config.ts";
+import type { Config } from "../settings/config.ts";
 import { clientOptions } from "./_client_options.ts";
 import { describeError } from "./connection_failure.ts";
 import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";
 import { encodePubacks } from "./_puback.ts";
-import { NumberQueue } from "./number_queue.ts";
+import { NumberQueue } from "../output/number_queue.ts";
 import { backoffDelay } from "./backoff.ts";
 
 export { type Backoff, backoffDelay } from "./backoff.ts";

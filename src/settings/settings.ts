@@ -7,9 +7,9 @@
  * @module
  */
 
-import { OUTPUT_FORMATS } from "./format.ts";
-import { DEFAULT_MAX_NODES } from "./node_table.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "./transform.ts";
+import { OUTPUT_FORMATS } from "../format/format.ts";
+import { DEFAULT_MAX_NODES } from "../fleet/node_table.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../transform/transform.ts";
 import { MQTT_SETTINGS } from "./settings_mqtt.ts";
 
 /** The part of the configuration a setting belongs to; commands load only what they use. */

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
-import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "./dead_letter.ts";
+import { deadLetterEntry, TRUNCATED_PAYLOAD_BYTES } from "../output/dead_letter.ts";
 import { isExactInteger } from "./exact_integer.ts";
 import { parseStrictJson } from "./strict_json.ts";
 import { MAX_STATUS_DEPTH, SKIP_REASONS, type SkipReason } from "./device_walk.ts";

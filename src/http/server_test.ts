@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHandler, MAX_URL_BYTES, type ServerHandlers } from "./http_handler.ts";
 import { startServer } from "./server.ts";
-import { waitFor as waitUntil } from "../tests/_support/wait_for.ts";
+import { waitFor as waitUntil } from "../../tests/_support/wait_for.ts";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { OutputFormat } from "./format.ts";
+import type { OutputFormat } from "../format/format.ts";
 import { parseListen } from "./_addresses.ts";
 import { checkWritable, fileProblem, readToken } from "./_credentials.ts";
 import { ConfigError } from "./config_error.ts";

@@ -6,8 +6,8 @@
  */
 
 import { Buffer } from "node:buffer";
-import { formatLogLine } from "./log.ts";
-import type { DeadLetterReason } from "./transform.ts";
+import { formatLogLine } from "../log.ts";
+import type { DeadLetterReason } from "../transform/transform.ts";
 
 /** A message that could not become a record. */
 export interface DeadLetter {

@@ -6,7 +6,7 @@
  */
 
 import { escapeHtml, formatDuration, utcTime } from "./_html.ts";
-import type { MessageTotals } from "./metrics.ts";
+import type { MessageTotals } from "../metrics/metrics.ts";
 import { renderSitesSection, type SitesSnapshot } from "./sites_section.ts";
 
 /** Per-second rates of the message counters over a recent window. */
