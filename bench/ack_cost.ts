@@ -10,7 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/settings/config.ts";
+import { loadConfig } from "../src/settings/load_config.ts";
 import { logger } from "../src/log.ts";
 import { Acknowledgements } from "../src/output/acknowledgements.ts";
 import { OutputFile } from "../src/output/output_file.ts";

@@ -6,7 +6,7 @@
 
 import { Acknowledgements } from "./output/acknowledgements.ts";
 import { BufferedBytes } from "./output/buffered_bytes.ts";
-import type { Config } from "./settings/config.ts";
+import type { Config } from "./settings/load_config.ts";
 import { deadLetterLine } from "./output/dead_letter.ts";
 import { FleetView } from "./fleet/fleet_view.ts";
 import { logger } from "./log.ts";

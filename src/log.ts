@@ -13,7 +13,7 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import type { LogLevel } from "./settings/config.ts";
+import type { LogLevel } from "./settings/load_config.ts";
 import { writeAllSync } from "./output/sink.ts";
 
 /** Options for {@linkcode setupLogging}. */

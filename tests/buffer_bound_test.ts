@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BUFFERED_BYTES } from "../src/settings/config.ts";
+import { DEFAULT_MAX_BUFFERED_BYTES } from "../src/settings/load_config.ts";
 import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
 import {
   hasMosquitto,

@@ -2,7 +2,7 @@
 // says against the repository it builds from.
 import assert from "node:assert/strict";
 import { ROOT } from "./_support/agent_process.ts";
-import { DEFAULT_METRICS_PORT } from "../src/settings/config.ts";
+import { DEFAULT_METRICS_PORT } from "../src/settings/load_config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 interface Instruction {

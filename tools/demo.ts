@@ -19,7 +19,12 @@ import net from "node:net";
 import { parseArgs } from "node:util";
 import { Aedes } from "aedes";
 import { runAgent } from "../src/commands/run.ts";
-import { ConfigError, DEFAULT_METRICS_PORT, ENV_VARS, loadConfig } from "../src/settings/config.ts";
+import {
+  ConfigError,
+  DEFAULT_METRICS_PORT,
+  ENV_VARS,
+  loadConfig,
+} from "../src/settings/load_config.ts";
 import { logger, setupLogging } from "../src/log.ts";
 import { simulate } from "./simulate.ts";
 

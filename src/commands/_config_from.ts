@@ -11,7 +11,7 @@ import {
   type LoadConfigOptions,
   loadSections,
   type Sections,
-} from "../settings/config.ts";
+} from "../settings/load_config.ts";
 import { readEnvFile } from "../settings/env_file.ts";
 
 /** The environment a command reads its settings from. */

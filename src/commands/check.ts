@@ -13,7 +13,7 @@
  */
 
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
-import { type Config, loadConfig } from "../settings/config.ts";
+import { type Config, loadConfig } from "../settings/load_config.ts";
 import { logger } from "../log.ts";
 import { describeError, openClient, Subscriber } from "../mqtt/subscriber.ts";
 import { dropPermissions } from "../permissions.ts";

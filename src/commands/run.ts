@@ -7,7 +7,7 @@
  */
 
 import { Agent } from "../agent.ts";
-import { type Config, loadConfig } from "../settings/config.ts";
+import { type Config, loadConfig } from "../settings/load_config.ts";
 import { logger, setupLogging } from "../log.ts";
 import { AgentMetrics } from "../metrics/metrics.ts";
 import { dropPermissions, grantedPermissions, STARTUP_PERMISSIONS } from "../permissions.ts";

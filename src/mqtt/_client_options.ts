@@ -6,7 +6,7 @@
 
 import { isIP } from "node:net";
 import type { IClientOptions } from "mqtt";
-import type { Config } from "../settings/config.ts";
+import type { Config } from "../settings/load_config.ts";
 import { SEAM_OPTIONS } from "./_mqtt_seam.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Config } from "../settings/config.ts";
+import type { Config } from "../settings/load_config.ts";
 
 const CONNACK_REASONS: Record<number, string> = {
   4: "bad user name or password",

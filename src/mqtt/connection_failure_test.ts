@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../settings/config.ts";
+import { loadConfig } from "../settings/load_config.ts";
 import { describeError } from "./connection_failure.ts";
 
 const PASSWORD = "hunter2-do-not-show";

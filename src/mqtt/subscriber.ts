@@ -8,7 +8,7 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { IClientOptions, IPublishPacket, IStream, MqttClient } from "mqtt";
-import type { Config } from "../settings/config.ts";
+import type { Config } from "../settings/load_config.ts";
 import { clientOptions } from "./_client_options.ts";
 import { describeError } from "./connection_failure.ts";
 import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";

@@ -7,7 +7,7 @@ import {
   TYPE,
 } from "../../tests/_support/fake_transport.ts";
 import { waitFor } from "../../tests/_support/wait_for.ts";
-import { loadConfig } from "../settings/config.ts";
+import { loadConfig } from "../settings/load_config.ts";
 import { Subscriber } from "./subscriber.ts";
 import { encodePubacks } from "./_puback.ts";
 

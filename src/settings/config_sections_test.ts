@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, loadSections } from "./config.ts";
+import { ConfigError, loadConfig, loadSections } from "./load_config.ts";
 
 // The message of the ConfigError `load` throws.
 function messageOf(load: () => unknown): string {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Setting } from "./settings.ts";
+import type { Setting } from "./setting.ts";
 
 /** The MQTT settings, in the order `--help` and the README show them. */
 export const MQTT_SETTINGS: readonly Setting[] = [
