@@ -259,7 +259,7 @@ Deno.test("influx lines write integers beyond 2^53 with every digit, as float fi
 });
 
 Deno.test("transformToText() writes formatRecord() of the record, with the same skips, in every format", () => {
-  const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
+  const fixtures = new URL("../../tests/fixtures/examples/", import.meta.url);
   const payloads = [...Deno.readDirSync(fixtures)]
     .filter((entry) => entry.name.endsWith(".payload.json"))
     .map((entry) => Deno.readFileSync(new URL(entry.name, fixtures)));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseEnvFile, readEnvFile } from "./env_file.ts";
 
-const FIXTURES = new URL("../tests/fixtures/env/", import.meta.url).pathname;
+const FIXTURES = new URL("../../tests/fixtures/env/", import.meta.url).pathname;
 
 Deno.test("readEnvFile() reads the shared fixture with the values systemd gives", async () => {
   const expected = JSON.parse(await Deno.readTextFile(`${FIXTURES}systemd.expected.json`));

@@ -23,7 +23,7 @@ import {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
+const fixtures = new URL("../../tests/fixtures/examples/", import.meta.url);
 const EXAMPLES = [...Deno.readDirSync(fixtures)]
   .filter((entry) => entry.name.endsWith(".payload.json"))
   .map((entry) => Deno.readFileSync(new URL(entry.name, fixtures)));

@@ -6,7 +6,7 @@ import { formatTime } from "./record.ts";
 import { transform, type TransformResult, transformToLine } from "./transform.ts";
 
 const encoder = new TextEncoder();
-const fixtures = new URL("../tests/fixtures/examples/", import.meta.url);
+const fixtures = new URL("../../tests/fixtures/examples/", import.meta.url);
 
 function run(topic: string, payload: string | Uint8Array, maxPayloadBytes?: number) {
   const skipped: SkipReason[] = [];
