@@ -296,9 +296,9 @@ export class Agent {
     return ended;
   }
 
-  #sampleRates(): void {
+  async #sampleRates(): Promise<void> {
     const at = Date.now();
-    const { totals } = this.#metrics.totals();
+    const { totals } = await this.#metrics.totals();
     this.#rates.add(at, totals);
     this.#fleetHistory.add({
       at: at / 1000,
@@ -307,9 +307,9 @@ export class Agent {
     });
   }
 
-  #statusPage(): string {
+  async #statusPage(): Promise<string> {
     const now = new Date();
-    const { totals, failedByReason } = this.#metrics.totals();
+    const { totals, failedByReason } = await this.#metrics.totals();
     const { lastMessageReceived, lastReadingTime } = this.#metrics;
     const mqtt = this.#config.mqtt;
     return renderStatusPage({

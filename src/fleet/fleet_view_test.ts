@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "../metrics/prometheus.ts";
+import { Registry } from "prom-client";
 import {
   FleetView,
   type FleetViewOptions,

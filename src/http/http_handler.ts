@@ -14,7 +14,7 @@ import { NODE_STATES, type NodeState, type NodeView } from "../fleet/node_table.
 /** What the server asks of the running agent. */
 export interface ServerHandlers {
   /** The metrics in the Prometheus text format. */
-  metrics(): string;
+  metrics(): string | Promise<string>;
   /** Whether the agent is connected and subscribed. */
   ready(): boolean;
   /** The status page, a whole HTML document. */
@@ -62,7 +62,7 @@ export function createHandler(
     }
     switch (route) {
       case "metrics":
-        return new Response(handlers.metrics(), {
+        return new Response(await handlers.metrics(), {
           headers: { ...COMMON_HEADERS, "content-type": PROMETHEUS_TEXT },
         });
       case "healthz":

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHandler, MAX_URL_BYTES, type ServerHandlers } from "./http_handler.ts";
 import { startServer } from "./server.ts";
-import { waitFor as waitUntil } from "../../tests/_support/wait_for.ts";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
@@ -105,29 +104,25 @@ Deno.test("createHandler() with a token answers /metrics and / only to that bear
 
 const encoder = new TextEncoder();
 
-// Resolves once `condition` holds; fails after `ms`.
-function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  return waitUntil(condition, { what, timeoutMs: ms, intervalMs: 10 });
-}
-
-// Resolves to what the server sent before closing, or to undefined when it
-// has not closed within `ms`.
-async function readToClose(conn: Deno.Conn, ms = 10_000): Promise<string | undefined> {
+// Resolves to the answer's head, or to what came before the server
+// closed; undefined when neither came within `ms`.
+async function readHead(conn: Deno.Conn, ms = 10_000): Promise<string | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), ms);
   });
   const read = (async () => {
-    const chunks: Uint8Array[] = [];
+    let text = "";
     const buffer = new Uint8Array(65536);
     try {
       for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-        chunks.push(buffer.slice(0, n));
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+        if (text.includes("\r\n\r\n")) break;
       }
     } catch {
       // reset by the server: closed all the same
     }
-    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
+    return text;
   })();
   try {
     return await Promise.race([read, timeout]);
@@ -143,109 +138,56 @@ async function send(conn: Deno.Conn, text: string): Promise<void> {
   }
 }
 
-Deno.test("startServer() closes a connection that sends no complete request head within the timeout", async () => {
-  const server = startServer(handlers, { hostname: "127.0.0.1", port: 0, requestTimeoutMs: 300 });
-  const connect = () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  try {
-    const half = await connect();
-    await send(half, "GET /metrics HTTP/1.1\r\nHost: agent\r\n");
-    assert.equal(await readToClose(half), "", "closed without an answer");
-    half.close();
-
-    const silent = await connect();
-    assert.equal(await readToClose(silent), "", "a connection that sends nothing is closed too");
-    silent.close();
-
-    // A head that comes in pieces, but within the time, is answered.
-    const pieces = await connect();
-    await send(pieces, "GET /hea");
-    await send(pieces, "lthz HTTP/1.1\r\nHost: agent\r\n");
-    await send(pieces, "\r\n");
-    const answer = await readToClose(pieces);
-    pieces.close();
-    assert.match(answer ?? "", /^HTTP\/1\.1 200 OK\r\n/);
-    assert.match(answer ?? "", /\r\nconnection: close\r\n/);
-    assert.match(answer ?? "", /\r\n\r\nok\n$/);
-  } finally {
-    await server.shutdown();
-  }
-});
-
-Deno.test("startServer() answers /metrics during a flood of half requests and holds at most its cap", async () => {
-  // A long timeout: only the cap, 64 by default, can make room here.
-  const cap = 64;
-  const server = startServer(handlers, {
-    hostname: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: 60_000,
-  });
+Deno.test("startServer() answers every scrape while 500 half-open connections are held", async () => {
+  const server = startServer(handlers, { hostname: "127.0.0.1", port: 0 });
   const port = server.addr.port;
   const flood: Deno.Conn[] = [];
-  const closing: Promise<string | undefined>[] = [];
-  let closed = 0;
-  let most = 0;
   try {
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 500; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       await send(conn, "GET /metrics HTTP/1.1\r\nHost: agent\r\n");
       flood.push(conn);
-      closing.push(
-        readToClose(conn, 30_000).then((text) => {
-          if (text !== undefined) closed++;
-          return text;
-        }),
-      );
-      most = Math.max(most, server.connections);
     }
-    await waitFor(() => {
-      most = Math.max(most, server.connections);
-      return closed + server.connections === flood.length;
-    }, "the server to take every connection");
-    assert.ok(most <= cap, `held ${most} connections`);
-    assert.equal(server.connections, cap);
-    assert.equal(closed, flood.length - cap);
-
-    const scrape = await Deno.connect({ hostname: "127.0.0.1", port });
-    await send(scrape, "GET /metrics HTTP/1.1\r\nHost: agent\r\n\r\n");
-    const answer = await readToClose(scrape);
-    scrape.close();
-    assert.match(answer ?? "(no answer)", /^HTTP\/1\.1 200 OK\r\n/);
-    assert.match(answer ?? "", /ammp_agent_records_written_total 3\n$/);
-    assert.ok(server.connections <= cap);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(await response.text(), "ammp_agent_records_written_total 3\n");
+      statuses.push(response.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
   } finally {
-    for (const conn of flood) conn.close();
-    await Promise.all(closing);
+    // Shutting down does not wait for requests that were never sent.
     await server.shutdown();
+    for (const conn of flood) conn.close();
   }
 });
 
 Deno.test("startServer() answers a bad, overlong or unfinished request line with a status, not a hang", async () => {
-  const server = startServer(handlers, { hostname: "127.0.0.1", port: 0, requestTimeoutMs: 5000 });
+  const server = startServer(handlers, { hostname: "127.0.0.1", port: 0 });
   const ask = async (request: string) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
     try {
       await send(conn, request).catch(() => {});
-      return ((await readToClose(conn)) ?? "(still open)").split("\r\n")[0];
+      return ((await readHead(conn)) ?? "(still open)").split("\r\n")[0];
     } finally {
       conn.close();
     }
   };
   try {
     const answers: [string, string][] = [
-      ["GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"],
-      ["GET /healthz HTTP/1.1\n\n", "HTTP/1.1 400 Bad Request"],
+      ["GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK"],
       ["GET /healthz HTTP/1.1\nHost: a\n\n", "HTTP/1.1 200 OK"],
-      ["GET /healthz HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"],
-      ["GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"],
+      ["GET /healthz HTTP/2.0\r\n\r\n", "HTTP/1.1 400 Bad Request"],
       ["GET /healthz HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request"],
+      ["GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request"],
       ["TRACE /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 Method Not Allowed"],
       [`GET /${"a".repeat(10_000)} HTTP/1.1\r\n\r\n`, "HTTP/1.1 414 URI Too Long"],
       [
-        `GET / HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(10_000)}\r\n\r\n`,
-        "HTTP/1.1 431 Request Header Fields Too Large",
+        `GET / HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(100_000)}\r\n\r\n`,
+        "HTTP/1.1 400 Bad Request",
       ],
     ];
-    for (const [request, status] of answers) assert.equal(await ask(request), status);
+    for (const [request, status] of answers) assert.equal(await ask(request), status, request);
     const head = await ask("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.equal(head, "HTTP/1.1 200 OK");
   } finally {

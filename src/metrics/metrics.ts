@@ -1,11 +1,14 @@
 /**
- * Every metric the agent exposes, defined once, on its own registry.
+ * Every metric the agent exposes, defined once, on its own prom-client
+ * registry. Nothing is registered on prom-client's global registry, and its
+ * default metrics are not collected: the process metrics are the agent's
+ * own collectors (`process_metrics.ts`).
  *
  * @module
  */
 
 import { FUTURE_READING_SECONDS } from "../fleet/node_table.ts";
-import { Counter, Gauge, Histogram, Registry } from "./prometheus.ts";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { type EventLoopLag, registerProcessMetrics, scrapedGauge } from "./process_metrics.ts";
 import {
   DEAD_LETTER_REASONS,
@@ -208,27 +211,27 @@ export class AgentMetrics {
   }
 
   /** The message counters' values, and the dead letters by reason. */
-  totals(): { totals: MessageTotals; failedByReason: Record<string, number> } {
-    const value = (counter: Counter) => counter.values()[0]?.value ?? 0;
+  async totals(): Promise<{ totals: MessageTotals; failedByReason: Record<string, number> }> {
+    const value = async (counter: Counter) => (await counter.get()).values[0]?.value ?? 0;
     const failedByReason: Record<string, number> = {};
     let failed = 0;
-    for (const { labels, value } of this.#failedCounter.values()) {
+    for (const { labels, value } of (await this.#failedCounter.get()).values) {
       failedByReason[String(labels.reason)] = value;
       failed += value;
     }
     return {
       totals: {
-        received: value(this.received),
-        records: value(this.recordsWritten),
+        received: await value(this.received),
+        records: await value(this.recordsWritten),
         failed,
-        ignored: value(this.ignored),
+        ignored: await value(this.ignored),
       },
       failedByReason,
     };
   }
 
   /** The metrics in the Prometheus text format. */
-  text(): string {
+  text(): Promise<string> {
     return this.registry.metrics();
   }
 }
