@@ -6,7 +6,7 @@
  */
 
 import { deadLetterLine } from "../output/dead_letter.ts";
-import type { OutputFormat } from "../format/format.ts";
+import type { OutputFormat } from "../transform/format.ts";
 import { logger, setupLogging } from "../log.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Output, writeAll } from "../output/sink.ts";

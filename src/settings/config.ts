@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OutputFormat } from "../format/format.ts";
+import type { OutputFormat } from "../transform/format.ts";
 
 /** Log levels accepted by `LOG_LEVEL`. */
 export type LogLevel = "debug" | "info" | "warning" | "error";

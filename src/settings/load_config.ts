@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { OutputFormat } from "../format/format.ts";
+import type { OutputFormat } from "../transform/format.ts";
 import type { Config, LoadConfigOptions, LogLevel, SectionName, Sections } from "./config.ts";
 import { parseListen } from "./_addresses.ts";
 import { checkWritable, fileProblem, readToken } from "./_credentials.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { OUTPUT_FORMATS } from "../format/format.ts";
+import { OUTPUT_FORMATS } from "../transform/format.ts";
 import { DEFAULT_MAX_NODES } from "../fleet/node_table.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../transform/transform.ts";
 import { MQTT_SETTINGS } from "./settings_mqtt.ts";

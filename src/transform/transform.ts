@@ -14,7 +14,7 @@
  */
 
 import type { OnSkip } from "./device_walk.ts";
-import { formatPayload, type OutputFormat } from "../format/format.ts";
+import { formatPayload, type OutputFormat } from "./format.ts";
 import {
   type DeadResult,
   DEFAULT_MAX_PAYLOAD_BYTES,

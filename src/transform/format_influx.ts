@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { ReadingValue } from "../transform/device_walk.ts";
-import { type ExactInteger, isExactInteger } from "../transform/exact_integer.ts";
-import type { AmmpRecord } from "../transform/record.ts";
+import type { ReadingValue } from "./device_walk.ts";
+import { type ExactInteger, isExactInteger } from "./exact_integer.ts";
+import type { AmmpRecord } from "./record.ts";
 
 /** The line protocol measurement of device readings. */
 export const INFLUX_MEASUREMENT = "ammp";

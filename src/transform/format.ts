@@ -11,12 +11,12 @@
  * @module
  */
 
-import type { OnSkip } from "../transform/device_walk.ts";
+import type { OnSkip } from "./device_walk.ts";
 import { deviceLines } from "./format_device.ts";
 import { influxLines } from "./format_influx.ts";
 import { recordLine } from "./format_record.ts";
-import type { ParsedPayload } from "../transform/payload.ts";
-import { type AmmpRecord, buildRecord } from "../transform/record.ts";
+import type { ParsedPayload } from "./payload.ts";
+import { type AmmpRecord, buildRecord } from "./record.ts";
 
 /** The values of `OUTPUT_FORMAT`, the default first. */
 export const OUTPUT_FORMATS = ["record", "device", "influx"] as const;

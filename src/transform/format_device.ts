@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { ReadingValue } from "../transform/device_walk.ts";
-import type { AmmpRecord } from "../transform/record.ts";
+import type { ReadingValue } from "./device_walk.ts";
+import type { AmmpRecord } from "./record.ts";
 
 /** One line of the `device` format. */
 export interface DeviceLine {

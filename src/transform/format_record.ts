@@ -10,9 +10,9 @@
  * @module
  */
 
-import type { OnSkip, RecordBuilder } from "../transform/device_walk.ts";
-import type { ParsedPayload } from "../transform/payload.ts";
-import { buildRecord, type RecordParts, walkRecord } from "../transform/record.ts";
+import type { OnSkip, RecordBuilder } from "./device_walk.ts";
+import type { ParsedPayload } from "./payload.ts";
+import { buildRecord, type RecordParts, walkRecord } from "./record.ts";
 
 /**
  * The record of a parsed payload as one line of JSON, without the newline,

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { formatRecord, OUTPUT_FORMATS } from "./format.ts";
 import { deviceLines } from "./format_device.ts";
 import { escapeKey, influxLines } from "./format_influx.ts";
-import type { SkipReason } from "../transform/device_walk.ts";
-import { type AmmpRecord, transform, transformToText } from "../transform/transform.ts";
+import type { SkipReason } from "./device_walk.ts";
+import { type AmmpRecord, transform, transformToText } from "./transform.ts";
 
 const encoder = new TextEncoder();
 
