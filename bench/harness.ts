@@ -650,6 +650,18 @@ interface DenoBenchJson {
   }[];
 }
 
+// The transform's module in a checkout: in src/transform/, or at the top
+// of src/ in revisions before src/ had a folder per part.
+function transformModule(root: string): string {
+  const module = `${root}src/transform/transform.ts`;
+  try {
+    Deno.statSync(module);
+    return module;
+  } catch {
+    return `${root}src/transform.ts`;
+  }
+}
+
 async function runTransform(
   compareRoot: string | undefined,
   runs: number,
@@ -669,9 +681,7 @@ async function runTransform(
       cwd: ROOT,
       env: {
         NO_COLOR: "1",
-        ...(compareRoot
-          ? { BENCH_COMPARE_TRANSFORM: `${compareRoot}src/transform/transform.ts` }
-          : {}),
+        ...(compareRoot ? { BENCH_COMPARE_TRANSFORM: transformModule(compareRoot) } : {}),
       },
       stdout: "piped",
       stderr: "piped",
