@@ -56,6 +56,7 @@ Deno.test("every alert has a severity, a summary, a description, a firing and a 
     const name of [
       "AmmpAgentDown",
       "AmmpAgentBrokerDisconnected",
+      "AmmpAgentSessionTakenOver",
       "AmmpAgentNoMessages",
       "AmmpAgentDataLagging",
       "AmmpAgentFailureRatioHigh",
