@@ -107,11 +107,24 @@ interface DashboardPanel {
   targets?: DashboardTarget[];
 }
 
+interface DashboardVariable {
+  name: string;
+  type: string;
+  query: unknown;
+  definition?: string;
+  datasource?: { type?: string; uid?: string };
+}
+
 interface Dashboard {
   uid: string;
+  /** What Grafana's import dialog asks for; `${name}` in the dashboard stands for the answer. */
+  __inputs?: { name: string; type: string; pluginId?: string }[];
   panels: DashboardPanel[];
-  templating: { list: { name: string; type: string; query: unknown; definition?: string }[] };
+  templating: { list: DashboardVariable[] };
 }
+
+/** The data source every query of the dashboard names: the one asked for on import. */
+const DASHBOARD_DATASOURCE = { type: "prometheus", uid: "${DS_PROMETHEUS}" };
 
 function dashboard(): Dashboard {
   return JSON.parse(Deno.readTextFileSync(`${MONITORING}grafana/ammp-agent.json`));
@@ -177,19 +190,124 @@ testWithTool("promtool", "every PromQL expression of the Grafana dashboard parse
   assert.notEqual(broken.code, 0, broken.output);
 });
 
-Deno.test("the Grafana dashboard queries every panel through its data-source and instance variables", () => {
+/** Every `datasource` object in `value`, with where it is. */
+function datasourceRefs(value: unknown, path = ""): { path: string; ref: unknown }[] {
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === "datasource"
+      ? [{ path: `${path}/${key}`, ref: inner }]
+      : datasourceRefs(inner, `${path}/${key}`)
+  );
+}
+
+// The reading-lag histogram with buckets below 1 s, as counted per minute by
+// two agents: one takes most readings 0.25 to 1 s after their t, the other
+// most within 0.1 s.
+const LAG_BUCKETS_PER_MINUTE: Record<string, Record<string, number>> = {
+  "gw-1:2667": { "0.1": 10, "0.25": 20, "0.5": 60, "1": 100, "5": 100, "+Inf": 100 },
+  "gw-2:2667": { "0.1": 60, "0.25": 80, "0.5": 100, "1": 100, "5": 100, "+Inf": 100 },
+};
+// Both together, 200 a minute: 70 up to 0.1 s, 100 up to 0.25 s, 160 up to
+// 0.5 s. The quantiles are linear within the bucket each falls in: p50 at
+// the top of (0.1, 0.25], p90 and p99 half and 38/40 of the way through
+// (0.5, 1].
+const LAG_QUANTILES: Record<string, number> = { "0.5": 0.25, "0.9": 0.75, "0.99": 0.975 };
+
+testWithTool(
+  "promtool",
+  "the dashboard's reading-lag quantiles come from the buckets below 1 s of all selected agents",
+  async () => {
+    const panel = dashboard().panels.find((p) =>
+      (p.targets ?? []).some((t) => t.expr.includes("ammp_agent_reading_lag_seconds_bucket"))
+    );
+    assert.ok(panel, "a panel shows ammp_agent_reading_lag_seconds");
+    const tests = panel.targets!.map((target) => {
+      const quantile = /^histogram_quantile\(([\d.]+),/.exec(target.expr)?.[1] ?? target.expr;
+      assert.ok(quantile in LAG_QUANTILES, `${target.refId} is p50, p90 or p99: ${quantile}`);
+      return {
+        // Rounded, for promtool compares the digits exactly.
+        expr: `round(${substituteVariables(target.expr)}, 0.0001)`,
+        eval_time: "10m",
+        exp_samples: [{ labels: "{}", value: LAG_QUANTILES[quantile] }],
+      };
+    });
+    assert.equal(tests.length, Object.keys(LAG_QUANTILES).length);
+    const input_series = Object.entries(LAG_BUCKETS_PER_MINUTE).flatMap(([instance, buckets]) =>
+      Object.entries(buckets).map(([le, count]) => ({
+        series:
+          `ammp_agent_reading_lag_seconds_bucket{job="ammp-agent", instance="${instance}", le="${le}"}`,
+        values: `0+${count}x20`,
+      }))
+    );
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-lag-" });
+    try {
+      const file = {
+        rule_files: [],
+        evaluation_interval: "1m",
+        tests: [{ interval: "1m", input_series, promql_expr_test: tests }],
+      };
+      await Deno.writeTextFile(`${dir}/lag_test.yml`, JSON.stringify(file, null, 2));
+      const result = await promtool(["test", "rules", "lag_test.yml"], dir);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /SUCCESS/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("the Grafana dashboard asks on import for the Prometheus that every query goes to", () => {
+  const board = dashboard();
+  const inputs = (board.__inputs ?? []).map((i) => `${i.name} ${i.type} ${i.pluginId}`);
+  assert.deepEqual(inputs, ["DS_PROMETHEUS datasource prometheus"]);
+
+  const queries = board.panels.filter((panel) => panel.type !== "row");
+  for (const panel of queries) {
+    assert.deepEqual(panel.datasource, DASHBOARD_DATASOURCE, panel.title);
+    for (const target of panel.targets ?? []) {
+      assert.deepEqual(target.datasource, DASHBOARD_DATASOURCE, `${panel.title} ${target.refId}`);
+    }
+  }
+  // Anywhere else too (the variables), apart from Grafana's own annotations.
+  const refs = datasourceRefs(board).filter(({ path }) => !path.startsWith("/annotations/"));
+  assert.ok(refs.length > queries.length, `${refs.length} data-source references`);
+  for (const { path, ref } of refs) assert.deepEqual(ref, DASHBOARD_DATASOURCE, path);
+  // After an import the queries name the chosen data source itself, so a
+  // data-source variable would switch nothing.
+  const pickers = board.templating.list.filter((v) => v.type === "datasource").map((v) => v.name);
+  assert.deepEqual(pickers, [], "no data-source variable");
+});
+
+Deno.test("the Grafana dashboard lists the agents from up, so that one that is down stays in every panel", () => {
+  const config = readYaml<{ scrape_configs: { job_name: string }[] }>(
+    `${MONITORING}prometheus.yml`,
+  );
+  const jobs = config.scrape_configs.map((c) => c.job_name);
+  assert.deepEqual(jobs, ["ammp-agent"]);
+  const wanted = `label_values(up{job="${jobs[0]}"}, instance)`;
+
+  const instance = dashboard().templating.list.find((v) => v.name === "instance");
+  assert.equal(instance?.definition, wanted);
+  assert.equal((instance?.query as { query?: string }).query, wanted);
+  // The line that shows an agent down selects the same series.
+  const up = dashboard().panels.flatMap((panel) => panel.targets ?? [])
+    .filter((target) => /\bup\{/.test(target.expr));
+  assert.deepEqual(up.map((target) => target.expr), [
+    `up{job="${jobs[0]}", instance=~"$instance"}`,
+  ]);
+});
+
+Deno.test("the Grafana dashboard queries every panel through its instance variable", () => {
   const board = dashboard();
   const variables = board.templating.list.map((v) => `${v.name}:${v.type}`);
-  assert.deepEqual(variables, ["datasource:datasource", "instance:query"]);
+  assert.deepEqual(variables, ["instance:query"]);
   const ids = board.panels.map((panel) => panel.id);
   assert.equal(new Set(ids).size, ids.length, "panel ids are unique");
 
   const queries = board.panels.filter((panel) => panel.type !== "row");
   for (const panel of queries) {
-    assert.equal(panel.datasource?.uid, "${datasource}", `${panel.title} uses $datasource`);
     assert.ok((panel.targets ?? []).length > 0, `${panel.title} has a query`);
     for (const target of panel.targets!) {
-      assert.equal(target.datasource?.uid, "${datasource}", `${panel.title} ${target.refId}`);
       assert.match(target.expr, /instance=~"\$instance"/, `${panel.title} ${target.refId}`);
     }
   }
