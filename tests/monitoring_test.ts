@@ -359,14 +359,11 @@ testWithTool(
       // The shipped configuration, with three changes for a test: scrape
       // every second, load the shipped rules by absolute path, and find the
       // agent through the file-based discovery the configuration sets up.
-      // Its static target (127.0.0.1:2667) is dropped: that port may belong
-      // to another agent on this machine.
       const config = readYaml<{
         global: Record<string, string>;
         rule_files: string[];
         scrape_configs: {
           job_name: string;
-          static_configs?: unknown;
           file_sd_configs: { files: string[] }[];
         }[];
       }>(`${MONITORING}prometheus.yml`);
@@ -374,11 +371,8 @@ testWithTool(
       config.rule_files = config.rule_files.map((file) => `${MONITORING}${file}`);
       const job = config.scrape_configs.find((c) => c.job_name === "ammp-agent");
       assert.ok(job, 'prometheus.yml has the job "ammp-agent"');
-      delete job.static_configs;
-      const example = readYaml<{ labels: Record<string, string> }[]>(
-        `${MONITORING}targets/ammp-agents.yml`,
-      );
-      const targets = [{ targets: [`127.0.0.1:${agent.port}`], labels: example[0].labels }];
+      const labels = { site: "plant-north" };
+      const targets = [{ targets: [`127.0.0.1:${agent.port}`], labels }];
       const [pattern] = job.file_sd_configs[0].files;
       assert.equal(pattern, "targets/*.yml");
       await Deno.mkdir(`${dir}/targets`);
@@ -429,11 +423,7 @@ testWithTool(
       assert.equal(series[0].value![1], String(published));
       assert.equal(series[0].metric.job, "ammp-agent");
       assert.equal(series[0].metric.instance, `127.0.0.1:${agent.port}`);
-      assert.equal(
-        series[0].metric.site,
-        example[0].labels.site,
-        "file_sd labels reach the series",
-      );
+      assert.equal(series[0].metric.site, labels.site, "file_sd labels reach the series");
       const records = await server.query("ammp_agent_records_written_total");
       assert.equal(records[0].value![1], String(published));
       const lag = await server.query("ammp_agent_last_reading_timestamp_seconds");
@@ -456,6 +446,155 @@ testWithTool(
       await prometheus?.stop();
       await agent.stop("SIGKILL");
       await broker.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+/** Copies the folder `from` with everything in it to `to`. */
+async function copyFolder(from: string, to: string) {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyFolder(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+/** The files in `dir` that a file_sd pattern such as `targets/*.yml` names. */
+async function globFiles(dir: string, pattern: string): Promise<string[]> {
+  const slash = pattern.lastIndexOf("/");
+  const folder = `${dir}/${pattern.slice(0, slash)}`;
+  const escaped = pattern.slice(slash + 1).replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  const name = new RegExp(`^${escaped.replaceAll("*", "[^/]*")}$`);
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.isFile && name.test(entry.name)) files.push(`${folder}/${entry.name}`);
+  }
+  return files;
+}
+
+interface ScrapeConfig {
+  job_name: string;
+  static_configs?: { targets: string[] }[];
+  file_sd_configs?: { files: string[] }[];
+}
+
+/** Every address a Prometheus configuration in `dir` tells Prometheus to scrape, as job/address. */
+async function configuredTargets(dir: string): Promise<string[]> {
+  const config = readYaml<{ scrape_configs?: ScrapeConfig[] }>(`${dir}/prometheus.yml`);
+  const targets: string[] = [];
+  for (const job of config.scrape_configs ?? []) {
+    const groups = [...job.static_configs ?? []];
+    for (const pattern of job.file_sd_configs?.flatMap((sd) => sd.files) ?? []) {
+      for (const file of await globFiles(dir, pattern)) {
+        groups.push(...readYaml<{ targets: string[] }[] | null>(file) ?? []);
+      }
+    }
+    for (const group of groups) targets.push(...group.targets.map((t) => `${job.job_name}/${t}`));
+  }
+  return targets.sort();
+}
+
+testWithTool(
+  "promtool",
+  "the commented example in targets/ammp-agents.yml is a valid target list once uncommented",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-targets-" });
+    try {
+      await copyFolder(MONITORING.slice(0, -1), `${dir}/monitoring`);
+      const file = `${dir}/monitoring/targets/ammp-agents.yml`;
+      // What an operator does: take away "# " from the example's lines, the
+      // ones that go on with a space or "-" (the prose goes on with a word).
+      const text = await Deno.readTextFile(file);
+      await Deno.writeTextFile(file, text.replace(/^# (?=[ -])/gm, ""));
+      const result = await promtool(["check", "config", "prometheus.yml"], `${dir}/monitoring`);
+      assert.equal(result.code, 0, result.output);
+      assert.deepEqual(await configuredTargets(`${dir}/monitoring`), [
+        "ammp-agent/127.0.0.1:2667",
+        "ammp-agent/gateway-001.example.net:2667",
+        "ammp-agent/gateway-002.example.net:2667",
+        "ammp-agent/gateway-003.example.net:2667",
+      ]);
+      const groups = readYaml<{ labels: { site: string } }[]>(file);
+      assert.deepEqual(groups.map((g) => g.labels.site), ["plant-north", "plant-south", "local"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+interface ActiveTarget {
+  scrapePool: string;
+  labels: Record<string, string>;
+  health: string;
+  lastScrape: string;
+  lastScrapeDuration: number;
+}
+
+interface RuleGroup {
+  name: string;
+  lastEvaluation: string;
+  rules: { name: string; state?: string; health: string }[];
+}
+
+testWithTool(
+  "prometheus",
+  "a Prometheus started on the monitoring folder as it is raises no alert",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-monitoring-" });
+    let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+    try {
+      // The folder as shipped; only the intervals are shortened, so that
+      // every target is scraped and every rule evaluated within seconds.
+      await copyFolder(MONITORING.slice(0, -1), `${dir}/monitoring`);
+      const configFile = `${dir}/monitoring/prometheus.yml`;
+      const config = readYaml<Record<string, unknown>>(configFile);
+      config.global = { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" };
+      await Deno.writeTextFile(configFile, JSON.stringify(config, null, 2));
+      const expected = await configuredTargets(`${dir}/monitoring`);
+      prometheus = await startPrometheus(configFile, dir);
+      const server = prometheus;
+
+      // Done once every configured target has been scraped, and every rule
+      // group evaluated after the last of those scrapes ended. Waiting for
+      // the targets matters: discovery hands them over a few seconds after
+      // the first rule evaluation, which would see no series at all.
+      const evaluated = async () => {
+        const { activeTargets } = await server.api("/api/v1/targets?state=active") as {
+          activeTargets: ActiveTarget[];
+        };
+        const scraped = activeTargets.filter((t) => t.health !== "unknown");
+        const seen = scraped.map((t) => `${t.scrapePool}/${t.labels.instance}`).sort();
+        if (!expected.every((target) => seen.includes(target))) return false;
+        const lastScrapeEnd = Math.max(
+          0,
+          ...scraped.map((t) => Date.parse(t.lastScrape) + t.lastScrapeDuration * 1000),
+        );
+        const { groups } = await server.api("/api/v1/rules") as { groups: RuleGroup[] };
+        return groups.length > 0 &&
+          groups.every((group) => Date.parse(group.lastEvaluation) > lastScrapeEnd);
+      };
+      await waitUntil(evaluated, {
+        what: () =>
+          `the rules evaluated after scraping ${expected.join(", ")}\n${server.log.slice(-3000)}`,
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+
+      const { alerts } = await server.api("/api/v1/alerts") as {
+        alerts: { labels: Record<string, string>; state: string }[];
+      };
+      const raised = alerts.map((a) => `${a.labels.alertname} ${a.state} ${a.labels.instance}`);
+      assert.deepEqual(raised, [], `alerts: ${raised.join("; ")}`);
+      const { groups } = await server.api("/api/v1/rules") as { groups: RuleGroup[] };
+      const rules = groups.flatMap((group) => group.rules);
+      assert.equal(rules.length, alertRules().length, "every shipped rule is loaded");
+      for (const rule of rules) {
+        assert.equal(rule.health, "ok", rule.name);
+        assert.equal(rule.state, "inactive", rule.name);
+      }
+    } finally {
+      await prometheus?.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },
