@@ -56,6 +56,7 @@ Deno.test("every alert has a severity, a summary, a description, a firing and a 
     const name of [
       "AmmpAgentDown",
       "AmmpAgentBrokerDisconnected",
+      "AmmpAgentSessionTakenOver",
       "AmmpAgentNoMessages",
       "AmmpAgentDataLagging",
       "AmmpAgentFailureRatioHigh",
@@ -106,11 +107,24 @@ interface DashboardPanel {
   targets?: DashboardTarget[];
 }
 
+interface DashboardVariable {
+  name: string;
+  type: string;
+  query: unknown;
+  definition?: string;
+  datasource?: { type?: string; uid?: string };
+}
+
 interface Dashboard {
   uid: string;
+  /** What Grafana's import dialog asks for; `${name}` in the dashboard stands for the answer. */
+  __inputs?: { name: string; type: string; pluginId?: string }[];
   panels: DashboardPanel[];
-  templating: { list: { name: string; type: string; query: unknown; definition?: string }[] };
+  templating: { list: DashboardVariable[] };
 }
+
+/** The data source every query of the dashboard names: the one asked for on import. */
+const DASHBOARD_DATASOURCE = { type: "prometheus", uid: "${DS_PROMETHEUS}" };
 
 function dashboard(): Dashboard {
   return JSON.parse(Deno.readTextFileSync(`${MONITORING}grafana/ammp-agent.json`));
@@ -176,19 +190,124 @@ testWithTool("promtool", "every PromQL expression of the Grafana dashboard parse
   assert.notEqual(broken.code, 0, broken.output);
 });
 
-Deno.test("the Grafana dashboard queries every panel through its data-source and instance variables", () => {
+/** Every `datasource` object in `value`, with where it is. */
+function datasourceRefs(value: unknown, path = ""): { path: string; ref: unknown }[] {
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === "datasource"
+      ? [{ path: `${path}/${key}`, ref: inner }]
+      : datasourceRefs(inner, `${path}/${key}`)
+  );
+}
+
+// The reading-lag histogram with buckets below 1 s, as counted per minute by
+// two agents: one takes most readings 0.25 to 1 s after their t, the other
+// most within 0.1 s.
+const LAG_BUCKETS_PER_MINUTE: Record<string, Record<string, number>> = {
+  "gw-1:2667": { "0.1": 10, "0.25": 20, "0.5": 60, "1": 100, "5": 100, "+Inf": 100 },
+  "gw-2:2667": { "0.1": 60, "0.25": 80, "0.5": 100, "1": 100, "5": 100, "+Inf": 100 },
+};
+// Both together, 200 a minute: 70 up to 0.1 s, 100 up to 0.25 s, 160 up to
+// 0.5 s. The quantiles are linear within the bucket each falls in: p50 at
+// the top of (0.1, 0.25], p90 and p99 half and 38/40 of the way through
+// (0.5, 1].
+const LAG_QUANTILES: Record<string, number> = { "0.5": 0.25, "0.9": 0.75, "0.99": 0.975 };
+
+testWithTool(
+  "promtool",
+  "the dashboard's reading-lag quantiles come from the buckets below 1 s of all selected agents",
+  async () => {
+    const panel = dashboard().panels.find((p) =>
+      (p.targets ?? []).some((t) => t.expr.includes("ammp_agent_reading_lag_seconds_bucket"))
+    );
+    assert.ok(panel, "a panel shows ammp_agent_reading_lag_seconds");
+    const tests = panel.targets!.map((target) => {
+      const quantile = /^histogram_quantile\(([\d.]+),/.exec(target.expr)?.[1] ?? target.expr;
+      assert.ok(quantile in LAG_QUANTILES, `${target.refId} is p50, p90 or p99: ${quantile}`);
+      return {
+        // Rounded, for promtool compares the digits exactly.
+        expr: `round(${substituteVariables(target.expr)}, 0.0001)`,
+        eval_time: "10m",
+        exp_samples: [{ labels: "{}", value: LAG_QUANTILES[quantile] }],
+      };
+    });
+    assert.equal(tests.length, Object.keys(LAG_QUANTILES).length);
+    const input_series = Object.entries(LAG_BUCKETS_PER_MINUTE).flatMap(([instance, buckets]) =>
+      Object.entries(buckets).map(([le, count]) => ({
+        series:
+          `ammp_agent_reading_lag_seconds_bucket{job="ammp-agent", instance="${instance}", le="${le}"}`,
+        values: `0+${count}x20`,
+      }))
+    );
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-lag-" });
+    try {
+      const file = {
+        rule_files: [],
+        evaluation_interval: "1m",
+        tests: [{ interval: "1m", input_series, promql_expr_test: tests }],
+      };
+      await Deno.writeTextFile(`${dir}/lag_test.yml`, JSON.stringify(file, null, 2));
+      const result = await promtool(["test", "rules", "lag_test.yml"], dir);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /SUCCESS/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("the Grafana dashboard asks on import for the Prometheus that every query goes to", () => {
+  const board = dashboard();
+  const inputs = (board.__inputs ?? []).map((i) => `${i.name} ${i.type} ${i.pluginId}`);
+  assert.deepEqual(inputs, ["DS_PROMETHEUS datasource prometheus"]);
+
+  const queries = board.panels.filter((panel) => panel.type !== "row");
+  for (const panel of queries) {
+    assert.deepEqual(panel.datasource, DASHBOARD_DATASOURCE, panel.title);
+    for (const target of panel.targets ?? []) {
+      assert.deepEqual(target.datasource, DASHBOARD_DATASOURCE, `${panel.title} ${target.refId}`);
+    }
+  }
+  // Anywhere else too (the variables), apart from Grafana's own annotations.
+  const refs = datasourceRefs(board).filter(({ path }) => !path.startsWith("/annotations/"));
+  assert.ok(refs.length > queries.length, `${refs.length} data-source references`);
+  for (const { path, ref } of refs) assert.deepEqual(ref, DASHBOARD_DATASOURCE, path);
+  // After an import the queries name the chosen data source itself, so a
+  // data-source variable would switch nothing.
+  const pickers = board.templating.list.filter((v) => v.type === "datasource").map((v) => v.name);
+  assert.deepEqual(pickers, [], "no data-source variable");
+});
+
+Deno.test("the Grafana dashboard lists the agents from up, so that one that is down stays in every panel", () => {
+  const config = readYaml<{ scrape_configs: { job_name: string }[] }>(
+    `${MONITORING}prometheus.yml`,
+  );
+  const jobs = config.scrape_configs.map((c) => c.job_name);
+  assert.deepEqual(jobs, ["ammp-agent"]);
+  const wanted = `label_values(up{job="${jobs[0]}"}, instance)`;
+
+  const instance = dashboard().templating.list.find((v) => v.name === "instance");
+  assert.equal(instance?.definition, wanted);
+  assert.equal((instance?.query as { query?: string }).query, wanted);
+  // The line that shows an agent down selects the same series.
+  const up = dashboard().panels.flatMap((panel) => panel.targets ?? [])
+    .filter((target) => /\bup\{/.test(target.expr));
+  assert.deepEqual(up.map((target) => target.expr), [
+    `up{job="${jobs[0]}", instance=~"$instance"}`,
+  ]);
+});
+
+Deno.test("the Grafana dashboard queries every panel through its instance variable", () => {
   const board = dashboard();
   const variables = board.templating.list.map((v) => `${v.name}:${v.type}`);
-  assert.deepEqual(variables, ["datasource:datasource", "instance:query"]);
+  assert.deepEqual(variables, ["instance:query"]);
   const ids = board.panels.map((panel) => panel.id);
   assert.equal(new Set(ids).size, ids.length, "panel ids are unique");
 
   const queries = board.panels.filter((panel) => panel.type !== "row");
   for (const panel of queries) {
-    assert.equal(panel.datasource?.uid, "${datasource}", `${panel.title} uses $datasource`);
     assert.ok((panel.targets ?? []).length > 0, `${panel.title} has a query`);
     for (const target of panel.targets!) {
-      assert.equal(target.datasource?.uid, "${datasource}", `${panel.title} ${target.refId}`);
       assert.match(target.expr, /instance=~"\$instance"/, `${panel.title} ${target.refId}`);
     }
   }
@@ -240,14 +359,11 @@ testWithTool(
       // The shipped configuration, with three changes for a test: scrape
       // every second, load the shipped rules by absolute path, and find the
       // agent through the file-based discovery the configuration sets up.
-      // Its static target (127.0.0.1:2667) is dropped: that port may belong
-      // to another agent on this machine.
       const config = readYaml<{
         global: Record<string, string>;
         rule_files: string[];
         scrape_configs: {
           job_name: string;
-          static_configs?: unknown;
           file_sd_configs: { files: string[] }[];
         }[];
       }>(`${MONITORING}prometheus.yml`);
@@ -255,11 +371,8 @@ testWithTool(
       config.rule_files = config.rule_files.map((file) => `${MONITORING}${file}`);
       const job = config.scrape_configs.find((c) => c.job_name === "ammp-agent");
       assert.ok(job, 'prometheus.yml has the job "ammp-agent"');
-      delete job.static_configs;
-      const example = readYaml<{ labels: Record<string, string> }[]>(
-        `${MONITORING}targets/ammp-agents.yml`,
-      );
-      const targets = [{ targets: [`127.0.0.1:${agent.port}`], labels: example[0].labels }];
+      const labels = { site: "plant-north" };
+      const targets = [{ targets: [`127.0.0.1:${agent.port}`], labels }];
       const [pattern] = job.file_sd_configs[0].files;
       assert.equal(pattern, "targets/*.yml");
       await Deno.mkdir(`${dir}/targets`);
@@ -310,11 +423,7 @@ testWithTool(
       assert.equal(series[0].value![1], String(published));
       assert.equal(series[0].metric.job, "ammp-agent");
       assert.equal(series[0].metric.instance, `127.0.0.1:${agent.port}`);
-      assert.equal(
-        series[0].metric.site,
-        example[0].labels.site,
-        "file_sd labels reach the series",
-      );
+      assert.equal(series[0].metric.site, labels.site, "file_sd labels reach the series");
       const records = await server.query("ammp_agent_records_written_total");
       assert.equal(records[0].value![1], String(published));
       const lag = await server.query("ammp_agent_last_reading_timestamp_seconds");
@@ -337,6 +446,155 @@ testWithTool(
       await prometheus?.stop();
       await agent.stop("SIGKILL");
       await broker.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+/** Copies the folder `from` with everything in it to `to`. */
+async function copyFolder(from: string, to: string) {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyFolder(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+/** The files in `dir` that a file_sd pattern such as `targets/*.yml` names. */
+async function globFiles(dir: string, pattern: string): Promise<string[]> {
+  const slash = pattern.lastIndexOf("/");
+  const folder = `${dir}/${pattern.slice(0, slash)}`;
+  const escaped = pattern.slice(slash + 1).replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  const name = new RegExp(`^${escaped.replaceAll("*", "[^/]*")}$`);
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.isFile && name.test(entry.name)) files.push(`${folder}/${entry.name}`);
+  }
+  return files;
+}
+
+interface ScrapeConfig {
+  job_name: string;
+  static_configs?: { targets: string[] }[];
+  file_sd_configs?: { files: string[] }[];
+}
+
+/** Every address a Prometheus configuration in `dir` tells Prometheus to scrape, as job/address. */
+async function configuredTargets(dir: string): Promise<string[]> {
+  const config = readYaml<{ scrape_configs?: ScrapeConfig[] }>(`${dir}/prometheus.yml`);
+  const targets: string[] = [];
+  for (const job of config.scrape_configs ?? []) {
+    const groups = [...job.static_configs ?? []];
+    for (const pattern of job.file_sd_configs?.flatMap((sd) => sd.files) ?? []) {
+      for (const file of await globFiles(dir, pattern)) {
+        groups.push(...readYaml<{ targets: string[] }[] | null>(file) ?? []);
+      }
+    }
+    for (const group of groups) targets.push(...group.targets.map((t) => `${job.job_name}/${t}`));
+  }
+  return targets.sort();
+}
+
+testWithTool(
+  "promtool",
+  "the commented example in targets/ammp-agents.yml is a valid target list once uncommented",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-targets-" });
+    try {
+      await copyFolder(MONITORING.slice(0, -1), `${dir}/monitoring`);
+      const file = `${dir}/monitoring/targets/ammp-agents.yml`;
+      // What an operator does: take away "# " from the example's lines, the
+      // ones that go on with a space or "-" (the prose goes on with a word).
+      const text = await Deno.readTextFile(file);
+      await Deno.writeTextFile(file, text.replace(/^# (?=[ -])/gm, ""));
+      const result = await promtool(["check", "config", "prometheus.yml"], `${dir}/monitoring`);
+      assert.equal(result.code, 0, result.output);
+      assert.deepEqual(await configuredTargets(`${dir}/monitoring`), [
+        "ammp-agent/127.0.0.1:2667",
+        "ammp-agent/gateway-001.example.net:2667",
+        "ammp-agent/gateway-002.example.net:2667",
+        "ammp-agent/gateway-003.example.net:2667",
+      ]);
+      const groups = readYaml<{ labels: { site: string } }[]>(file);
+      assert.deepEqual(groups.map((g) => g.labels.site), ["plant-north", "plant-south", "local"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+interface ActiveTarget {
+  scrapePool: string;
+  labels: Record<string, string>;
+  health: string;
+  lastScrape: string;
+  lastScrapeDuration: number;
+}
+
+interface RuleGroup {
+  name: string;
+  lastEvaluation: string;
+  rules: { name: string; state?: string; health: string }[];
+}
+
+testWithTool(
+  "prometheus",
+  "a Prometheus started on the monitoring folder as it is raises no alert",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ammp-agent-monitoring-" });
+    let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+    try {
+      // The folder as shipped; only the intervals are shortened, so that
+      // every target is scraped and every rule evaluated within seconds.
+      await copyFolder(MONITORING.slice(0, -1), `${dir}/monitoring`);
+      const configFile = `${dir}/monitoring/prometheus.yml`;
+      const config = readYaml<Record<string, unknown>>(configFile);
+      config.global = { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" };
+      await Deno.writeTextFile(configFile, JSON.stringify(config, null, 2));
+      const expected = await configuredTargets(`${dir}/monitoring`);
+      prometheus = await startPrometheus(configFile, dir);
+      const server = prometheus;
+
+      // Done once every configured target has been scraped, and every rule
+      // group evaluated after the last of those scrapes ended. Waiting for
+      // the targets matters: discovery hands them over a few seconds after
+      // the first rule evaluation, which would see no series at all.
+      const evaluated = async () => {
+        const { activeTargets } = await server.api("/api/v1/targets?state=active") as {
+          activeTargets: ActiveTarget[];
+        };
+        const scraped = activeTargets.filter((t) => t.health !== "unknown");
+        const seen = scraped.map((t) => `${t.scrapePool}/${t.labels.instance}`).sort();
+        if (!expected.every((target) => seen.includes(target))) return false;
+        const lastScrapeEnd = Math.max(
+          0,
+          ...scraped.map((t) => Date.parse(t.lastScrape) + t.lastScrapeDuration * 1000),
+        );
+        const { groups } = await server.api("/api/v1/rules") as { groups: RuleGroup[] };
+        return groups.length > 0 &&
+          groups.every((group) => Date.parse(group.lastEvaluation) > lastScrapeEnd);
+      };
+      await waitUntil(evaluated, {
+        what: () =>
+          `the rules evaluated after scraping ${expected.join(", ")}\n${server.log.slice(-3000)}`,
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+
+      const { alerts } = await server.api("/api/v1/alerts") as {
+        alerts: { labels: Record<string, string>; state: string }[];
+      };
+      const raised = alerts.map((a) => `${a.labels.alertname} ${a.state} ${a.labels.instance}`);
+      assert.deepEqual(raised, [], `alerts: ${raised.join("; ")}`);
+      const { groups } = await server.api("/api/v1/rules") as { groups: RuleGroup[] };
+      const rules = groups.flatMap((group) => group.rules);
+      assert.equal(rules.length, alertRules().length, "every shipped rule is loaded");
+      for (const rule of rules) {
+        assert.equal(rule.health, "ok", rule.name);
+        assert.equal(rule.state, "inactive", rule.name);
+      }
+    } finally {
+      await prometheus?.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },
