@@ -26,9 +26,17 @@ export const SAVE_INTERVAL_SECONDS = 30;
 /** The state files' name under `STATE_DIRECTORY`: `nodes.1.json` and `nodes.2.json`. */
 export const NODES_FILE = "nodes";
 
-/** Bucket bounds of the reading lag histogram: 1 s to 30 days. */
+/**
+ * Bucket bounds of the reading lag histogram: 100 ms to 30 days. A live
+ * reading arrives within a second of its `t`, so the buckets below 2 s
+ * keep its quantiles on real bounds.
+ */
 export const LAG_BUCKETS = [
+  0.1,
+  0.25,
+  0.5,
   1,
+  2,
   5,
   15,
   30,

@@ -135,3 +135,33 @@ Deno.test("FleetView starts empty, and replaces the file, when its state file is
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// histogram_quantile() as Prometheus computes it from one scrape's buckets.
+function histogramQuantile(text: string, name: string, q: number): number {
+  const buckets = series(text, `${name}_bucket`).map((line) => {
+    const [, le, count] = /le="([^"]+)"\} (\S+)$/.exec(line)!;
+    return { le: le === "+Inf" ? Infinity : Number(le), count: Number(count) };
+  });
+  const rank = q * buckets[buckets.length - 1].count;
+  let lower = 0;
+  let below = 0;
+  for (const { le, count } of buckets) {
+    if (count >= rank) return lower + (le - lower) * (rank - below) / (count - below);
+    lower = le;
+    below = count;
+  }
+  return NaN;
+}
+
+Deno.test("FleetView's reading-lag buckets place the quantiles of fresh readings near their lag", async () => {
+  const { fleet, metrics } = fleetAt({ now: T0 });
+  // Readings 150 to 250 ms old, as a live datalogger's arrive.
+  for (let i = 0; i <= 100; i++) {
+    fleet.observe("a/aa01/u/data", NONE, "record", T0 + i + 0.15 + i / 1000, T0 + i);
+  }
+  const text = await metrics();
+  for (const q of [0.5, 0.9]) {
+    const estimate = histogramQuantile(text, "ammp_agent_reading_lag_seconds", q);
+    assert.ok(Math.abs(estimate - 0.2) < 0.1, `p${q * 100} reads ${estimate} s for 0.15 to 0.25 s`);
+  }
+});
