@@ -9,6 +9,11 @@
 #
 # Run ./install.sh --help for every option.
 #
+# It checks everything it needs (systemd running, the files it is given, the
+# folders it writes into) before it writes anything: a refused run changes
+# nothing, and says why in one line. After a start it waits a few seconds to
+# see that the service stays up, and shows its journal when it does not.
+#
 # It runs as root on a machine that other users share, so it trusts no path
 # it did not make: every file is written to a fresh temporary file in its
 # own folder (mktemp) and renamed into place, secrets never exist with a
@@ -36,12 +41,16 @@ Installs ammp-agent as the systemd service ammp-agent, enables it and
   --password-file PATH  the broker password, installed as /etc/ammp-agent/mqtt-password
                         (mode 0600, read by systemd and handed to the agent as a credential)
   --ca-file PATH        the broker's CA certificate, installed as /etc/ammp-agent/ca.crt
+  --credential NAME=PATH
+                        a secret the unit hands to the agent as the credential NAME,
+                        installed as /etc/ammp-agent/NAME (mode 0600): mqtt-key (the TLS
+                        client key), metrics-token, or mqtt-password (as --password-file)
   --no-start            install and enable, but do not start or restart
   --fix-permissions     make /etc/ammp-agent and the files kept there root's and closed
                         to other users, instead of refusing to go on
   --root DIR            install into DIR, an absolute path other than /, instead of /
-                        (for images and packages); enables the unit offline and never
-                        starts it
+                        (for images and packages, or where systemd is not running);
+                        enables the unit offline and never starts it
   --uninstall           stop, disable and remove the service and the binary; keeps
                         /etc/ammp-agent and the records in /var/lib/ammp-agent
   --purge               with --uninstall: remove those as well
@@ -65,24 +74,65 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 script_dir=$(cd -P -- "$(dirname -- "$0")" && pwd -P)
+unit=ammp-agent.service
+nl='
+'
+# The secrets the unit loads as credentials, each from /etc/ammp-agent/NAME:
+# the unit owns the list.
+names=
+if [ -f "$script_dir/$unit" ]; then
+  names=$(sed -n 's/^LoadCredential=\([^:]*\):.*/\1/p' -- "$script_dir/$unit")
+fi
+known_names=$(printf '%s\n' "$names" | paste -s -d , - | sed 's/,/, /g')
+# How long a (re)started service must stay active to count as up, in seconds.
+settle=5
 root=
 binary=
 env_file=
-password_file=
+# The credentials to install, one NAME=PATH a line.
+credentials=
 ca_file=
 start=yes
 uninstall=no
 purge=no
 fix=no
 
+# A relative file name is taken from the current folder (not from PATH), and
+# never read as an option by the commands it is given to.
+local_path() {
+  case $1 in /*) printf '%s\n' "$1" ;; *) printf './%s\n' "$1" ;; esac
+}
+
+# Takes file $3 as the credential $2, given as $1 (the option, for messages).
+add_credential() {
+  [ -n "$names" ] || fail "Cannot find $unit beside install.sh in $script_dir"
+  known=no
+  for name in $names; do [ "$name" != "$2" ] || known=yes; done
+  [ "$known" = yes ] ||
+    fail "Invalid $1: unknown name \"$2\", expected one of $known_names"
+  case $nl$credentials in *"$nl$2="*) fail "Invalid $1: $2 is given twice" ;; esac
+  case $3 in *"$nl"*) fail "Invalid $1: the file name holds a line break" ;; esac
+  [ -f "$3" ] || fail "Cannot read $1: file not found"
+  credentials=$credentials$2=$(local_path "$3")$nl
+}
+
 while [ $# -gt 0 ]; do
   case $1 in
-  --binary | --env-file | --password-file | --ca-file | --root)
+  --binary | --env-file | --password-file | --credential | --ca-file | --root)
     [ $# -ge 2 ] || fail "Missing value after $1"
     case $1 in
     --binary) binary=$2 ;;
     --env-file) env_file=$2 ;;
-    --password-file) password_file=$2 ;;
+    --password-file) add_credential "--password-file \"$2\"" mqtt-password "$2" ;;
+    --credential)
+      case $2 in
+      *=*) add_credential "--credential \"$2\"" "${2%%=*}" "${2#*=}" ;;
+      *)
+        [ -n "$names" ] || fail "Cannot find $unit beside install.sh in $script_dir"
+        fail "Invalid --credential \"$2\": expected NAME=FILE, NAME one of $known_names"
+        ;;
+      esac
+      ;;
     --ca-file) ca_file=$2 ;;
     --root)
       root=$2
@@ -102,33 +152,46 @@ done
 
 [ "$purge" = no ] || [ "$uninstall" = yes ] || fail "--purge goes with --uninstall"
 
-# A relative file name is taken from the current folder (not from PATH), and
-# never read as an option by the commands it is given to.
-local_path() {
-  case $1 in /*) printf '%s\n' "$1" ;; *) printf './%s\n' "$1" ;; esac
-}
-
 live=yes
 if [ -n "$root" ]; then
   live=no
   case $root in /*) ;; *) fail "Invalid --root \"$root\": expected an absolute path other than /" ;; esac
   # "//", "/./" and "/tmp/.." are / as well.
   canonical=$(printf '%s\n' "$root" | sed -e 's#/\./#/#g; s#/\.$##; s#//*#/#g; s#/$##')
-  resolved=
-  if [ -d "$root" ]; then resolved=$(cd -P -- "$root" && pwd -P); fi
   case $canonical in "" | */.. | */../*) canonical= ;; esac
+  # Where the root is, or will be once made: links in it and above resolved.
+  resolved=$(readlink -m -- "$root") || fail "Cannot resolve --root \"$root\""
   if [ -z "$canonical" ] || [ "$resolved" = / ]; then
     fail "Invalid --root \"$root\": expected an absolute path other than / and without .. (run without --root to install into /)"
   fi
-  mkdir -p -- "$root"
-  root=$(cd -P -- "$root" && pwd -P)
-  [ "$root" != / ] || fail "Invalid --root: it resolves to /, expected another folder"
+  if [ -e "$root" ] && [ ! -d "$root" ]; then
+    fail "Invalid --root \"$root\": it is not a folder"
+  fi
+  root=$resolved
 else
-  [ "$(id -u)" -eq 0 ] || fail "Cannot install into /: run as root (sudo)"
-  command -v systemctl >/dev/null || fail "Cannot find systemctl: this script needs systemd"
+  # Without a running systemd (a container, a chroot, a build machine)
+  # systemctl cannot enable, start or stop anything: refuse before any file
+  # is written. /run/systemd/system is how systemd tells it runs (sd_booted);
+  # systemctl must reach it as well.
+  if [ "$uninstall" = yes ]; then action="uninstall from"; else action="install into"; fi
+  missing=
+  if ! command -v systemctl >/dev/null; then
+    missing="systemctl is not installed"
+  elif [ -d /run/systemd/system ]; then
+    state=$(systemctl is-system-running 2>/dev/null) || true
+    case $state in
+    "" | offline | unknown) missing="systemd does not answer here (systemctl is-system-running: \"$state\")" ;;
+    esac
+  fi
+  if [ ! -d /run/systemd/system ]; then
+    missing="${missing:+$missing and }systemd is not running here (no /run/systemd/system)"
+  fi
+  if [ -n "$missing" ]; then
+    fail "Cannot $action /: $missing; run it on the machine that runs systemd, or pass --root DIR to lay out the files for another system"
+  fi
+  [ "$(id -u)" -eq 0 ] || fail "Cannot $action /: run as root (sudo)"
 fi
 
-unit=ammp-agent.service
 bin_dir=$root/usr/local/bin
 bin_path=$bin_dir/ammp-agent
 conf_dir=$root/etc/ammp-agent
@@ -153,6 +216,11 @@ systemctl_do() {
 mode_of() { stat -c %a -- "$1"; }
 owner_of() { stat -c %u -- "$1"; }
 
+# The layout below runs twice: first with phase=check, which writes nothing
+# and says nothing but a refusal, so that every refusal comes before the
+# first change; then with phase=write, which makes and installs.
+phase="check"
+
 # Where folder $1 really is: itself, or, when it or a folder above it is a
 # symbolic link, what that resolves to. Under --root, a folder that resolves
 # outside the root is refused: nothing outside it is ever written.
@@ -161,7 +229,7 @@ real_dir() {
   if [ "$live" = no ]; then
     case $real/ in "$root"/*) ;; *) fail "Refusing $1: it resolves to $real, outside --root $root" ;; esac
   fi
-  if [ "$real" != "$1" ] && [ "${2:-}" != quiet ]; then
+  if [ "$real" != "$1" ] && [ "${2:-}" != quiet ] && [ "$phase" = write ]; then
     echo "Using $real for $1 (a symbolic link)" >&2
   fi
   printf '%s\n' "$real"
@@ -178,6 +246,7 @@ check_dir() {
   if [ "${2:-}" = mend ]; then open=022; fi
   if [ "$(owner_of "$1")" != "$owner" ] || [ $((0$(mode_of "$1") & 0$open)) -ne 0 ]; then
     if [ "${2:-}" = mend ] && [ "$fix" = yes ]; then
+      [ "$phase" = write ] || return 0
       chown -- "$owner:$(id -g)" "$1"
       chmod -- go-w "$1"
       echo "Fixed the owner and mode of $1" >&2
@@ -189,12 +258,12 @@ check_dir() {
   fi
 }
 
-# Checks the folders above folder $1 (resolved), up to / or to --root: each
-# must be owned by root and writable by no one else (a sticky folder such as
-# /tmp aside), or another user could rename what lies below and put their
-# own in its place.
-check_parents() {
-  above=$(dirname -- "$1")
+# Checks folder $2 and the folders above it, up to / or to --root, on behalf
+# of folder $1 below them: each must be owned by root and writable by no one
+# else (a sticky folder such as /tmp aside), or another user could rename
+# what lies below and put their own in its place.
+check_chain() {
+  above=$2
   while :; do
     if [ "$live" = no ]; then
       case $above/ in "$root"/*) ;; *) break ;; esac
@@ -209,18 +278,30 @@ check_parents() {
 }
 
 # Makes folder $1 if it is missing (mode 0755), then resolves and checks it
-# and the folders above it. Prints the folder to use.
+# and the folders above it. Prints the folder to use. With phase=check, a
+# missing folder is not made: the folder it would be made in is checked.
 make_dir() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then
     # mkdir -p goes through links above: where they lead is checked first.
     parent=$1
     while [ ! -e "$parent" ] && [ ! -L "$parent" ]; do parent=$(dirname -- "$parent"); done
+    if [ "$phase" = check ]; then
+      # A root still to be made holds nothing to check.
+      if [ "$live" = no ]; then
+        case $parent/ in "$root"/*) ;; *) printf '%s\n' "$1" && return 0 ;; esac
+      fi
+      real=$(real_dir "$parent" quiet) || exit
+      [ -d "$real" ] || fail "Refusing $1: $parent is not a folder"
+      check_chain "$1" "$real"
+      printf '%s\n' "$1"
+      return 0
+    fi
     real_dir "$parent" quiet >/dev/null
     mkdir -p -- "$1"
     chmod -- 0755 "$1"
   fi
   dir=$(real_dir "$1") || exit
-  check_parents "$dir"
+  check_chain "$dir" "$(dirname -- "$dir")"
   check_dir "$dir" "${2:-}"
   printf '%s\n' "$dir"
 }
@@ -240,6 +321,7 @@ check_kept() {
   esac
   if [ "$(owner_of "$1")" != "$owner" ] || [ $((0$(mode_of "$1") & 0$closed)) -ne 0 ]; then
     if [ "$fix" = yes ]; then
+      [ "$phase" = write ] || return 0
       chown -- "$owner:$(id -g)" "$1"
       chmod -- "$2" "$1"
       echo "Fixed the owner and mode of $1 ($2)"
@@ -256,6 +338,7 @@ check_kept() {
 # replaced, not changed, and a secret is never readable by others.
 put() {
   if [ -d "$2" ] && [ ! -L "$2" ]; then fail "Refusing $2: it is a folder, expected a file there"; fi
+  [ "$phase" = write ] || return 0
   if [ ! -L "$2" ] && [ -f "$2" ] && cmp -s -- "$1" "$2" &&
     [ "$(mode_of "$2")" = "${3#0}" ] && [ "$(owner_of "$2")" = "$owner" ]; then
     return 0
@@ -319,12 +402,11 @@ if [ -z "$binary" ]; then
 fi
 [ -f "$binary" ] || fail "Cannot read --binary \"$binary\": file not found"
 binary=$(local_path "$binary")
-for pair in "--env-file:$env_file" "--password-file:$password_file" "--ca-file:$ca_file"; do
+for pair in "--env-file:$env_file" "--ca-file:$ca_file"; do
   option=${pair%%:*} path=${pair#*:}
   [ -z "$path" ] || [ -f "$path" ] || fail "Cannot read $option \"$path\": file not found"
 done
 if [ -n "$env_file" ]; then env_file=$(local_path "$env_file"); fi
-if [ -n "$password_file" ]; then password_file=$(local_path "$password_file"); fi
 if [ -n "$ca_file" ]; then ca_file=$(local_path "$ca_file"); fi
 for file in "$unit" agent.env; do
   [ -f "$script_dir/$file" ] || fail "Cannot find $file beside install.sh in $script_dir"
@@ -339,41 +421,52 @@ case $version in
 *) fail "Refusing --binary \"$binary\": it does not run here as ammp-agent (\"$binary --version\" printed \"$version\"); is it built for $(uname -m)?" ;;
 esac
 
-changed=no
-# A refusal inside $(...) ends only the subshell: stop here as well.
-bin_dir=$(make_dir "$bin_dir") || exit
-unit_dir=$(make_dir "$unit_dir") || exit
-conf_dir=$(make_dir "$conf_dir" mend) || exit
-bin_path=$bin_dir/ammp-agent
-unit_path=$unit_dir/$unit
+# Checks (phase=check) or installs (phase=write) every folder and file.
+lay_out() {
+  # A refusal inside $(...) ends only the subshell: stop here as well.
+  bin_dir=$(make_dir "$root/usr/local/bin") || exit
+  unit_dir=$(make_dir "$root/etc/systemd/system") || exit
+  conf_dir=$(make_dir "$root/etc/ammp-agent" mend) || exit
+  bin_path=$bin_dir/ammp-agent
+  unit_path=$unit_dir/$unit
 
-# What is kept must be closed to others before anything new is added.
-if [ -e "$conf_dir/agent.env" ] || [ -L "$conf_dir/agent.env" ]; then
-  check_kept "$conf_dir/agent.env" 0640
-fi
-for secret in mqtt-password mqtt-key metrics-token; do
-  if [ -e "$conf_dir/$secret" ] || [ -L "$conf_dir/$secret" ]; then
-    if [ "$secret" != mqtt-password ] || [ -z "$password_file" ]; then
-      check_kept "$conf_dir/$secret" 0600
+  # What is kept must be closed to others before anything new is added.
+  if [ -e "$conf_dir/agent.env" ] || [ -L "$conf_dir/agent.env" ]; then
+    check_kept "$conf_dir/agent.env" 0640
+  fi
+  for name in $names; do
+    case $nl$credentials in *"$nl$name="*) continue ;; esac
+    if [ -e "$conf_dir/$name" ] || [ -L "$conf_dir/$name" ]; then
+      check_kept "$conf_dir/$name" 0600
     fi
+  done
+  if [ -z "$ca_file" ] && { [ -e "$conf_dir/ca.crt" ] || [ -L "$conf_dir/ca.crt" ]; }; then
+    check_kept "$conf_dir/ca.crt" 0644
   fi
-done
-if [ -z "$ca_file" ] && { [ -e "$conf_dir/ca.crt" ] || [ -L "$conf_dir/ca.crt" ]; }; then
-  check_kept "$conf_dir/ca.crt" 0644
-fi
 
-put "$binary" "$bin_path" 0755
-if [ -e "$conf_dir/agent.env" ]; then
-  if [ -n "$env_file" ] && ! cmp -s -- "$env_file" "$conf_dir/agent.env"; then
-    echo "Kept the existing $conf_dir/agent.env; $env_file was not installed."
-    echo "To change a setting, edit $conf_dir/agent.env, then run: systemctl restart $unit"
+  put "$binary" "$bin_path" 0755
+  if [ -e "$conf_dir/agent.env" ]; then
+    if [ "$phase" = write ] && [ -n "$env_file" ] && ! cmp -s -- "$env_file" "$conf_dir/agent.env"; then
+      echo "Kept the existing $conf_dir/agent.env; $env_file was not installed."
+      echo "To change a setting, edit $conf_dir/agent.env, then run: systemctl restart $unit"
+    fi
+  else
+    put "${env_file:-$script_dir/agent.env}" "$conf_dir/agent.env" 0640
   fi
-else
-  put "${env_file:-$script_dir/agent.env}" "$conf_dir/agent.env" 0640
-fi
-if [ -n "$password_file" ]; then put "$password_file" "$conf_dir/mqtt-password" 0600; fi
-if [ -n "$ca_file" ]; then put "$ca_file" "$conf_dir/ca.crt" 0644; fi
-put "$script_dir/$unit" "$unit_path" 0644
+  while IFS= read -r pair; do
+    if [ -n "$pair" ]; then put "${pair#*=}" "$conf_dir/${pair%%=*}" 0600; fi
+  done <<END
+$credentials
+END
+  if [ -n "$ca_file" ]; then put "$ca_file" "$conf_dir/ca.crt" 0644; fi
+  put "$script_dir/$unit" "$unit_path" 0644
+}
+
+changed=no
+lay_out
+phase="write"
+if [ "$live" = no ]; then mkdir -p -- "$root"; fi
+lay_out
 
 [ "$live" = no ] || systemctl daemon-reload
 systemctl_do enable "$unit"
@@ -395,10 +488,48 @@ current() {
     started=$(date -d "$started" +%s 2>/dev/null) || return 1
     ;;
   esac
-  for file in "$bin_path" "$unit_path" "$conf_dir"/agent.env "$conf_dir"/mqtt-password \
-    "$conf_dir"/mqtt-key "$conf_dir"/metrics-token "$conf_dir"/ca.crt; do
+  for file in "$bin_path" "$unit_path" "$conf_dir"/agent.env "$conf_dir"/ca.crt; do
     if [ -e "$file" ] && [ "$(stat -c %Y -- "$file")" -gt "$started" ]; then return 1; fi
   done
+  for name in $names; do
+    if [ -e "$conf_dir/$name" ] && [ "$(stat -c %Y -- "$conf_dir/$name")" -gt "$started" ]; then
+      return 1
+    fi
+  done
+}
+
+# (Re)starts the service and watches it for $settle seconds: a bad setting
+# or a missing secret stops the agent within them, and a crash shows as a
+# state other than active, since systemd restarts it only after RestartSec=.
+# Says in one line that it stayed up, or shows the journal and ends the run.
+start_service() {
+  since=$(date +%s)
+  if ! systemctl restart "$unit"; then
+    echo "install.sh: Cannot start $unit; the last lines of its journal:" >&2
+    journalctl -u "$unit" -n 20 --no-pager >&2 || true
+    exit 1
+  fi
+  restarts=$(systemctl show -p NRestarts --value "$unit") || restarts=
+  deadline=$((since + settle))
+  while :; do
+    state=$(systemctl is-active "$unit") || true
+    case $state in active | reloading) ;; *) break ;; esac
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      [ "$(systemctl show -p NRestarts --value "$unit")" = "$restarts" ] || state="restarted"
+      break
+    fi
+    sleep 0.5
+  done
+  case $state in
+  active | reloading)
+    echo "Started $unit: still active $settle s later; see it with: systemctl status $unit"
+    ;;
+  *)
+    echo "install.sh: $unit did not stay active: $state $(($(date +%s) - since)) s after it was started; the last lines of its journal:" >&2
+    journalctl -u "$unit" -n 20 --no-pager >&2 || true
+    exit 1
+    ;;
+  esac
 }
 
 if [ "$live" = no ]; then
@@ -414,11 +545,7 @@ elif cmp -s -- "$script_dir/agent.env" "$conf_dir/agent.env"; then
   echo "Installed and enabled $unit; not started: edit $conf_dir/agent.env, then run"
   echo "  systemctl start $unit"
 elif [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit" || ! current; then
-  systemctl restart "$unit"
-  echo "Started $unit; check it with: systemctl status $unit"
-  if [ ! -e "$conf_dir/mqtt-password" ]; then
-    echo "There is no $conf_dir/mqtt-password: with MQTT_USERNAME set, the agent stops and says so."
-  fi
+  start_service
 else
   echo "$unit is up to date and running"
 fi

@@ -471,3 +471,219 @@ hostile(
   },
   true,
 );
+
+hostile("install.sh refused under --root makes no folder, not even the root", async (m) => {
+  const inputs = `${m.dir}/inputs`;
+  const cases: [string[], RegExp][] = [
+    [
+      ["--binary", `${m.dir}/nope`],
+      /^install\.sh: Cannot read --binary ".*\/nope": file not found/,
+    ],
+    [
+      ["--binary", `${inputs}/ammp-agent`, "--env-file", `${m.dir}/nope.env`],
+      /^install\.sh: Cannot read --env-file ".*\/nope\.env": file not found/,
+    ],
+    [
+      ["--binary", `${inputs}/ammp-agent`, "--credential", `mqtt-key=${m.dir}/nope.key`],
+      /^install\.sh: Cannot read --credential "mqtt-key=.*\/nope\.key": file not found/,
+    ],
+  ];
+  for (const [args, pattern] of cases) {
+    oneLine(await install(["--root", m.root, ...args, "--no-start"]), pattern);
+    assert.throws(() => Deno.lstatSync(m.root), Deno.errors.NotFound, args.join(" "));
+  }
+});
+
+hostile(
+  "install.sh refused under --root leaves the root as it was: no folder is made before a later check fails",
+  async (m) => {
+    await Deno.mkdir(`${m.root}/etc/ammp-agent`, { recursive: true });
+    await Deno.chmod(`${m.root}/etc/ammp-agent`, 0o777);
+    const before = await tree(m.root);
+    oneLine(await install(["--root", m.root, ...m.args]), /Refusing .*\/etc\/ammp-agent: /);
+    assert.deepEqual(await tree(m.root), before);
+  },
+);
+
+hostile(
+  "install.sh installs --credential mqtt-key and metrics-token as root's own with mode 0600, and changes nothing when run again",
+  async (m) => {
+    const inputs = `${m.dir}/inputs`;
+    await Deno.writeTextFile(`${inputs}/client.key`, `${SECRET}\n`, { mode: 0o644 });
+    await Deno.writeTextFile(`${inputs}/token`, `token-${SECRET}\n`, { mode: 0o644 });
+    const args = [
+      "--root",
+      m.root,
+      ...m.args,
+      "--credential",
+      `mqtt-key=${inputs}/client.key`,
+      "--credential",
+      `metrics-token=${inputs}/token`,
+    ];
+    const first = await install(args, { prelude: "umask 000" });
+    assert.equal(first.code, 0, first.stderr);
+    for (const [name, content] of [["mqtt-key", SECRET], ["metrics-token", `token-${SECRET}`]]) {
+      const path = `${m.root}/etc/ammp-agent/${name}`;
+      assert.equal(await Deno.readTextFile(path), `${content}\n`, name);
+      const info = Deno.lstatSync(path);
+      assert.ok(info.isFile, name);
+      assert.equal(info.mode! & 0o777, 0o600, name);
+      assert.equal(info.uid, Deno.uid(), name);
+    }
+    const installed = await tree(m.root);
+    const again = await install(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /Installed \//);
+    assert.deepEqual(await tree(m.root), installed);
+  },
+);
+
+hostile(
+  "install.sh refuses a credential name that the unit does not load, in one line",
+  async (m) => {
+    const key = `${m.dir}/inputs/password`;
+    const names = "one of mqtt-password, mqtt-key, metrics-token";
+    const cases: [string, RegExp][] = [
+      [
+        `mqtt-cert=${key}`,
+        new RegExp(
+          `^install\\.sh: Invalid --credential "mqtt-cert=.*": unknown name "mqtt-cert", expected ${names}`,
+        ),
+      ],
+      [
+        key,
+        new RegExp(`^install\\.sh: Invalid --credential ".*": expected NAME=FILE, NAME ${names}`),
+      ],
+      [
+        `=${key}`,
+        new RegExp(`^install\\.sh: Invalid --credential "=.*": unknown name "", expected ${names}`),
+      ],
+    ];
+    for (const [value, pattern] of cases) {
+      oneLine(await install(["--root", m.root, ...m.args, "--credential", value]), pattern);
+      assert.throws(() => Deno.lstatSync(m.root), Deno.errors.NotFound, value);
+    }
+    oneLine(
+      await install(["--root", m.root, ...m.args, "--credential", `mqtt-password=${key}`]),
+      /^install\.sh: Invalid --credential "mqtt-password=.*": mqtt-password is given twice/,
+    );
+  },
+);
+
+/** What install.sh did, run without --root in {@linkcode withoutSystemd}. */
+interface LiveRun extends Run {
+  /** The paths under /etc, /usr/local and /var/lib the run made, changed or removed. */
+  changed: string[];
+}
+
+/**
+ * Runs install.sh without --root as on a machine where systemd is not
+ * PID 1, in a mount namespace: /etc, /usr/local and /var/lib are overlays
+ * whose upper layers are on a tmpfs, and /run is an empty tmpfs (no
+ * /run/systemd/system, no bus to a systemd of the host), so that even a
+ * broken install.sh cannot change the machine. `setup` runs inside first.
+ */
+async function withoutSystemd(m: Machine, args: string[], setup = ":"): Promise<LiveRun> {
+  const layers = `${m.dir}/layers`;
+  await Deno.mkdir(layers, { recursive: true });
+  const script = `set -e
+mount --make-rprivate /
+mount -t tmpfs scratch "${layers}"
+for dir in /etc /usr/local /var/lib; do
+  key=$(echo "$dir" | tr / _)
+  mkdir -p "${layers}/u$key" "${layers}/w$key"
+  mount -t overlay overlay -o "lowerdir=$dir,upperdir=${layers}/u$key,workdir=${layers}/w$key" "$dir"
+done
+mount -t tmpfs run /run
+${setup}
+list() { (cd "${layers}" && find u_* -mindepth 1 -printf '%p %y %m %s %T@\\n' | sort); }
+list >"${m.dir}/before"
+set +e
+sh "$0" "$@"
+code=$?
+list >"${m.dir}/after"
+exit $code`;
+  const { code, stdout, stderr } = await new Deno.Command(unshare!, {
+    args: ["--mount", "sh", "-c", script, INSTALL, ...args],
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  const run = { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  const lines = (file: string) => {
+    try {
+      return Deno.readTextFileSync(`${m.dir}/${file}`).split("\n").filter((line) => line);
+    } catch {
+      return [`no ${file}: the namespace was not set up\n${run.stderr}`];
+    }
+  };
+  const before = lines("before");
+  const after = lines("after");
+  return {
+    ...run,
+    changed: [
+      ...after.filter((line) => !before.includes(line)),
+      ...before.filter((line) => !after.includes(line)).map((line) => `gone: ${line}`),
+    ],
+  };
+}
+
+const live = (name: string) =>
+  name + (namespaces || CI ? "" : " (ignored: needs root and unshare)");
+
+Deno.test({
+  name: live(
+    "install.sh without --root where systemd is not running or does not answer refuses in one line and writes nothing",
+  ),
+  ignore: !namespaces && !CI,
+  async fn() {
+    const m = await machine();
+    try {
+      // No systemd at all, and a /run/systemd/system left behind with no systemd to answer.
+      const cases: [string, RegExp][] = [
+        [":", /systemd is not running here \(no \/run\/systemd\/system\)/],
+        ["mkdir -p /run/systemd/system", /systemd does not answer here/],
+      ];
+      for (const [setup, why] of cases) {
+        const run = await withoutSystemd(m, m.args, setup);
+        oneLine(run, /^install\.sh: Cannot install into \/: .*; .*pass --root DIR/);
+        assert.match(run.stderr, why);
+        assert.equal(run.stdout, "");
+        assert.deepEqual(
+          run.changed,
+          [],
+          `${setup}: nothing in /etc, /usr/local or /var/lib changed`,
+        );
+      }
+    } finally {
+      await Deno.remove(m.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: live(
+    "install.sh --uninstall --purge where systemd is not running refuses in one line and keeps every file",
+  ),
+  ignore: !namespaces && !CI,
+  async fn() {
+    const m = await machine();
+    try {
+      const setup = `mkdir -p /etc/ammp-agent /etc/systemd/system /usr/local/bin /var/lib/ammp-agent
+cp "${m.dir}/inputs/agent.env" /etc/ammp-agent/agent.env
+cp "${m.dir}/inputs/ammp-agent" /usr/local/bin/ammp-agent
+cp "${ROOT}deploy/ammp-agent.service" /etc/systemd/system/ammp-agent.service
+echo '{}' >/var/lib/ammp-agent/records.ndjson`;
+      const run = await withoutSystemd(m, ["--uninstall", "--purge"], setup);
+      oneLine(
+        run,
+        /^install\.sh: Cannot uninstall from \/: systemd is not running here \(no \/run\/systemd\/system\); .*--root DIR/,
+      );
+      assert.equal(run.stdout, "");
+      assert.deepEqual(run.changed, [], "nothing in /etc, /usr/local or /var/lib changed");
+    } finally {
+      await Deno.remove(m.dir, { recursive: true });
+    }
+  },
+});

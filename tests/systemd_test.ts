@@ -208,6 +208,8 @@ Deno.test({
         `${OPT}/ca.crt`,
       );
       assert.equal(first.code, 0, first.stderr + first.stdout);
+      // install.sh watched the service stay up before it said so.
+      assert.match(first.stdout, /^Started ammp-agent\.service: still active \d+ s later/m);
       await waitFor(
         running,
         async () => `the service to be ready\n${lastCheck}\n${await journal()}`,
@@ -328,13 +330,18 @@ Deno.test({
       );
       assert.ok(!(await journal()).includes(badPayload), "the payload stays out of the journal");
 
-      // Without the password the agent says which credential is missing and is not restarted.
+      // Without the password the agent says which credential is missing and is not restarted;
+      // install.sh, upgrading it, sees the service fail, shows its journal and fails too.
       await Deno.remove(system.path("/etc/ammp-agent/mqtt-password"));
-      await system.run(["systemctl", "restart", UNIT]);
-      await waitFor(
-        async () => (await system.property(UNIT, "ActiveState")) === "failed",
-        "the service to fail without its password",
+      const failed = await install("--binary", v2);
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+      assert.match(
+        failed.stderr,
+        /^install\.sh: ammp-agent\.service did not stay active: failed \d+ s after it was started; the last lines of its journal:$/m,
       );
+      assert.match(failed.stderr, /mqtt-password/, "the journal's lines name the credential");
+      assert.doesNotMatch(failed.stdout, /^Started /m);
+      assert.equal(await system.property(UNIT, "ActiveState"), "failed");
       assert.equal(await system.property(UNIT, "ExecMainStatus"), "2");
       assert.match(await journal(), /mqtt-password/);
 
