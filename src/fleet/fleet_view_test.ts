@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
+import { Registry } from "../metrics/_prom_client.ts";
 import {
   FleetView,
   type FleetViewOptions,
