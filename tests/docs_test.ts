@@ -22,3 +22,34 @@ Deno.test("deploy/agent.env sets only settings the agent reads, and no secret", 
     assert.ok(!entry.secret, name);
   }
 });
+
+// 2025-01-01T00:00:00Z: a payload older than this shows a newcomer's first
+// node as backfilling, then silent, instead of reporting.
+const FIXED_T_BEFORE = Date.UTC(2025, 0, 1) / 1000;
+
+/** The `mosquitto_pub` commands of the code blocks of `markdown`, each on one line. */
+function mosquittoPubCommands(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/^```[^\n]*\n([\s\S]*?)^```$/gm)].map(([, block]) => block);
+  return blocks.flatMap((block) => block.replaceAll("\\\n", " ").split("\n"))
+    .filter((line) => /\bmosquitto_pub\b/.test(line));
+}
+
+Deno.test("no mosquitto_pub sample in README.md or docs/ publishes a fixed time before 2025", () => {
+  const files = [
+    "README.md",
+    ...[...Deno.readDirSync(`${ROOT}docs`)].map(({ name }) => `docs/${name}`)
+      .filter((name) => name.endsWith(".md")),
+  ];
+  let samples = 0;
+  const stale: string[] = [];
+  for (const file of files) {
+    for (const command of mosquittoPubCommands(Deno.readTextFileSync(`${ROOT}${file}`))) {
+      samples++;
+      for (const [, t] of command.matchAll(/\\?"t\\?"\s*:\s*(\d+)/g)) {
+        if (Number(t) < FIXED_T_BEFORE) stale.push(`${file}: t=${t} in ${command.trim()}`);
+      }
+    }
+  }
+  assert.ok(samples > 0, "no mosquitto_pub sample found: the pattern misses them");
+  assert.deepEqual(stale, []);
+});
