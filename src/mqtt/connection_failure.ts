@@ -6,6 +6,7 @@
  */
 
 import type { Config } from "../settings/load_config.ts";
+import type { TakeoverSigns } from "./_session_takeover.ts";
 
 const CONNACK_REASONS: Record<number, string> = {
   4: "bad user name or password",
@@ -105,4 +106,20 @@ export function describeError(
     return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
   }
   return { reason: message, code };
+}
+
+/**
+ * Names a session taken over by another client with the same client id,
+ * and what to do about it.
+ */
+export function describeTakeover(signs: TakeoverSigns, config: Config["mqtt"]): ConnectionFailure {
+  const other = `another client with the same MQTT_CLIENT_ID "${config.clientId}"`;
+  const fix = "give each agent its own MQTT_CLIENT_ID";
+  if (signs.told) {
+    return { reason: `${other} took the session (reason code 142), ${fix}`, code: "142" };
+  }
+  return {
+    reason: `${other} likely took the session (the broker closed the connection right after ` +
+      `accepting it, ${signs.closesInARow} times in a row), ${fix}`,
+  };
 }

@@ -10,8 +10,9 @@ import type { Logger } from "@logtape/logtape";
 import type { IClientOptions, IPublishPacket, IStream, MqttClient } from "mqtt";
 import type { Config } from "../settings/load_config.ts";
 import { clientOptions } from "./_client_options.ts";
-import { describeError } from "./connection_failure.ts";
+import { describeError, describeTakeover } from "./connection_failure.ts";
 import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";
+import { TakeoverWatch } from "./_session_takeover.ts";
 import { subscribeFilters } from "./_subscription.ts";
 import { TakenMessages } from "./_taken_messages.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -35,6 +36,8 @@ export interface SubscriberOptions {
   onConnection?: (connected: boolean) => void;
   /** Called before every attempt to connect again. */
   onReconnect?: () => void;
+  /** Called when another client with the same client id took the session. */
+  onTakeover?: () => void;
   /**
    * Unsubscribe after connecting instead of subscribing: what the broker
    * kept in the session still arrives, nothing new does (`ammp-agent leave`).
@@ -93,6 +96,7 @@ export class Subscriber {
   #resumedAt = -Infinity;
   #stopped = false;
   #attempt = 0;
+  #takeover = new TakeoverWatch();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: Error | undefined;
   #connectedSince: Date | undefined;
@@ -130,6 +134,7 @@ export class Subscriber {
       stalled: () => this.#stalled(client),
     });
     client.on("connect", (connack) => this.#onConnect(connack.sessionPresent));
+    client.on("disconnect", (packet) => this.#takeover.disconnected(packet.reasonCode));
     client.on("error", (error) => {
       this.#lastError = error;
     });
@@ -231,7 +236,7 @@ export class Subscriber {
   }
 
   #onConnect(sessionPresent: boolean): void {
-    this.#attempt = 0;
+    this.#takeover.connected();
     this.#lastError = undefined;
     this.#connectedSince = new Date();
     this.#options.onConnection?.(true);
@@ -254,11 +259,19 @@ export class Subscriber {
     this.#connectedSince = undefined;
     if (wasUp) this.#options.onConnection?.(false);
     if (this.#stopped) return;
+    const takeover = this.#takeover.closed(this.#lastError);
+    // A connection that came up starts the backoff again, unless it was
+    // taken over: two clients with one id would take the session from
+    // each other at the shortest wait, forever.
+    if (wasUp && takeover === undefined) this.#attempt = 0;
+    if (takeover !== undefined) this.#options.onTakeover?.();
     const delay = backoffDelay(this.#attempt++, {
       initialMs: 1000,
       maxMs: this.#config.reconnectMaxSeconds * 1000,
     });
-    const failure = describeError(this.#lastError, this.#config);
+    const failure = takeover === undefined
+      ? describeError(this.#lastError, this.#config)
+      : describeTakeover(takeover, this.#config);
     this.#options.log.warn(
       wasUp
         ? "Lost the connection to {broker}: {reason}; connecting again in {delayMs} ms"
