@@ -270,7 +270,7 @@ export class Subscriber {
       maxMs: this.#config.reconnectMaxSeconds * 1000,
     });
     const failure = takeover === undefined
-      ? describeError(this.#lastError, this.#config)
+      ? describeError(this.#lastError, this.#config, { connected: wasUp })
       : describeTakeover(takeover, this.#config);
     this.#options.log.warn(
       wasUp
