@@ -134,6 +134,7 @@ export class Agent {
         this.#connectionSince = new Date();
       },
       onReconnect: () => metrics.reconnects.inc(),
+      onTakeover: () => metrics.sessionTakeovers.inc(),
       leaving: options.leaving,
     });
     // Past the bound the broker's socket is not read: TCP holds it back.

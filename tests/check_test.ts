@@ -8,6 +8,7 @@ import {
   startBroker,
   which,
 } from "./_support/broker.ts";
+import { hasOpenssl, makeTestPki } from "./_support/certs.ts";
 
 // Refused logins and sessions left behind need mosquitto's password file and
 // MQTT 5 session handling, which the aedes fallback does not have.
@@ -295,6 +296,115 @@ Deno.test({
     } finally {
       await broker.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const schemeIgnore = ignore || (!hasOpenssl() && !mosquittoRequired());
+
+Deno.test({
+  name: `\`check\` names the wrong scheme for the port in one line and exits 1${
+    schemeIgnore ? " (ignored: mosquitto or openssl not installed)" : ""
+  }`,
+  ignore: schemeIgnore,
+  async fn() {
+    const pki = await makeTestPki();
+    try {
+      await using plain = await startBroker({ require: true });
+      await using tls = await startBroker({
+        require: true,
+        tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
+      });
+      const plainPort = `127.0.0.1:${plain.port}`;
+      const tlsPort = `127.0.0.1:${tls.port}`;
+      const toPlain = await runCheck({
+        MQTT_URL: `mqtts://${plainPort}`,
+        MQTT_CA_FILE: pki.caFile,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(toPlain.code, 1, toPlain.stderr);
+      assert.equal(
+        toPlain.stderr,
+        `Check failed: Cannot connect to mqtts://${plainPort}: ${plainPort} closed the connection ` +
+          "before the TLS handshake: likely a port without TLS, use mqtt:// in MQTT_URL for a " +
+          "plain port\n",
+      );
+      const toTls = await runCheck({
+        MQTT_URL: `mqtt://${tlsPort}`,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(toTls.code, 1, toTls.stderr);
+      assert.equal(
+        toTls.stderr,
+        `Check failed: Cannot connect to mqtt://${tlsPort}: ${tlsPort} closed the connection ` +
+          "before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL for a TLS port\n",
+      );
+    } finally {
+      await Deno.remove(pki.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: `\`check\` names a port that answers in TLS to mqtt://, or without TLS to mqtts://${
+    hasOpenssl() || mosquittoRequired() ? "" : " (ignored: openssl not installed)"
+  }`,
+  ignore: !hasOpenssl() && !mosquittoRequired(),
+  async fn() {
+    const pki = await makeTestPki();
+    // A TLS server that answers what is not a TLS handshake with an alert,
+    // and a plain one that answers anything with a line of text.
+    const tls = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: Deno.readTextFileSync(pki.serverCertFile),
+      key: Deno.readTextFileSync(pki.serverKeyFile),
+    });
+    const text = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = Promise.all([
+      (async () => {
+        for await (const connection of tls) {
+          await connection.handshake().catch(() => {});
+          connection.close();
+        }
+      })(),
+      (async () => {
+        for await (const connection of text) {
+          await connection.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"))
+            .catch(() => {});
+          connection.close();
+        }
+      })(),
+    ]);
+    try {
+      const tlsPort = `127.0.0.1:${(tls.addr as Deno.NetAddr).port}`;
+      const textPort = `127.0.0.1:${(text.addr as Deno.NetAddr).port}`;
+      const toTls = await runCheck({
+        MQTT_URL: `mqtt://${tlsPort}`,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(toTls.code, 1, toTls.stderr);
+      assert.equal(
+        toTls.stderr,
+        `Check failed: Cannot connect to mqtt://${tlsPort}: ${tlsPort} answered with TLS, use ` +
+          "mqtts:// in MQTT_URL for a TLS port\n",
+      );
+      const toText = await runCheck({
+        MQTT_URL: `mqtts://${textPort}`,
+        MQTT_CA_FILE: pki.caFile,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      });
+      assert.equal(toText.code, 1, toText.stderr);
+      assert.equal(
+        toText.stderr,
+        `Check failed: Cannot connect to mqtts://${textPort}: ${textPort} answered without TLS, ` +
+          "use mqtt:// in MQTT_URL for a plain port\n",
+      );
+    } finally {
+      tls.close();
+      text.close();
+      await serving.catch(() => {});
+      await Deno.remove(pki.dir, { recursive: true });
     }
   },
 });

@@ -239,3 +239,40 @@ tlsTest(
     await expectDelivery(agent, publishWithCert);
   },
 );
+
+tlsTest(
+  "the wrong scheme for the port is one plain log line per attempt: mqtts:// to a plain port, mqtt:// to a TLS port",
+  async (pki) => {
+    await using plain = await startBroker();
+    await using tls = await startBroker({ tls: serverTls(pki) });
+    const plainPort = `127.0.0.1:${plain.port}`;
+    const tlsPort = `127.0.0.1:${tls.port}`;
+
+    const toPlain = await expectRefusal(plain, {
+      MQTT_URL: `mqtts://${plainPort}`,
+      MQTT_CA_FILE: pki.caFile,
+    }, () => Promise.resolve());
+    assert.match(
+      toPlain,
+      new RegExp(
+        `^Cannot connect to mqtts://${escape(plainPort)}: ${escape(plainPort)} closed the ` +
+          "connection before the TLS handshake: likely a port without TLS, use mqtt:// in " +
+          "MQTT_URL for a plain port; trying again in \\d+ ms$",
+      ),
+    );
+
+    const toTls = await expectRefusal(
+      tls,
+      { MQTT_URL: `mqtt://${tlsPort}` },
+      () => publish(tls, pki),
+    );
+    assert.match(
+      toTls,
+      new RegExp(
+        `^Cannot connect to mqtt://${escape(tlsPort)}: ${escape(tlsPort)} closed the ` +
+          "connection before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL " +
+          "for a TLS port; trying again in \\d+ ms$",
+      ),
+    );
+  },
+);

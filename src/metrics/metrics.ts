@@ -75,6 +75,8 @@ export class AgentMetrics {
   readonly ignored: Counter;
   /** Broker connections lost and attempted again. */
   readonly reconnects: Counter;
+  /** Times another client with the same client id took the broker session. */
+  readonly sessionTakeovers: Counter;
   /** Records whose time `t` was too far ahead to count as the newest reading. */
   readonly readingsFromFuture: Counter;
   /** Time from taking a message to handing its record to the sink. */
@@ -122,6 +124,10 @@ export class AgentMetrics {
     this.reconnects = counter(
       "ammp_agent_broker_reconnects_total",
       "Times the broker connection was lost and attempted again.",
+    );
+    this.sessionTakeovers = counter(
+      "ammp_agent_broker_session_takeovers_total",
+      "Times another client with the same client id took the broker session.",
     );
     this.readingsFromFuture = counter(
       "ammp_agent_readings_from_future_total",

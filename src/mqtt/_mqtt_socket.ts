@@ -8,10 +8,26 @@ import { connect as connectTcp } from "node:net";
 import { connect as connectTls } from "node:tls";
 import type { IClientOptions, IStream, MqttClient } from "mqtt";
 
+/** The code of the error a plain connection gets when the broker's port answered with TLS. */
+export const TLS_ANSWER = "ERR_TLS_ANSWER";
+
 /** Opens the TCP or TLS connection `options` name, for `client`. */
 export function openSocket(client: MqttClient, options: IClientOptions): IStream {
   const { host, port } = options;
-  if (options.protocol !== "mqtts") return connectTcp({ host, port: port! }) as IStream;
+  if (options.protocol !== "mqtts") {
+    const socket = connectTcp({ host, port: port! });
+    // A TLS port answers the plain CONNECT with a TLS record (an alert),
+    // which MQTT.js reads as a malformed packet. Once the connection is
+    // gone, after MQTT.js's own error and before its close, say what it was.
+    let tls = false;
+    socket.once("data", (chunk: Uint8Array) => tls = isTlsRecord(chunk));
+    socket.once("close", () => {
+      if (!tls) return;
+      const error = new Error(`${host}:${port} answered with TLS`);
+      client.emit("error", Object.assign(error, { code: TLS_ANSWER }));
+    });
+    return socket as IStream;
+  }
   const socket = connectTls({
     host,
     port,
@@ -33,4 +49,10 @@ export function openSocket(client: MqttClient, options: IClientOptions): IStream
     else socket.emit("error", new Error("TLS not authorized"));
   });
   return socket as unknown as IStream;
+}
+
+// A TLS record of the handshake (22) or an alert (21), TLS 1.x (3.x): a
+// broker's first packet is a CONNACK (0x20).
+function isTlsRecord(chunk: Uint8Array): boolean {
+  return chunk.length >= 2 && (chunk[0] === 21 || chunk[0] === 22) && chunk[1] === 3;
 }

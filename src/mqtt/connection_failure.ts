@@ -6,6 +6,8 @@
  */
 
 import type { Config } from "../settings/load_config.ts";
+import type { TakeoverSigns } from "./_session_takeover.ts";
+import { TLS_ANSWER } from "./_mqtt_socket.ts";
 
 const CONNACK_REASONS: Record<number, string> = {
   4: "bad user name or password",
@@ -26,12 +28,24 @@ const UNTRUSTED = new Set([
   "INVALID_CA",
 ]);
 
+// Node's message for a TLS connection closed before the handshake ended.
+const BEFORE_HANDSHAKE = /before secure TLS connection was established/;
+
 /** Why a connection failed: a plain sentence part, and the code behind it. */
 export interface ConnectionFailure {
   /** What failed and what to check, e.g. for the log. */
   reason: string;
   /** The error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ECONNREFUSED`, `134`), if any. */
   code?: string;
+}
+
+/** Options for {@linkcode describeError}. */
+export interface DescribeErrorOptions {
+  /**
+   * Whether the broker had accepted the connection (CONNACK) before it
+   * failed; if not, a reset or a close names the scheme of `MQTT_URL`.
+   */
+  connected?: boolean;
 }
 
 /**
@@ -42,10 +56,13 @@ export interface ConnectionFailure {
 export function describeError(
   error: Error | undefined,
   config: Config["mqtt"],
+  options: DescribeErrorOptions = {},
 ): ConnectionFailure {
-  if (error === undefined) return { reason: "the connection closed" };
-  const raw = (error as { code?: unknown }).code;
+  const raw = (error as { code?: unknown } | undefined)?.code;
   const code = raw === undefined ? undefined : String(raw);
+  const scheme = describeScheme(error, code, config, options.connected ?? false);
+  if (scheme !== undefined) return scheme;
+  if (error === undefined) return { reason: "the connection closed" };
   if (typeof raw === "number" && CONNACK_REASONS[raw]) {
     return {
       reason: `the broker refused the login of user "${config.username ?? ""}": ${
@@ -105,4 +122,54 @@ export function describeError(
     return { reason: `nothing accepts connections at ${host}:${config.port} (${code})`, code };
   }
   return { reason: message, code };
+}
+
+// A plain port given as mqtts://, or a TLS port as mqtt://: each way the
+// broker's first answer, or its silence, tells.
+function describeScheme(
+  error: Error | undefined,
+  code: string | undefined,
+  config: Config["mqtt"],
+  connected: boolean,
+): ConnectionFailure | undefined {
+  const where = `${config.host}:${config.port}`;
+  const plain = "use mqtt:// in MQTT_URL for a plain port";
+  const tls = "use mqtts:// in MQTT_URL for a TLS port";
+  if (config.protocol === "mqtts") {
+    if (code === "ERR_SSL_WRONG_VERSION_NUMBER") {
+      return { reason: `${where} answered without TLS, ${plain}`, code };
+    }
+    if (code === "ECONNRESET" && BEFORE_HANDSHAKE.test(error!.message)) {
+      return {
+        reason:
+          `${where} closed the connection before the TLS handshake: likely a port without TLS, ${plain}`,
+        code,
+      };
+    }
+    return undefined;
+  }
+  if (code === TLS_ANSWER) return { reason: `${where} answered with TLS, ${tls}`, code };
+  if (!connected && (error === undefined || code === "ECONNRESET")) {
+    return {
+      reason: `${where} closed the connection before answering MQTT: likely a TLS port, ${tls}`,
+      code,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Names a session taken over by another client with the same client id,
+ * and what to do about it.
+ */
+export function describeTakeover(signs: TakeoverSigns, config: Config["mqtt"]): ConnectionFailure {
+  const other = `another client with the same MQTT_CLIENT_ID "${config.clientId}"`;
+  const fix = "give each agent its own MQTT_CLIENT_ID";
+  if (signs.told) {
+    return { reason: `${other} took the session (reason code 142), ${fix}`, code: "142" };
+  }
+  return {
+    reason: `${other} likely took the session (the broker closed the connection right after ` +
+      `accepting it, ${signs.closesInARow} times in a row), ${fix}`,
+  };
 }

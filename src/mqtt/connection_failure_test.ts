@@ -57,3 +57,23 @@ Deno.test("describeError() tells expiry and an unreachable broker apart from tru
   });
   assert.deepEqual(describeError(undefined, mqtt), { reason: "the connection closed" });
 });
+
+Deno.test("describeError() blames the MQTT_URL scheme only before the broker answered", () => {
+  const plain = loadConfig({ MQTT_URL: "mqtt://broker.example.com:8883" }, {
+    hostname: () => "host",
+  }).mqtt;
+  const reset = failure("read ECONNRESET", "ECONNRESET");
+  assert.deepEqual(describeError(reset, plain), {
+    reason:
+      "broker.example.com:8883 closed the connection before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL for a TLS port",
+    code: "ECONNRESET",
+  });
+  // Once connected, a reset is the network's, and a close just a close.
+  assert.deepEqual(describeError(reset, plain, { connected: true }), {
+    reason: "read ECONNRESET",
+    code: "ECONNRESET",
+  });
+  assert.deepEqual(describeError(undefined, plain, { connected: true }), {
+    reason: "the connection closed",
+  });
+});

@@ -10,10 +10,11 @@ import type { Logger } from "@logtape/logtape";
 import type { IClientOptions, IPublishPacket, IStream, MqttClient } from "mqtt";
 import type { Config } from "../settings/load_config.ts";
 import { clientOptions } from "./_client_options.ts";
-import { describeError } from "./connection_failure.ts";
+import { describeError, describeTakeover } from "./connection_failure.ts";
 import { hookClient, openClient, type StreamOpener } from "./_mqtt_seam.ts";
-import { encodePubacks } from "./_puback.ts";
-import { NumberQueue } from "../output/number_queue.ts";
+import { TakeoverWatch } from "./_session_takeover.ts";
+import { subscribeFilters } from "./_subscription.ts";
+import { TakenMessages } from "./_taken_messages.ts";
 import { backoffDelay } from "./backoff.ts";
 
 export { type Backoff, backoffDelay } from "./backoff.ts";
@@ -35,6 +36,8 @@ export interface SubscriberOptions {
   onConnection?: (connected: boolean) => void;
   /** Called before every attempt to connect again. */
   onReconnect?: () => void;
+  /** Called when another client with the same client id took the session. */
+  onTakeover?: () => void;
   /**
    * Unsubscribe after connecting instead of subscribing: what the broker
    * kept in the session still arrives, nothing new does (`ammp-agent leave`).
@@ -78,15 +81,7 @@ export class Subscriber {
   #config: Config["mqtt"];
   #options: SubscriberOptions;
   #client: MqttClient | undefined;
-  // Per message taken and not acknowledged: its id (-1 when it needs no
-  // PUBACK) and the number of the stream it came on.
-  #takenIds = new NumberQueue();
-  #takenStreams = new NumberQueue();
-  // The stream messages last came on, and its number.
-  #stream: IStream | undefined;
-  #streamNumber = 0;
-  // Message ids whose PUBACKs go out together at the end of this task, on #stream.
-  #acks: number[] = [];
+  #taken = new TakenMessages((stream) => this.#canAcknowledgeOn(stream));
   // Messages that arrived after stopTaking(), neither taken nor acknowledged.
   #declined = 0;
   // Subscribed to every filter (when leaving: unsubscribed from every one).
@@ -101,6 +96,7 @@ export class Subscriber {
   #resumedAt = -Infinity;
   #stopped = false;
   #attempt = 0;
+  #takeover = new TakeoverWatch();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: Error | undefined;
   #connectedSince: Date | undefined;
@@ -138,6 +134,7 @@ export class Subscriber {
       stalled: () => this.#stalled(client),
     });
     client.on("connect", (connack) => this.#onConnect(connack.sessionPresent));
+    client.on("disconnect", (packet) => this.#takeover.disconnected(packet.reasonCode));
     client.on("error", (error) => {
       this.#lastError = error;
     });
@@ -193,7 +190,7 @@ export class Subscriber {
     clearTimeout(this.#retryTimer);
     const client = this.#client;
     if (client === undefined) return false;
-    this.#sendAcks();
+    this.#taken.sendAcks();
     if (!client.connected) {
       await client.endAsync(true);
       return false;
@@ -217,14 +214,7 @@ export class Subscriber {
     // one that waited through the pause of a connection now gone would be
     // a duplicate. (At QoS 0 nothing comes again: it is taken.)
     if (packet.qos > 0 && stream !== this.#client!.stream) return;
-    if (stream !== this.#stream) {
-      // The PUBACKs due go out on the stream their messages came on.
-      this.#sendAcks();
-      this.#stream = stream;
-      this.#streamNumber++;
-    }
-    this.#takenIds.push(packet.qos === 0 || messageId === undefined ? -1 : messageId);
-    this.#takenStreams.push(this.#streamNumber);
+    this.#taken.take(stream, packet.qos === 0 || messageId === undefined ? -1 : messageId);
     this.#options.onMessage(packet.topic, packet.payload as Uint8Array);
   }
 
@@ -234,24 +224,7 @@ export class Subscriber {
    * connection they came on while it lasts.
    */
   acknowledge(count: number): void {
-    const ids = this.#takenIds;
-    const streams = this.#takenStreams;
-    const current = this.#streamNumber;
-    const acks = this.#acks;
-    const before = acks.length;
-    for (let i = 0; i < count && ids.length > 0; i++) {
-      const id = ids.shift();
-      if (streams.shift() === current && id !== -1) acks.push(id);
-    }
-    if (before === 0 && acks.length > 0) queueMicrotask(() => this.#sendAcks());
-  }
-
-  #sendAcks(): void {
-    const ids = this.#acks;
-    if (ids.length === 0) return;
-    this.#acks = [];
-    const stream = this.#stream!;
-    if (this.#canAcknowledgeOn(stream)) stream.write(encodePubacks(ids));
+    this.#taken.acknowledge(count);
   }
 
   // Whether `stream` is the live connection's, and a PUBACK may still go
@@ -263,7 +236,7 @@ export class Subscriber {
   }
 
   #onConnect(sessionPresent: boolean): void {
-    this.#attempt = 0;
+    this.#takeover.connected();
     this.#lastError = undefined;
     this.#connectedSince = new Date();
     this.#options.onConnection?.(true);
@@ -273,68 +246,11 @@ export class Subscriber {
       clientId: this.#config.clientId,
       sessionPresent,
     });
-    if (this.#options.leaving) return this.#unsubscribe();
-    // Subscribing again is harmless when the broker kept the session, and
-    // needed when it lost it (expiry, broker without persistence).
-    const filters = this.#config.subscriptions;
-    const options = this.#config.protocolVersion === 5
-      ? { qos: this.#config.qos, rh: 1 as const }
-      : { qos: this.#config.qos };
-    this.#client!.subscribe(
-      filters,
-      options,
-      this.#whenAnswered("Cannot subscribe to {topics}: {error}", (granted) => {
-        const refused = (granted ?? []).filter((grant) => grant.qos > 2);
-        if (refused.length > 0) {
-          log.error("The broker refused the subscription to {topics} (reason code {code})", {
-            topics: refused.map((grant) => grant.topic),
-            code: refused[0].qos,
-          });
-          return;
-        }
-        this.#subscribed = true;
-        log.info("Subscribed to {topics} at QoS {qos}", {
-          topics: filters,
-          qos: this.#config.qos,
-        });
-      }),
-    );
-  }
-
-  #unsubscribe(): void {
-    const filters = this.#config.subscriptions;
-    this.#client!.unsubscribe(
-      filters,
-      this.#whenAnswered("Cannot unsubscribe from {topics}: {error}", () => {
-        this.#subscribed = true;
-        this.#options.log.info(
-          "Unsubscribed from {topics}; writing what the broker kept for {clientId}",
-          { topics: filters, clientId: this.#config.clientId },
-        );
-      }),
-    );
-  }
-
-  // The callback for the answer to a (un)subscribe sent now. An answer that
-  // comes after the connection was replaced is stale and dropped; a failed
-  // one is logged with `failure`; `then` takes the rest.
-  #whenAnswered<T>(
-    failure: string,
-    then: (result?: T) => void,
-  ): (error: Error | null | undefined, result?: T) => void {
-    const client = this.#client!;
-    const stream = client.stream;
-    return (error, result) => {
-      if (client.stream !== stream) return;
-      if (error) {
-        this.#options.log.error(failure, {
-          topics: this.#config.subscriptions,
-          error: error.message,
-        });
-        return;
-      }
-      then(result);
-    };
+    subscribeFilters(this.#client!, this.#config, {
+      log,
+      leaving: this.#options.leaving,
+      onDone: () => this.#subscribed = true,
+    });
   }
 
   #onClose(): void {
@@ -343,11 +259,19 @@ export class Subscriber {
     this.#connectedSince = undefined;
     if (wasUp) this.#options.onConnection?.(false);
     if (this.#stopped) return;
+    const takeover = this.#takeover.closed(this.#lastError);
+    // A connection that came up starts the backoff again, unless it was
+    // taken over: two clients with one id would take the session from
+    // each other at the shortest wait, forever.
+    if (wasUp && takeover === undefined) this.#attempt = 0;
+    if (takeover !== undefined) this.#options.onTakeover?.();
     const delay = backoffDelay(this.#attempt++, {
       initialMs: 1000,
       maxMs: this.#config.reconnectMaxSeconds * 1000,
     });
-    const failure = describeError(this.#lastError, this.#config);
+    const failure = takeover === undefined
+      ? describeError(this.#lastError, this.#config, { connected: wasUp })
+      : describeTakeover(takeover, this.#config);
     this.#options.log.warn(
       wasUp
         ? "Lost the connection to {broker}: {reason}; connecting again in {delayMs} ms"

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getLogger } from "@logtape/logtape";
+import { configureSync, getLogger, type LogRecord, resetSync } from "@logtape/logtape";
 import {
   disconnectSessionExpiry,
   type FakeConnection,
@@ -295,4 +295,48 @@ Deno.test("Subscriber PUBACKs the right ids in order past the first 1024 message
   await waitFor(() => connection.pubacks.length === ids.length, { what: "every PUBACK" });
   await connection.settled();
   assert.deepEqual(connection.pubacks, ids);
+});
+
+Deno.test("Subscriber names a session the broker says was taken over, counts it, and waits longer each time", async () => {
+  const warnings: Record<string, unknown>[] = [];
+  configureSync({
+    sinks: { memory: (record: LogRecord) => warnings.push(record.properties) },
+    loggers: [
+      { category: ["subscriber-takeover"], lowestLevel: "warning", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  const transport = new FakeTransport();
+  let takeovers = 0;
+  const subscriber = new Subscriber(config, {
+    log: getLogger(["subscriber-takeover"]),
+    onMessage: () => {},
+    onTakeover: () => takeovers++,
+    openStream: transport.open,
+  });
+  try {
+    subscriber.start();
+    for (let taken = 1; taken <= 3; taken++) {
+      await waitFor(() => transport.connections.length === taken && subscriber.ready, {
+        what: `connection ${taken}`,
+      });
+      transport.current.takeOver();
+      await waitFor(() => warnings.length === taken, { what: `warning ${taken}` });
+    }
+  } finally {
+    await subscriber.stop();
+    resetSync();
+  }
+  assert.equal(takeovers, 3);
+  for (const { reason, code } of warnings) {
+    assert.equal(
+      reason,
+      'another client with the same MQTT_CLIENT_ID "unit" took the session (reason code 142), give each agent its own MQTT_CLIENT_ID',
+    );
+    assert.equal(code, "142");
+  }
+  // 500 to 1000 ms, then 1 to 2 s, then 2 to 4 s.
+  const waits = warnings.map(({ delayMs }) => delayMs as number);
+  assert.ok(waits[0] <= waits[1] && waits[1] <= waits[2], `waits ${waits}`);
+  assert.ok(waits[2] >= 2 * waits[0], `waits ${waits}`);
 });

@@ -51,8 +51,10 @@ export class FakeConnection {
   constructor(sessionPresent: boolean) {
     // Each end pushes what is written to it out of the other.
     const ends: { client?: Duplex; broker?: Duplex } = {};
+    // Like a TCP socket, an end whose other side ended ends too.
     const end = (other: () => Duplex) =>
       new Duplex({
+        allowHalfOpen: false,
         read() {},
         write(chunk, _encoding, callback) {
           other().push(chunk);
@@ -104,6 +106,15 @@ export class FakeConnection {
     if (qos > 0) variable.push(id >> 8, id & 0xff);
     variable.push(0); // property length
     this.#send(0x30 | (qos << 1), [...variable, ...Buffer.from(payload)]);
+  }
+
+  /**
+   * Hands the session to another client: DISCONNECT with reason code 142
+   * "Session taken over" (no properties), then the end of the connection.
+   */
+  takeOver(): void {
+    this.#send(0xe0, [142, 0]);
+    this.#broker.end();
   }
 
   /** Cuts the connection, as a lost network would. */
