@@ -130,9 +130,9 @@ export function valueTicks(max: number): number[] {
   return ticks;
 }
 
-/** Ticks of the time axis: whole minutes of the clock, at most four or five. */
+/** Ticks of the time axis: whole minutes of the clock, at most five or six. */
 export function timeTicks(from: number, to: number): number[] {
-  const step = TIME_STEPS.find((s) => (to - from) / s <= 4) ?? TIME_STEPS.at(-1)!;
+  const step = TIME_STEPS.find((s) => (to - from) / s <= 5) ?? TIME_STEPS.at(-1)!;
   const ticks: number[] = [];
   for (let at = Math.ceil(from / step) * step; at <= to; at += step) ticks.push(at);
   return ticks;
