@@ -6,7 +6,7 @@
  * @module
  */
 
-import { escapeHtml, formatDuration, utcTimeHtml } from "./_html.ts";
+import { escapeHtml, formatDuration, utcTime, utcTimeHtml } from "./_html.ts";
 import { CHART_STYLE } from "./_chart.ts";
 import { type ChartsSnapshot, renderChartsSection } from "./charts_section.ts";
 import type { MessageTotals } from "../metrics/metrics.ts";
@@ -99,7 +99,8 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
   let newestReading = "none yet";
   if (snapshot.newestReadingAt) {
     const lag = (now - snapshot.newestReadingAt.getTime()) / 1000;
-    newestReading = `${utcTimeHtml(snapshot.newestReadingAt)}, lag ${
+    // The comma stays on the time's line, and in its text.
+    newestReading = `<span class="t">${utcTime(snapshot.newestReadingAt)},</span> lag ${
       lag >= 0 ? formatDuration(lag) : `${formatDuration(-lag)} ahead of this clock`
     }`;
   }
