@@ -14,7 +14,9 @@ import type { AgentMetrics } from "./metrics/metrics.ts";
 import { OutputFile } from "./output/output_file.ts";
 import { startServer } from "./http/server.ts";
 import { type Output, RecordSink } from "./output/sink.ts";
-import { FleetHistory, type SitesSnapshot } from "./http/sites_section.ts";
+import { FleetHistory } from "./http/fleet_history.ts";
+import { IntervalCounts } from "./http/interval_counts.ts";
+import type { SitesSnapshot } from "./http/sites_section.ts";
 import { RecentRates, renderStatusPage } from "./http/status_page.ts";
 import { Subscriber } from "./mqtt/subscriber.ts";
 import { transformToOutput, type TransformToTextOptions } from "./transform/transform.ts";
@@ -68,6 +70,9 @@ export class Agent {
   #rates = new RecentRates();
   #fleet: FleetView;
   #fleetHistory = new FleetHistory();
+  #perMinute = new IntervalCounts(this.#startedAt.getTime() / 1000);
+  // Read while starting: the permission to is dropped after.
+  #host = hostName();
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -180,6 +185,7 @@ export class Agent {
         break;
     }
     const readingTime = result.kind === "record" ? result.readingTime : undefined;
+    this.#perMinute.add(at, result.kind);
     this.#fleet.observe(topic, payload, result.kind, at, readingTime);
     // Once everything queued so far, record or dead letter, is written.
     this.#acks.add(payload.byteLength);
@@ -301,11 +307,7 @@ export class Agent {
     const at = Date.now();
     const { totals } = await this.#metrics.totals();
     this.#rates.add(at, totals);
-    this.#fleetHistory.add({
-      at: at / 1000,
-      received: totals.received,
-      counts: this.#fleet.table.counts(at / 1000),
-    });
+    this.#fleetHistory.add({ at: at / 1000, counts: this.#fleet.table.counts(at / 1000) });
   }
 
   async #statusPage(): Promise<string> {
@@ -316,6 +318,7 @@ export class Agent {
     return renderStatusPage({
       now,
       version: this.#metrics.version,
+      host: this.#host,
       startedAt: this.#startedAt,
       connected: this.#metrics.connected === 1,
       subscribed: this.ready,
@@ -329,6 +332,13 @@ export class Agent {
       lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
       newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
       sites: this.#sites(now.getTime() / 1000),
+      charts: {
+        now: now.getTime() / 1000,
+        since: this.#startedAt.getTime() / 1000,
+        messages: this.#perMinute.whole(now.getTime() / 1000),
+        intervalSeconds: this.#perMinute.intervalSeconds,
+        history: this.#fleetHistory.samples,
+      },
     });
   }
 
@@ -339,8 +349,16 @@ export class Agent {
       counts: table.counts(now),
       notReporting: table.list(now).filter((node) => node.state !== "reporting"),
       untracked: table.untracked,
-      history: this.#fleetHistory.samples,
     };
+  }
+}
+
+function hostName(): string | undefined {
+  try {
+    return Deno.hostname();
+  } catch {
+    // Without the permission the page names no host.
+    return undefined;
   }
 }
 

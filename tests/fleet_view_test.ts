@@ -175,8 +175,67 @@ Deno.test("a replayed backlog shows its site backfilling, in the lag histogram's
 
 const noChromium = chromiumPath() === undefined && !chromiumRequired();
 
+// What a person would find wrong with the page at the viewport's width:
+// anything past its right or left edge, charts without axes or legend, or
+// a legend that does not name each series drawn, in a colour of its own.
+const PAGE_PROBLEMS = `(() => {
+  const problems = [];
+  const width = document.documentElement.clientWidth;
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    problems.push("the page scrolls sideways: " + root.scrollWidth + " > " + root.clientWidth);
+  }
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+    (e.className && typeof e.className === "string" ? "." + e.className.trim().replace(/ +/g, ".") : "") +
+    " " + JSON.stringify((e.textContent ?? "").trim().slice(0, 30));
+  for (const e of document.body.querySelectorAll("*")) {
+    const box = e.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (box.right > width + 0.5 || box.left < -0.5) {
+      problems.push(name(e) + " spans " + Math.round(box.left) + " to " + Math.round(box.right));
+    }
+    // A box whose text is wider than the box: a count cut off.
+    if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible") {
+      problems.push(name(e) + " cuts its content: " + e.scrollWidth + " > " + e.clientWidth);
+    }
+  }
+  const charts = [...document.querySelectorAll("figure.chart")];
+  if (charts.length !== 2) problems.push(charts.length + " charts, not 2");
+  for (const chart of charts) {
+    const title = chart.dataset.chart;
+    const texts = (selector) => [...chart.querySelectorAll(selector)].map((e) => e.textContent.trim());
+    const times = texts("[data-axis=x] .tick");
+    if (times.length < 2 || !times.every((t) => /^\\d\\d:\\d\\d$/.test(t))) {
+      problems.push(title + ": time axis labels " + JSON.stringify(times));
+    }
+    const values = texts("[data-axis=y] .tick");
+    if (values.length < 2 || !values.every((v) => /^\\d+(\\.\\d+)?k?$/.test(v))) {
+      problems.push(title + ": value axis labels " + JSON.stringify(values));
+    }
+    for (const axis of ["x", "y"]) {
+      if (texts("[data-axis=" + axis + "] .axis-title").join("") === "") {
+        problems.push(title + ": the " + axis + " axis has no title");
+      }
+    }
+    const drawn = [...new Set([...chart.querySelectorAll("svg [data-series]")].map((e) => e.dataset.series))];
+    const legend = [...chart.querySelectorAll(".legend [data-series]")];
+    const named = legend.map((e) => e.dataset.series);
+    if (drawn.length === 0 || JSON.stringify(named.toSorted()) !== JSON.stringify(drawn.toSorted())) {
+      problems.push(title + ": legend " + JSON.stringify(named) + " for series " + JSON.stringify(drawn));
+    }
+    if (legend.some((e) => e.textContent.trim() === "")) problems.push(title + ": an empty legend entry");
+    const colours = drawn.map((series) =>
+      getComputedStyle(chart.querySelector("svg [data-series=" + series + "]")).fill
+    );
+    if (new Set(colours).size !== colours.length) {
+      problems.push(title + ": series share colours " + JSON.stringify(colours));
+    }
+  }
+  return problems;
+})()`;
+
 Deno.test({
-  name: `the status page shows the silent site in a real browser, without console errors${
+  name: `the status page shows the silent site in a real browser, readable from 390 to 1920 px${
     noChromium ? " (ignored: chromium is not installed)" : ""
   }`,
   ignore: noChromium,
@@ -188,22 +247,43 @@ Deno.test({
         "a silent node",
         5000,
       );
-      // The charts need two samples, taken every 5 s.
-      await agent.waitFor(async () => (await agent.get("/")).body.includes("<svg"), "charts");
+      // The nodes chart draws a sample taken once the site was silent.
+      await agent.waitFor(async () => {
+        const band = /<g data-series="silent"[^>]*><path d="([^"]*)"/.exec(
+          (await agent.get("/")).body,
+        );
+        return new Set(band?.[1].match(/,[\d.]+/g)).size > 1;
+      }, "the silent site in the nodes chart");
       await using browser = await launchChromium();
-      const page = await browser.open(`http://127.0.0.1:${agent.port}/`);
-      const rows = await page.evaluate<string[][]>(
-        `[...document.querySelectorAll("#sites tr")].slice(1)
-          .map((row) => [...row.cells].slice(0, 2).map((cell) => cell.textContent))`,
-      );
-      assert.deepEqual(rows, [[STOPPED, "silent"], [OFFLINE, "offline"]]);
-      assert.equal(await page.evaluate("document.querySelectorAll('svg').length"), 2);
-      assert.deepEqual(page.errors, []);
-      const shot = Deno.env.get("STATUS_SCREENSHOT") ??
-        await Deno.makeTempFile({ suffix: ".png" });
-      await page.screenshot(shot);
-      const png = await Deno.readFile(shot);
-      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+      const host = Deno.hostname();
+      const found: Record<number, string[]> = {};
+      for (const width of [390, 1280, 1920]) {
+        const page = await browser.open(`http://127.0.0.1:${agent.port}/`, { width });
+        const rows = await page.evaluate<string[][]>(
+          `[...document.querySelectorAll("#sites tr")].slice(1)
+            .map((row) => [...row.cells].slice(0, 2).map((cell) => cell.textContent))`,
+        );
+        assert.deepEqual(rows, [[STOPPED, "silent"], [OFFLINE, "offline"]]);
+        const problems = await page.evaluate<string[]>(PAGE_PROBLEMS);
+        const title = await page.evaluate<string>("document.title");
+        const heading = await page.evaluate<string>("document.querySelector('h1').textContent");
+        if (!title.includes(host)) {
+          problems.push(`the title ${JSON.stringify(title)} lacks ${host}`);
+        }
+        if (!heading.includes(host)) {
+          problems.push(`the heading ${JSON.stringify(heading)} lacks ${host}`);
+        }
+        const folder = Deno.env.get("STATUS_SCREENSHOTS");
+        const shot = folder === undefined
+          ? await Deno.makeTempFile({ suffix: ".png" })
+          : `${folder}/status-page-${width}.png`;
+        await page.screenshot(shot);
+        const png = await Deno.readFile(shot);
+        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+        assert.deepEqual(page.errors, []);
+        found[width] = problems;
+      }
+      assert.deepEqual(found, { 390: [], 1280: [], 1920: [] });
     });
   },
 });

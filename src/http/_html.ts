@@ -22,3 +22,13 @@ export function formatDuration(seconds: number): string {
 export function utcTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/** The hour and minute of a time in UTC: `10:15`. */
+export function utcHourMinute(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(11, 16);
+}
+
+/** A time as {@linkcode utcTime} gives it, kept on one line. */
+export function utcTimeHtml(date: Date): string {
+  return `<span class="t">${utcTime(date)}</span>`;
+}

@@ -1,13 +1,16 @@
 /**
  * The status page at `/`: what an engineer on a gateway wants at a glance,
  * as plain HTML with inline styles, no scripts and nothing from elsewhere.
+ * It reads from 390 px (a phone) to 1920 px wide.
  *
  * @module
  */
 
-import { escapeHtml, formatDuration, utcTime } from "./_html.ts";
+import { escapeHtml, formatDuration, utcTime, utcTimeHtml } from "./_html.ts";
+import { CHART_STYLE } from "./_chart.ts";
+import { type ChartsSnapshot, renderChartsSection } from "./charts_section.ts";
 import type { MessageTotals } from "../metrics/metrics.ts";
-import { renderSitesSection, type SitesSnapshot } from "./sites_section.ts";
+import { renderSitesSection, SITES_STYLE, type SitesSnapshot } from "./sites_section.ts";
 
 /** Per-second rates of the message counters over a recent window. */
 export interface MessageRates {
@@ -23,6 +26,8 @@ export interface StatusSnapshot {
   now: Date;
   /** The agent's version. */
   version: string;
+  /** The name of the host the agent runs on, when it could be read. */
+  host?: string;
   /** When the agent started. */
   startedAt: Date;
   /** Whether the broker connection is up. */
@@ -49,6 +54,8 @@ export interface StatusSnapshot {
   newestReadingAt?: Date;
   /** The fleet view's sites, when the agent keeps them. */
   sites?: SitesSnapshot;
+  /** The charts of the recent past, once the agent keeps them. */
+  charts?: ChartsSnapshot;
 }
 
 /** Seconds between reloads of the page. */
@@ -58,7 +65,7 @@ export const STATUS_REFRESH_SECONDS = 10;
 export function renderStatusPage(snapshot: StatusSnapshot): string {
   const now = snapshot.now.getTime();
   const since = (date: Date) =>
-    `${utcTime(date)} (${formatDuration((now - date.getTime()) / 1000)})`;
+    `${utcTimeHtml(date)} (${formatDuration((now - date.getTime()) / 1000)})`;
 
   let state: string;
   if (!snapshot.connected) {
@@ -86,29 +93,36 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
 
   const lastMessage = snapshot.lastMessageAt
     ? `${formatDuration((now - snapshot.lastMessageAt.getTime()) / 1000)} ago (${
-      utcTime(snapshot.lastMessageAt)
+      utcTimeHtml(snapshot.lastMessageAt)
     })`
     : "none yet";
   let newestReading = "none yet";
   if (snapshot.newestReadingAt) {
     const lag = (now - snapshot.newestReadingAt.getTime()) / 1000;
-    newestReading = `${utcTime(snapshot.newestReadingAt)}, lag ${
+    // The comma stays on the time's line, and in its text.
+    newestReading = `<span class="t">${utcTime(snapshot.newestReadingAt)},</span> lag ${
       lag >= 0 ? formatDuration(lag) : `${formatDuration(-lag)} ahead of this clock`
     }`;
   }
 
+  const host = snapshot.host === undefined ? "" : escapeHtml(snapshot.host);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="${STATUS_REFRESH_SECONDS}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ammp-agent</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:52rem;color:#1d1d1f}
+<title>${host === "" ? "" : `${host} · `}ammp-agent</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;padding:0 2rem;max-width:76rem;color:#1d1d1f}
+@media (max-width:40rem){body{margin:1rem 0;padding:0 1rem}}h1{font-size:1.6rem;margin:0 0 1rem;overflow-wrap:anywhere}
 table{border-collapse:collapse;margin-bottom:1rem}td,th{padding:.2rem 1rem .2rem 0;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}h2{font-size:1.05rem;margin:1.2rem 0 .3rem}
 .ok{color:#17703a;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#8a5a00;font-weight:600}
-.muted{color:#666;font-size:.9em}code{font-size:.95em}</style></head>
+.muted{color:#666;font-size:.9em}code{font-size:.95em;overflow-wrap:anywhere}.t{white-space:nowrap}
+${SITES_STYLE}
+${CHART_STYLE}</style></head>
 <body>
-<h1>ammp-agent <span class="muted">${escapeHtml(snapshot.version)}</span></h1>
+<h1>ammp-agent${host === "" ? "" : ` on ${host}`} <span class="muted">${
+    escapeHtml(snapshot.version)
+  }</span></h1>
 <table>
 <tr><th>Connection</th><td>${state}</td></tr>
 <tr><th>Broker</th><td><code>${escapeHtml(snapshot.broker)}</code></td></tr>
@@ -137,10 +151,8 @@ ${failedReasons === "" ? "" : `<p>Failures by reason: ${failedReasons}</p>\n`}<h
 <tr><th>Newest reading</th><td>${newestReading}</td></tr>
 <tr><th>Running since</th><td>${since(snapshot.startedAt)}</td></tr>
 </table>
-${
-    snapshot.sites === undefined
-      ? ""
-      : renderSitesSection(snapshot.sites) + "\n"
+${snapshot.sites === undefined ? "" : renderSitesSection(snapshot.sites) + "\n"}${
+    snapshot.charts === undefined ? "" : renderChartsSection(snapshot.charts) + "\n"
   }<p><a href="/metrics">/metrics</a> · <a href="/nodes">/nodes</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 <p class="muted">Times in UTC. This page reloads every ${STATUS_REFRESH_SECONDS} s.</p>
 </body></html>

@@ -28,7 +28,7 @@ function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
 // The page as read: without styles and tags.
 function text(html: string): string {
   return html.replace(/<style>[^]*<\/style>/, "").replace(/<[^>]+>/g, " ").replace(/\s+/g, " ")
-    .replace(/ ([,)])/g, "$1");
+    .replace(/ ([,)])/g, "$1").replace(/\( /g, "(");
 }
 
 Deno.test("renderStatusPage() shows the connection, broker, topics, counts, rates, age and lag", () => {
@@ -51,6 +51,22 @@ Deno.test("renderStatusPage() shows the connection, broker, topics, counts, rate
   for (const path of ["/metrics", "/healthz", "/readyz"]) {
     assert.ok(html.includes(`<a href="${path}">${path}</a>`), path);
   }
+});
+
+Deno.test("renderStatusPage() names the host in the title and the heading", () => {
+  const html = renderStatusPage(snapshot({ host: "gw-kenya-07" }));
+  assert.match(html, /<title>gw-kenya-07 · ammp-agent<\/title>/);
+  assert.match(text(html), /ammp-agent on gw-kenya-07 1\.2\.3/);
+  const nameless = renderStatusPage(snapshot({ host: undefined }));
+  assert.match(nameless, /<title>ammp-agent<\/title>/);
+});
+
+Deno.test("renderStatusPage() keeps each time on one line", () => {
+  const html = renderStatusPage(snapshot());
+  for (const time of ["2024-03-01T10:17:00Z", "2024-03-01T10:19:48Z", "2024-03-01T08:00:00Z"]) {
+    assert.ok(html.includes(`<span class="t">${time}</span>`), time);
+  }
+  assert.match(html, /\.t\{white-space:nowrap\}/);
 });
 
 Deno.test("renderStatusPage() says when the agent is not connected, and what it has not seen yet", () => {
@@ -87,10 +103,11 @@ Deno.test("renderStatusPage() escapes every value and loads nothing from elsewhe
     clientId: evil,
     topics: [evil],
     failedByReason: { [evil]: 1 },
+    host: evil,
   }));
   assert.ok(!html.includes("<script"), "no script element");
   assert.ok(!html.includes(evil));
-  assert.equal(html.split(escapeHtml(evil)).length - 1, 5, "each value shown escaped");
+  assert.equal(html.split(escapeHtml(evil)).length - 1, 7, "each value shown escaped");
   assert.doesNotMatch(html, /<(link|img|iframe|object|embed)\b/i);
   assert.doesNotMatch(html, /\b(src|href)="(?!\/)/, "links stay on the agent");
   assert.doesNotMatch(html, /url\(/, "styles load nothing");

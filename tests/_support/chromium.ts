@@ -159,9 +159,20 @@ export async function launchChromium(): Promise<Browser> {
           return result.value;
         },
         async screenshot(path: string) {
+          // The whole page, not only what the 800 px high viewport shows.
+          const { cssContentSize } = await send("Page.getLayoutMetrics", {}, sessionId) as {
+            cssContentSize: { width: number; height: number };
+          };
           const { data } = await send("Page.captureScreenshot", {
             format: "png",
             captureBeyondViewport: true,
+            clip: {
+              x: 0,
+              y: 0,
+              width: cssContentSize.width,
+              height: cssContentSize.height,
+              scale: 1,
+            },
           }, sessionId) as { data: string };
           await Deno.writeFile(path, Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
         },
