@@ -14,10 +14,7 @@ import type { AgentMetrics } from "./metrics/metrics.ts";
 import { OutputFile } from "./output/output_file.ts";
 import { startServer } from "./http/server.ts";
 import { type Output, RecordSink } from "./output/sink.ts";
-import { FleetHistory } from "./http/fleet_history.ts";
-import { IntervalCounts } from "./http/interval_counts.ts";
-import type { SitesSnapshot } from "./http/sites_section.ts";
-import { RecentRates, renderStatusPage } from "./http/status_page.ts";
+import { StatusSource } from "./http/status_source.ts";
 import { Subscriber } from "./mqtt/subscriber.ts";
 import { transformToOutput, type TransformToTextOptions } from "./transform/transform.ts";
 
@@ -65,14 +62,8 @@ export class Agent {
   #buffered: BufferedBytes;
   #transformOptions: TransformToTextOptions;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
-  #startedAt = new Date();
-  #connectionSince = this.#startedAt;
-  #rates = new RecentRates();
   #fleet: FleetView;
-  #fleetHistory = new FleetHistory();
-  #perMinute = new IntervalCounts(this.#startedAt.getTime() / 1000);
-  // Read while starting: the permission to is dropped after.
-  #host = hostName();
+  #status: StatusSource;
   #rateTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Builds the agent; {@linkcode start} connects and listens. */
@@ -136,11 +127,17 @@ export class Agent {
       onMessage: (topic, payload) => this.#handle(topic, payload),
       onConnection: (connected) => {
         metrics.connected = connected ? 1 : 0;
-        this.#connectionSince = new Date();
+        this.#status.connectionChanged();
       },
       onReconnect: () => metrics.reconnects.inc(),
       onTakeover: () => metrics.sessionTakeovers.inc(),
       leaving: options.leaving,
+    });
+    this.#status = new StatusSource({
+      metrics,
+      fleet: this.#fleet,
+      mqtt: config.mqtt,
+      ready: () => this.ready,
     });
     // Past the bound the broker's socket is not read: TCP holds it back.
     this.#buffered = new BufferedBytes(config.maxBufferedBytes, {
@@ -185,7 +182,7 @@ export class Agent {
         break;
     }
     const readingTime = result.kind === "record" ? result.readingTime : undefined;
-    this.#perMinute.add(at, result.kind);
+    this.#status.observe(at, result.kind);
     this.#fleet.observe(topic, payload, result.kind, at, readingTime);
     // Once everything queued so far, record or dead letter, is written.
     this.#acks.add(payload.byteLength);
@@ -232,7 +229,7 @@ export class Agent {
         metrics: () => this.#metrics.text(),
         nodes: (state) => this.#fleet.table.list(Date.now() / 1000, { state }),
         ready: () => this.ready,
-        status: () => this.#statusPage(),
+        status: () => this.#status.page(),
       }, {
         hostname,
         port,
@@ -255,8 +252,8 @@ export class Agent {
     this.#fleet.startSaving();
     this.#subscriber.start();
     // Samples for the status page's current rates.
-    this.#sampleRates();
-    this.#rateTimer = setInterval(() => this.#sampleRates(), 5000);
+    this.#status.sample();
+    this.#rateTimer = setInterval(() => this.#status.sample(), 5000);
     Deno.unrefTimer(this.#rateTimer);
   }
 
@@ -301,64 +298,6 @@ export class Agent {
     if (drained) { for (const file of this.#files) file.close(); }
     log.info("Stopped after writing {records} records", { records: this.#records.written });
     return ended;
-  }
-
-  async #sampleRates(): Promise<void> {
-    const at = Date.now();
-    const { totals } = await this.#metrics.totals();
-    this.#rates.add(at, totals);
-    this.#fleetHistory.add({ at: at / 1000, counts: this.#fleet.table.counts(at / 1000) });
-  }
-
-  async #statusPage(): Promise<string> {
-    const now = new Date();
-    const { totals, failedByReason } = await this.#metrics.totals();
-    const { lastMessageReceived, lastReadingTime } = this.#metrics;
-    const mqtt = this.#config.mqtt;
-    return renderStatusPage({
-      now,
-      version: this.#metrics.version,
-      host: this.#host,
-      startedAt: this.#startedAt,
-      connected: this.#metrics.connected === 1,
-      subscribed: this.ready,
-      connectionSince: this.#connectionSince,
-      broker: mqtt.url,
-      clientId: mqtt.clientId,
-      topics: mqtt.subscriptions,
-      totals,
-      failedByReason,
-      rates: this.#rates.rates(now.getTime(), totals),
-      lastMessageAt: lastMessageReceived > 0 ? new Date(lastMessageReceived * 1000) : undefined,
-      newestReadingAt: lastReadingTime > 0 ? new Date(lastReadingTime * 1000) : undefined,
-      sites: this.#sites(now.getTime() / 1000),
-      charts: {
-        now: now.getTime() / 1000,
-        since: this.#startedAt.getTime() / 1000,
-        messages: this.#perMinute.whole(now.getTime() / 1000),
-        intervalSeconds: this.#perMinute.intervalSeconds,
-        history: this.#fleetHistory.samples,
-      },
-    });
-  }
-
-  #sites(now: number): SitesSnapshot {
-    const table = this.#fleet.table;
-    return {
-      now,
-      counts: table.counts(now),
-      notReporting: table.list(now).filter((node) => node.state !== "reporting"),
-      untracked: table.untracked,
-    };
-  }
-}
-
-function hostName(): string | undefined {
-  try {
-    return Deno.hostname();
-  } catch {
-    // Without the permission the page names no host.
-    return undefined;
   }
 }
 
