@@ -5,7 +5,7 @@ import { startBroker } from "./_support/broker.ts";
 import { testWithTool } from "./_support/prometheus.ts";
 
 // Every metric family the agent serves, as `name type label,label`, once a
-// node has sent data and its bridge state: the README's metrics table, the
+// node has sent data and its bridge state: docs/monitoring.md's metrics table, the
 // alert rules and the dashboard name these.
 const LIST = `${ROOT}tests/fixtures/metrics.txt`;
 const NODE = "b827eb000001";
