@@ -252,7 +252,7 @@ export class FleetView {
     perNode(
       Gauge,
       "ammp_agent_node_silent",
-      "1 while the node is silent: no data for longer than its silence allows.",
+      "1 while the node is silent: no data yet, or none for longer than its silence allows.",
       (view) => view.state === "silent" ? 1 : 0,
     );
     perNode(
