@@ -95,6 +95,15 @@ export function nodeIdOf(topic: string): string | undefined {
 }
 
 /**
+ * Whether the topic filter `filter` can match a data topic that carries no
+ * node id, as the gateway's own broker has them (`u/data`): every filter
+ * but those under `a/` (`a/+/u/data`, `a/#`), whose data topics carry one.
+ */
+export function matchesTopicsWithoutNodeId(filter: string): boolean {
+  return !filter.startsWith("a/");
+}
+
+/**
  * The node id of a record of `topic`: the topic's own
  * (`a/<node_id>/...`), else `fallback`, the node id of the gateway whose
  * broker the agent reads (`NODE_ID`); `undefined` when there is neither.

@@ -39,6 +39,7 @@ export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type IgnoredResult,
   isDataTopic,
+  matchesTopicsWithoutNodeId,
   nodeIdOf,
   recordNodeId,
 } from "./payload.ts";
