@@ -5,6 +5,13 @@
  * id it could not derive (a random one, or a Moxa's) it makes up, and
  * that one the agent cannot know.
  *
+ * The addresses are in `/sys/class/net/<name>/address`, which Deno lets a
+ * program read only with every permission (denoland/deno#27564). Refused
+ * there, the agent asks `Deno.networkInterfaces()` (the `sys` permission
+ * `networkInterfaces`), which lists only the interfaces that have an IP
+ * address: an interface before the first one listed may exist without
+ * one, so only an `eth0` it lists is taken for certain.
+ *
  * @module
  */
 
@@ -33,21 +40,31 @@ export type DerivedNodeId =
   /** The first interface with an address has the Moxa's shared one. */
   | { kind: "shared"; interface: string }
   /** None of the interfaces has a readable address. */
-  | { kind: "none" };
+  | { kind: "none" }
+  /**
+   * Only the interface list was readable, and it lists `interface` but not
+   * `eth0`, which may exist without an IP address and would come first.
+   */
+  | { kind: "uncertain"; interface: string };
+
+/** One interface as `Deno.networkInterfaces()` lists it. */
+export type ListedInterface = Pick<Deno.NetworkInterfaceInfo, "name" | "mac">;
 
 /** Options for {@linkcode deriveNodeId}. */
 export interface DeriveNodeIdOptions {
   /** Where sysfs is mounted; the addresses are in `<root>/class/net/<name>/address`. */
   sysfsRoot?: string;
+  /** Lists the interfaces that have an IP address; defaults to `Deno.networkInterfaces`. */
+  networkInterfaces?: () => readonly ListedInterface[];
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /**
- * The node id ammp-edge derives on this machine, from
- * `/sys/class/net/<name>/address`. An interface that does not exist is
- * passed over; an address the process may not read throws
- * (`Deno.errors.NotCapable` or `PermissionDenied`).
+ * The node id ammp-edge derives on this machine: from
+ * `/sys/class/net/<name>/address`, or where the permissions refuse that,
+ * from the interfaces' list. Throws `Deno.errors.NotCapable` when neither
+ * may be read.
  *
  * @example
  * ```ts
@@ -57,9 +74,35 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
  */
 export function deriveNodeId(options: DeriveNodeIdOptions = {}): DerivedNodeId {
   const root = options.sysfsRoot ?? "/sys";
+  try {
+    return _firstAddress((name) => _readAddress(`${root}/class/net/${name}/address`));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  }
+  return deriveFromInterfaceList((options.networkInterfaces ?? Deno.networkInterfaces)());
+}
+
+/**
+ * The node id from the interfaces that have an IP address, as
+ * `Deno.networkInterfaces()` lists them: certain only for `eth0`, since an
+ * interface before any other may exist without an IP address.
+ */
+export function deriveFromInterfaceList(interfaces: readonly ListedInterface[]): DerivedNodeId {
+  const listed = new Map<string, string>();
+  for (const { name, mac } of interfaces) listed.set(name, mac.toLowerCase());
+  const derived = _firstAddress((name) => listed.get(name));
+  if (derived.kind !== "none" && derived.interface !== NODE_ID_INTERFACES[0]) {
+    return { kind: "uncertain", interface: derived.interface };
+  }
+  return derived;
+}
+
+// The first interface of the list with a hardware address.
+function _firstAddress(addressOf: (name: string) => string | undefined): DerivedNodeId {
   for (const name of NODE_ID_INTERFACES) {
-    const address = _readAddress(`${root}/class/net/${name}/address`);
-    if (address === undefined) continue;
+    const address = addressOf(name);
+    // No such interface, or one without a 6-byte hardware address (a tunnel).
+    if (address === undefined || !MAC.test(address) || address === "00:00:00:00:00:00") continue;
     const nodeId = address.replaceAll(":", "");
     return nodeId === MOXA_SHARED_ADDRESS
       ? { kind: "shared", interface: name }
@@ -68,19 +111,15 @@ export function deriveNodeId(options: DeriveNodeIdOptions = {}): DerivedNodeId {
   return { kind: "none" };
 }
 
-// The interface's MAC address in lowercase; undefined where there is none
-// (no such interface, or one without a 6-byte hardware address).
+// The address file's text in lowercase; undefined where there is none. Not
+// being let read is not the same as there being nothing to read: that throws.
 function _readAddress(path: string): string | undefined {
-  let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    return Deno.readTextFileSync(path).trim().toLowerCase();
   } catch (error) {
-    // Not being let read is not the same as there being nothing to read.
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       throw error;
     }
     return undefined;
   }
-  const address = text.trim().toLowerCase();
-  return MAC.test(address) ? address : undefined;
 }

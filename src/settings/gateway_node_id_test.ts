@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { deriveNodeId, MOXA_SHARED_ADDRESS, NODE_ID_INTERFACES } from "./gateway_node_id.ts";
+import {
+  deriveFromInterfaceList,
+  deriveNodeId,
+  MOXA_SHARED_ADDRESS,
+  NODE_ID_INTERFACES,
+} from "./gateway_node_id.ts";
 
 // A folder laid out as sysfs is, with the given interfaces' addresses.
 async function fakeSysfs(addresses: Record<string, string>): Promise<string> {
@@ -79,6 +84,31 @@ Deno.test("deriveNodeId() finds none where no interface of the list exists", asy
     },
   );
   assert.deepEqual(deriveNodeId({ sysfsRoot: "/nonexistent" }), { kind: "none" });
+});
+
+Deno.test("deriveFromInterfaceList() takes eth0 for certain, and no interface that an eth0 without an IP address would come before", () => {
+  const listed = (...names: [string, string][]) => names.map(([name, mac]) => ({ name, mac }));
+  assert.deepEqual(
+    deriveFromInterfaceList(
+      listed(["lo", "00:00:00:00:00:00"], ["wlan0", "b8:27:eb:00:00:02"], [
+        "eth0",
+        "B8:27:EB:00:00:01",
+      ]),
+    ),
+    { kind: "found", nodeId: "b827eb000001", interface: "eth0" },
+  );
+  // A Raspberry Pi on Wi-Fi with no cable in eth0: ammp-edge took eth0's address.
+  assert.deepEqual(deriveFromInterfaceList(listed(["wlan0", "b8:27:eb:00:00:02"])), {
+    kind: "uncertain",
+    interface: "wlan0",
+  });
+  assert.deepEqual(deriveFromInterfaceList(listed(["eth0", "d4:36:39:13:9e:08"])), {
+    kind: "shared",
+    interface: "eth0",
+  });
+  assert.deepEqual(deriveFromInterfaceList(listed(["enp1s0", "08:00:27:00:00:01"])), {
+    kind: "none",
+  });
 });
 
 Deno.test({

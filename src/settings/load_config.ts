@@ -74,13 +74,15 @@ function _gatewayNode(
   } catch (error) {
     throw new ConfigError(
       "NODE_ID",
-      `Cannot derive NODE_ID from the addresses of ${NODE_ID_INTERFACES.join(", ")}: ` +
+      `Cannot derive NODE_ID from the MAC addresses of ${NODE_ID_INTERFACES.join(", ")}: ` +
         `${fileProblem(error)}, expected NODE_ID set to the gateway's node id`,
     );
   }
   if (derived.kind === "found") return { nodeId: derived.nodeId, nodeIdFrom: derived.interface };
   const why = derived.kind === "shared"
     ? `the address of ${derived.interface} is the one every Moxa shares`
+    : derived.kind === "uncertain"
+    ? `eth0, which ammp-edge takes before ${derived.interface}, has no IP address to read its MAC address by`
     : `none of ${NODE_ID_INTERFACES.join(", ")} has an address`;
   throw new ConfigError(
     "NODE_ID",
