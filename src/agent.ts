@@ -115,6 +115,7 @@ export class Agent {
     });
     this.#fleet = new FleetView({
       ...config.fleet,
+      nodeId: config.nodeId,
       registry: metrics.registry,
       log: logger("fleet"),
     });
@@ -124,6 +125,7 @@ export class Agent {
     this.#transformOptions = {
       format: config.outputFormat,
       maxPayloadBytes: config.maxPayloadBytes,
+      nodeId: config.nodeId,
       onSkip: (reason) => metrics.skipped(reason),
     };
     this.#subscriber = new Subscriber(config.mqtt, {
