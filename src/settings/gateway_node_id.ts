@@ -61,6 +61,14 @@ export interface DeriveNodeIdOptions {
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /**
+ * Whether `value` can be a node id: 1 to 64 of `0-9a-z_-`. ammp-edge's are
+ * 12 lowercase hex digits; made-up ones are no more than this.
+ */
+export function isNodeId(value: string): boolean {
+  return /^[0-9a-z_-]{1,64}$/.test(value);
+}
+
+/**
  * The node id ammp-edge derives on this machine: from
  * `/sys/class/net/<name>/address`, or where the permissions refuse that,
  * from the interfaces' list. Throws `Deno.errors.NotCapable` when neither

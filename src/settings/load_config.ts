@@ -17,7 +17,7 @@ import { checkWritable, fileProblem, readToken } from "./_credentials.ts";
 import { ConfigError } from "./config_error.ts";
 import { loadMqtt } from "./_mqtt_config.ts";
 import { SettingsReader } from "./_settings_reader.ts";
-import { deriveNodeId, NODE_ID_INTERFACES } from "./gateway_node_id.ts";
+import { deriveNodeId, isNodeId, NODE_ID_INTERFACES } from "./gateway_node_id.ts";
 import { matchesTopicsWithoutNodeId } from "../transform/transform.ts";
 
 export type { Config, LoadConfigOptions, LogLevel, SectionName, Sections } from "./config.ts";
@@ -128,7 +128,7 @@ const SECTION_LOADERS: { [K in SectionName]: (reader: SettingsReader) => Section
   }),
   transform: (reader) => {
     const nodeId = reader.get("NODE_ID");
-    if (nodeId !== undefined && !NODE_ID.test(nodeId)) {
+    if (nodeId !== undefined && !isNodeId(nodeId)) {
       throw new ConfigError(
         "NODE_ID",
         `Invalid NODE_ID "${nodeId}": expected 1 to 64 lowercase letters, digits, "-" or "_", ` +
@@ -151,10 +151,6 @@ const SECTION_LOADERS: { [K in SectionName]: (reader: SettingsReader) => Section
     stateDirectory: parseStateDirectory(reader.get("STATE_DIRECTORY")),
   }),
 };
-
-// What a node id may be: ammp-edge's are lowercase hex, made-up ones no more
-// than this.
-const NODE_ID = /^[0-9a-z_-]{1,64}$/;
 
 function loadOutput(reader: SettingsReader): Sections["output"] {
   const { get } = reader;
