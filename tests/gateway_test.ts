@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { connectAsync, type MqttClient } from "mqtt";
-import { type AgentProcess, startAgent } from "./_support/agent_process.ts";
+import { type AgentProcess, minimalEnv, ROOT, startAgent } from "./_support/agent_process.ts";
 import { startBroker, type TestBroker } from "./_support/broker.ts";
 
 const NODE = "b827eb00beef";
@@ -147,4 +147,31 @@ Deno.test("on the cloud side nothing is derived: a/+/u/data records keep the top
     assert.equal(JSON.parse(agent.lines[0]).node_id, "b827eb000001");
     assert.ok(!agent.logMessages.some((message) => message.startsWith("Node id ")));
   });
+});
+
+Deno.test("an agent that may not list the network interfaces asks for NODE_ID in one line and exit code 2", async () => {
+  // Neither /sys (every permission) nor the interfaces' list (sys) is allowed.
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-env",
+      "--allow-net",
+      "main.ts",
+    ],
+    cwd: ROOT,
+    clearEnv: true,
+    env: minimalEnv({ MQTT_TOPICS: "u/data", MQTT_CLIENT_ID: "gateway-unlisted" }),
+    stdin: "null",
+  }).output();
+  const errors = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, errors);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.equal(
+    errors,
+    "Cannot derive NODE_ID from the MAC addresses of eth0, en0, eth1, en1, em0, em1, wlan0, wlan1: " +
+      "not allowed by the agent's permissions, expected NODE_ID set to the gateway's node id\n",
+  );
 });

@@ -72,10 +72,17 @@ function _gatewayNode(
   try {
     derived = deriveNodeId({ sysfsRoot: options.sysfsRoot });
   } catch (error) {
+    // Under the systemd unit, RestrictAddressFamilies= keeps out the
+    // netlink socket that listing the interfaces takes.
+    const reason = error instanceof Deno.errors.NotCapable
+      ? fileProblem(error)
+      : `cannot list the network interfaces (${
+        (error as Error).message.replace(/ \(os error \d+\)$/, "")
+      })`;
     throw new ConfigError(
       "NODE_ID",
       `Cannot derive NODE_ID from the MAC addresses of ${NODE_ID_INTERFACES.join(", ")}: ` +
-        `${fileProblem(error)}, expected NODE_ID set to the gateway's node id`,
+        `${reason}, expected NODE_ID set to the gateway's node id`,
     );
   }
   if (derived.kind === "found") return { nodeId: derived.nodeId, nodeIdFrom: derived.interface };

@@ -39,7 +39,7 @@ export const SETTINGS: readonly Setting[] = [
       "node id of records and dead letters whose topic carries none (`u/data` on the gateway); `a/<node_id>/` in a topic wins. Unset: derived as ammp-edge does, see [On the gateway](#on-the-gateway-next-to-the-datalogger).",
     envFile: {
       comment:
-        "On the gateway, next to the datalogger (MQTT_TOPICS=u/data,...): the\nnode id of its records. Unset: the MAC address of eth0, en0, ..., as\nammp-edge derives it; a made-up one (a Moxa, a random ff...) must be set.",
+        'On the gateway, next to the datalogger (MQTT_TOPICS=u/data,...): the\nnode id of its records, as ammp-edge logs it ("Node ID: <id>"). Set it:\nthis unit keeps out the netlink socket that deriving it from the MAC\naddress of eth0 takes (see docs/gateway.md).',
       example: "b827eb2bb2a9",
     },
   },
