@@ -111,6 +111,7 @@ export class Agent {
     });
     this.#fleet = new FleetView({
       ...config.fleet,
+      nodeId: config.nodeId,
       registry: metrics.registry,
       log: logger("fleet"),
     });
@@ -120,6 +121,7 @@ export class Agent {
     this.#transformOptions = {
       format: config.outputFormat,
       maxPayloadBytes: config.maxPayloadBytes,
+      nodeId: config.nodeId,
       onSkip: (reason) => metrics.skipped(reason),
     };
     this.#subscriber = new Subscriber(config.mqtt, {

@@ -41,6 +41,10 @@ Deno.test("a bad setting stops the agent with one line naming it and exit code 2
     [{ METRICS_LISTEN: "nope" }, /^Invalid METRICS_LISTEN "nope"/],
     [{ MQTT_URL: "mqtt://127.0.0.1:0" }, /^Invalid MQTT_URL "mqtt:\/\/127\.0\.0\.1:0": port 0/],
     [{ METRICS_LISTEN: "a b:2667" }, /^Invalid METRICS_LISTEN "a b:2667": /],
+    [
+      { NODE_ID: "B8/27 EB", MQTT_TOPICS: "u/data" },
+      /^Invalid NODE_ID "B8\/27 EB": expected 1 to 64 /,
+    ],
     // .invalid never resolves (RFC 6761).
     [
       { METRICS_LISTEN: "agent.invalid:2667" },

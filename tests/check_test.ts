@@ -73,7 +73,7 @@ Deno.test({
       assert.match(lines[4], /^ok +subscription: a\/\+\/data granted at QoS 1$/);
       assert.match(
         lines[5],
-        /^ok +first message: after [\d.]+ s: a\/b827eb000001\/u\/data, 41 bytes: a record of 1 device at 2024-03-01T10:15:00\+00:00$/,
+        /^ok +first message: after [\d.]+ s: a\/b827eb000001\/u\/data, 41 bytes: a record of node b827eb000001, 1 device at 2024-03-01T10:15:00\+00:00$/,
       );
       assert.equal(lines[6], "Check passed");
       assert.equal(lines.length, 7);
@@ -92,6 +92,35 @@ Deno.test({
       await broker.stop();
     }
   },
+});
+
+Deno.test("`check` on the gateway prints the node id a record of u/data gets", async () => {
+  await using broker = await startBroker();
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  const publishing = setInterval(() => {
+    publisher.publish("u/data", '{"t":1709288100,"r":[{"_vid":"m","P":1}]}', { qos: 1 });
+  }, 100);
+  try {
+    const run = await runCheck({
+      MQTT_URL: broker.url,
+      MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+      MQTT_TOPICS: "u/data",
+      NODE_ID: "b827eb00beef",
+    }, ["--wait-message", "10"]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split("\n");
+    assert.equal(
+      lines[1],
+      "ok   configuration: node id b827eb00beef from NODE_ID for records whose topic carries none",
+    );
+    assert.match(
+      lines.at(-2)!,
+      /^ok +first message: after [\d.]+ s: u\/data, 41 bytes: a record of node b827eb00beef, 1 device at 2024-03-01T10:15:00\+00:00$/,
+    );
+  } finally {
+    clearInterval(publishing);
+    await publisher.endAsync();
+  }
 });
 
 Deno.test({

@@ -153,3 +153,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "`deno task demo --local` runs the agent on the gateway: u/data records of NODE_ID's node",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "demo", "--local", "--interval", "0.3", "--seed", "3"],
+      cwd: ROOT,
+      clearEnv: true,
+      env: minimalEnv({ METRICS_LISTEN: `127.0.0.1:${port}`, NODE_ID: "b827eb00beef" }),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    let stdout = "";
+    let stderr = "";
+    const reading = Promise.all([
+      (async () => {
+        for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+          stdout += chunk;
+        }
+      })(),
+      (async () => {
+        for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+          stderr += chunk;
+        }
+      })(),
+    ]);
+    const nodes = async () => {
+      try {
+        return (await (await fetch(`http://127.0.0.1:${port}/nodes`)).json()).nodes;
+      } catch {
+        return [];
+      }
+    };
+    try {
+      let last: { node_id: string; state: string; bridge_up: boolean | null }[] = [];
+      await waitFor(async () => {
+        last = await nodes();
+        return last[0]?.state === "reporting" && stdout.split("\n").length > 3;
+      }, {
+        what: () => `the node reporting; /nodes ${JSON.stringify(last)}; stderr:\n${stderr}`,
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      assert.deepEqual(last.map((node) => [node.node_id, node.bridge_up]), [[
+        "b827eb00beef",
+        true,
+      ]]);
+      assert.match(
+        stderr,
+        /Demo on the gateway: the datalogger of node b827eb00beef publishes u\/data/,
+      );
+      assert.match(stderr, /Node id b827eb00beef from NODE_ID/);
+    } finally {
+      await ctrlC(child.pid);
+      const status = await child.status;
+      await reading;
+      assert.equal(status.code, 0, stderr);
+    }
+    const records = stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.ok(records.length >= 3);
+    for (const record of records) assert.equal(record.node_id, "b827eb00beef");
+  },
+});

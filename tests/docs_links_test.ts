@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { ROOT } from "./_support/agent_process.ts";
 
 /** The README's length at most, so that it stays a page a user reads. */
-const README_MAX_LINES = 420;
+const README_MAX_LINES = 430;
 
 interface Link {
   /** The file the link is in, relative to the repository. */
@@ -110,7 +110,7 @@ Deno.test("every local link and anchor in README.md and docs/*.md leads to a fil
   assert.deepEqual(broken, []);
 });
 
-Deno.test("README.md stays a page a user reads: a table of contents, at most 420 lines", () => {
+Deno.test("README.md stays a page a user reads: a table of contents, at most 430 lines", () => {
   const readme = Deno.readTextFileSync(`${ROOT}README.md`);
   const lines = readme.split("\n").length - (readme.endsWith("\n") ? 1 : 0);
   assert.ok(lines <= README_MAX_LINES, `README.md has ${lines} lines`);

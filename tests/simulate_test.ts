@@ -118,6 +118,13 @@ Deno.test("SiteFaults makes the last sites silent, offline and backfilling once 
   assert.deepEqual(last, [now]);
 });
 
+Deno.test("SiteFaults on the gateway: an offline site's data still comes while its bridge says 0", () => {
+  const faults = new SiteFaults(1, { offline: 1, faultAfterSeconds: 10, local: true });
+  const now = 1_790_000_000;
+  assert.deepEqual(faults.turn(0, 10, now), { bridgeDown: true, readingTimes: [now] });
+  assert.deepEqual(faults.turn(0, 15, now), { bridgeDown: false, readingTimes: [now] });
+});
+
 Deno.test("`deno task simulate` publishes each site's bridge state retained, and 0 for an offline site", async () => {
   await using broker = await startBroker();
   const child = new Deno.Command(Deno.execPath(), {
@@ -154,4 +161,73 @@ Deno.test("`deno task simulate` publishes each site's bridge state retained, and
   } finally {
     await subscriber.endAsync();
   }
+});
+
+Deno.test("`deno task simulate --local` publishes as a datalogger on its gateway: u/data, and its bridge's state", async () => {
+  await using broker = await startBroker();
+  const subscriber = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  const received: { topic: string; payload: string; retain: boolean }[] = [];
+  subscriber.on("message", (topic, payload, packet) => {
+    received.push({ topic, payload: new TextDecoder().decode(payload), retain: packet.retain });
+  });
+  await subscriber.subscribeAsync("#", { qos: 1 });
+  try {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--permission-set=simulate",
+        "tools/simulate.ts",
+        ...["--url", broker.url, "--protocol-version", String(broker.protocolVersion)],
+        ...["--local", "--node-id", "b827eb00beef", "--interval", "0.05", "--count", "6"],
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    await waitFor(() => received.length >= 6, {
+      what: () => `6 messages (have ${received.length})`,
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(received[0], {
+      topic: "a/b827eb00beef/bridge_state",
+      payload: "1",
+      retain: false,
+    });
+    assert.deepEqual(
+      new Set(received.slice(1).map((message) => message.topic)),
+      new Set(["u/data"]),
+    );
+    // The agent on the gateway makes a record of NODE_ID's node of each.
+    for (const message of received.slice(1)) {
+      const result = transform(message.topic, new TextEncoder().encode(message.payload), {
+        nodeId: "b827eb00beef",
+      });
+      assert.equal(result.kind === "record" && result.record.node_id, "b827eb00beef");
+    }
+  } finally {
+    await subscriber.endAsync();
+  }
+});
+
+Deno.test("`deno task simulate --local` is one datalogger, and takes only a node id that can be one", async () => {
+  const run = async (args: string[]) => {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--permission-set=simulate", "tools/simulate.ts", ...args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    return { code, stderr: new TextDecoder().decode(stderr) };
+  };
+  assert.deepEqual(await run(["--local", "--nodes", "3"]), {
+    code: 2,
+    stderr:
+      'Invalid --nodes "3": --local is one datalogger, expected 1; see deno task simulate --help\n',
+  });
+  const bad = await run(["--local", "--node-id", "B8/27"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^Invalid --node-id "B8\/27": expected 1 to 64 /);
 });

@@ -26,6 +26,7 @@ import {
   loadConfig,
 } from "../src/settings/load_config.ts";
 import { logger, setupLogging } from "../src/log.ts";
+import { Fleet } from "./site_model.ts";
 import { simulate } from "./simulate.ts";
 
 const HELP = `Runs the agent against simulated dataloggers, with an MQTT broker inside
@@ -33,7 +34,12 @@ this process: records on stdout, logs on stderr, Ctrl-C stops.
 
 Usage: deno task demo [options]
 
-  --nodes N            simulated sites (default 5)
+  --nodes N            simulated sites (default 5, or 1 with --local)
+  --local              the agent on the gateway, next to the datalogger: one
+                       site publishes u/data and its bridge's state
+                       a/<node_id>/bridge_state, the agent subscribes to
+                       u/data,a/+/bridge_state with NODE_ID (default: the
+                       site's drawn node id)
   --interval SECONDS   seconds between two readings of a site (default 2)
   --seed N             the seed the sites follow from (default: random)
   --malformed SHARE    share of payloads, 0 to 1, sent malformed (default 0)
@@ -57,6 +63,8 @@ status page is on port ${DEFAULT_METRICS_PORT}, or on a free port when that one 
 /** The demo's command-line options. */
 export interface DemoOptions {
   nodes: number;
+  /** On the gateway: one datalogger on the broker next to the agent. */
+  local: boolean;
   intervalSeconds: number;
   seed: number;
   malformed: number;
@@ -71,7 +79,8 @@ function parseDemoArgs(args: string[]): DemoOptions | "help" {
   const { values } = parseArgs({
     args,
     options: {
-      nodes: { type: "string", default: "5" },
+      nodes: { type: "string" },
+      local: { type: "boolean", default: false },
       interval: { type: "string", default: "2" },
       seed: { type: "string" },
       malformed: { type: "string", default: "0" },
@@ -91,7 +100,13 @@ function parseDemoArgs(args: string[]): DemoOptions | "help" {
     }
     return parsed;
   };
-  const nodes = Math.round(number("nodes", values.nodes, 1, 10_000));
+  const local = values.local;
+  const nodes = Math.round(number("nodes", values.nodes ?? (local ? "1" : "5"), 1, 10_000));
+  if (local && nodes !== 1) {
+    throw new RangeError(
+      `Invalid --nodes "${values.nodes}": --local is one datalogger, expected 1`,
+    );
+  }
   // One site of each kind, while two or more still report.
   const fallback = nodes >= 5 ? "1" : "0";
   const faults = {
@@ -108,6 +123,7 @@ function parseDemoArgs(args: string[]): DemoOptions | "help" {
     ...faults,
     faultAfterSeconds: number("fault-after", values["fault-after"], 0, 1e9),
     nodes,
+    local,
     intervalSeconds: number("interval", values.interval, 0.05, 3600),
     seed: values.seed === undefined
       ? Math.floor(Math.random() * 2 ** 31)
@@ -178,6 +194,12 @@ export async function main(args: string[]): Promise<number> {
   // aedes speaks MQTT 3.1.1 only.
   env.MQTT_PROTOCOL_VERSION = "4";
   env.MQTT_CLIENT_ID = "ammp-agent-demo";
+  if (options.local) {
+    // The gateway's own broker: the datalogger's u/data, and its bridge's
+    // state. The site's node id is NODE_ID's, or NODE_ID the site's.
+    env.MQTT_TOPICS = "u/data,a/+/bridge_state";
+    env.NODE_ID ??= new Fleet({ nodes: 1, seed: options.seed }).sites[0].nodeId;
+  }
 
   let config;
   try {
@@ -213,17 +235,29 @@ export async function main(args: string[]): Promise<number> {
       }
       const { hostname, port } = agent.address!;
       const page = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
-      log.info(
-        "Demo: {nodes} simulated sites publish every {interval} s (seed {seed}) to the broker " +
-          "at {broker}; status page {page}, metrics {page}metrics; Ctrl-C stops",
-        { ...options, interval: options.intervalSeconds, broker: broker.url, page },
-      );
+      const where = { ...options, interval: options.intervalSeconds, broker: broker.url, page };
+      if (options.local) {
+        log.info(
+          "Demo on the gateway: the datalogger of node {nodeId} publishes u/data every " +
+            "{interval} s (seed {seed}) to the broker at {broker}, and its bridge's state; " +
+            "status page {page}, metrics {page}metrics; Ctrl-C stops",
+          { ...where, nodeId: config.nodeId },
+        );
+      } else {
+        log.info(
+          "Demo: {nodes} simulated sites publish every {interval} s (seed {seed}) to the broker " +
+            "at {broker}; status page {page}, metrics {page}metrics; Ctrl-C stops",
+          where,
+        );
+      }
       simulation = simulate({
         url: broker.url,
         protocolVersion: 4,
         nodes: options.nodes,
         intervalSeconds: options.intervalSeconds,
         seed: options.seed,
+        local: options.local,
+        nodeId: options.local ? config.nodeId : undefined,
         malformed: options.malformed,
         nonData: options.nonData,
         silent: options.silent,

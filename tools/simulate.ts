@@ -2,11 +2,14 @@
  * The datalogger simulator: publishes the payloads of simulated AMMP sites
  * (see `site_model.ts`) to an MQTT broker on `a/<node_id>/u/data`, QoS 1,
  * either in real time like a fleet of loggers or as fast as asked, as a
- * load generator.
+ * load generator. With `--local` it is one datalogger on its gateway's own
+ * broker: `u/data`, without the prefix its bridge adds on the way to the
+ * cloud, and the bridge's state on `a/<node_id>/bridge_state`.
  *
  * ```sh
  * deno task simulate --url mqtt://127.0.0.1:1883 --nodes 20 --interval 10
  * deno task simulate --rate max --count 100000 --nodes 500
+ * deno task simulate --local --node-id b827eb2bb2a9
  * ```
  *
  * @module
@@ -14,6 +17,7 @@
 
 import { parseArgs } from "node:util";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { isNodeId } from "../src/settings/gateway_node_id.ts";
 import { Fleet, type SimulatedMessage } from "./site_model.ts";
 
 /** Options for {@linkcode simulate}. */
@@ -26,8 +30,17 @@ export interface SimulateOptions {
   ca?: string;
   /** 5 (default) or 4 for MQTT 3.1.1. */
   protocolVersion?: 4 | 5;
-  /** Number of simulated sites. */
+  /** Number of simulated sites; one with `local`. */
   nodes: number;
+  /**
+   * Publish as the datalogger on its gateway does, to the gateway's own
+   * broker: `u/...` topics without the bridge's `a/<node_id>/` prefix; the
+   * bridge's state stays on `a/<node_id>/bridge_state`, as mosquitto
+   * publishes it locally too.
+   */
+  local?: boolean;
+  /** The (first) site's node id, instead of one drawn from the seed. */
+  nodeId?: string;
   /** Seconds between two readings of one site. */
   intervalSeconds: number;
   /** The seed the sites and their readings follow from. */
@@ -94,6 +107,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
     seed: options.seed,
     malformed: options.malformed,
     nonData: options.nonData,
+    nodeId: options.nodeId,
   });
   const { client, receiveMaximum } = await connectPublisher(options);
   const window = Math.max(1, Math.min(options.window ?? 100, receiveMaximum ?? Infinity));
@@ -120,7 +134,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
     inFlight++;
     stats.published++;
     stats.kinds[message.kind]++;
-    client.publish(message.topic, message.payload, { qos: 1, retain }, (error) => {
+    const topic = options.local ? localTopic(message.topic) : message.topic;
+    client.publish(topic, message.payload, { qos: 1, retain }, (error) => {
       inFlight--;
       if (!error) stats.acknowledged++;
       released?.();
@@ -181,6 +196,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulateStats>
   return stats;
 }
 
+/**
+ * A topic as the datalogger publishes it on its gateway's own broker: the
+ * bridge forwards `u/#` with the prefix `a/<node_id>/`, and publishes its
+ * own state on `a/<node_id>/bridge_state` on both brokers.
+ */
+export function localTopic(topic: string): string {
+  if (topic.endsWith("/bridge_state")) return topic;
+  return topic.replace(/^a\/[^/]+\//, "");
+}
+
 function bridgeState(nodeId: string, up: boolean): SimulatedMessage {
   return { topic: `a/${nodeId}/bridge_state`, payload: up ? "1" : "0", kind: "non_data" };
 }
@@ -206,6 +231,7 @@ export interface SiteTurn {
 export class SiteFaults {
   #kinds: ("silent" | "offline" | "backfill" | undefined)[];
   #after: number;
+  #local: boolean;
   #bridgeDown = new Set<number>();
   // The next backlog reading time of each backfilling site.
   #backlog = new Map<number, number>();
@@ -213,9 +239,13 @@ export class SiteFaults {
   /** Assigns the faults of `options` to `sites` sites. */
   constructor(
     sites: number,
-    options: Pick<SimulateOptions, "silent" | "offline" | "backfill" | "faultAfterSeconds">,
+    options: Pick<
+      SimulateOptions,
+      "silent" | "offline" | "backfill" | "faultAfterSeconds" | "local"
+    >,
   ) {
     this.#after = options.faultAfterSeconds ?? 20;
+    this.#local = options.local ?? false;
     this.#kinds = Array.from({ length: sites }, () => undefined);
     let next = sites - 1;
     for (const kind of ["silent", "offline", "backfill"] as const) {
@@ -232,7 +262,8 @@ export class SiteFaults {
     if (kind === "offline") {
       const bridgeDown = faulty && !this.#bridgeDown.has(index);
       if (bridgeDown) this.#bridgeDown.add(index);
-      return { bridgeDown, readingTimes: faulty ? [] : [now] };
+      // On the gateway's own broker the data still comes while the link is down.
+      return { bridgeDown, readingTimes: faulty && !this.#local ? [] : [now] };
     }
     // Backfilling: away until the fault begins, then its backlog.
     if (!faulty) return { bridgeDown: false, readingTimes: [] };
@@ -320,7 +351,12 @@ Usage: deno task simulate [options]
   --password-file PATH     file holding the password
   --ca-file PATH           CA certificate (PEM) for mqtts://
   --protocol-version 5|4   MQTT 5 or 3.1.1 (default 5)
-  --nodes N                simulated sites (default 5)
+  --nodes N                simulated sites (default 5, or 1 with --local)
+  --local                  publish as the datalogger on its gateway: u/data,
+                           without the bridge's a/<node_id>/ prefix, and the
+                           bridge's state on a/<node_id>/bridge_state
+  --node-id ID             the (first) site's node id (default: drawn from
+                           the seed)
   --interval SECONDS       seconds between two readings of a site (default 5)
   --count N                stop after N messages
   --duration SECONDS       stop after this long
@@ -360,7 +396,9 @@ export function parseSimulateArgs(args: string[]): SimulateOptions | "help" {
       "password-file": { type: "string" },
       "ca-file": { type: "string" },
       "protocol-version": { type: "string", default: "5" },
-      nodes: { type: "string", default: "5" },
+      nodes: { type: "string" },
+      local: { type: "boolean", default: false },
+      "node-id": { type: "string" },
       interval: { type: "string", default: "5" },
       count: { type: "string" },
       duration: { type: "string" },
@@ -419,7 +457,19 @@ export function parseSimulateArgs(args: string[]): SimulateOptions | "help" {
   if (password !== undefined && values.username === undefined) {
     throw new RangeError("Missing --username: a password file is given");
   }
-  const nodes = number("nodes", values.nodes, 1, 100_000, true);
+  const local = values.local;
+  const nodes = number("nodes", values.nodes ?? (local ? "1" : "5"), 1, 100_000, true);
+  if (local && nodes !== 1) {
+    throw new RangeError(
+      `Invalid --nodes "${values.nodes}": --local is one datalogger, expected 1`,
+    );
+  }
+  const nodeId = values["node-id"];
+  if (nodeId !== undefined && !isNodeId(nodeId)) {
+    throw new RangeError(
+      `Invalid --node-id "${nodeId}": expected 1 to 64 lowercase letters, digits, "-" or "_"`,
+    );
+  }
   const faults = {
     silent: number("silent", values.silent, 0, nodes, true),
     offline: number("offline", values.offline, 0, nodes, true),
@@ -442,6 +492,8 @@ export function parseSimulateArgs(args: string[]): SimulateOptions | "help" {
     ca: values["ca-file"] === undefined ? undefined : readFile("ca-file", values["ca-file"]),
     protocolVersion: Number(protocolVersion) as 4 | 5,
     nodes,
+    local,
+    nodeId,
     intervalSeconds: number("interval", values.interval, 0.01, 86400),
     count: values.count === undefined ? undefined : number("count", values.count, 1, 1e12, true),
     durationSeconds: values.duration === undefined
@@ -484,7 +536,9 @@ export async function main(args: string[]): Promise<number> {
     ? "as fast as the broker acknowledges"
     : `${options.rate} messages a second`;
   console.error(
-    `Simulating ${options.nodes} sites (seed ${options.seed}) on ${options.url}, ${pace}`,
+    `Simulating ${
+      options.local ? "one datalogger on its gateway's broker (u/data)" : `${options.nodes} sites`
+    } (seed ${options.seed}) on ${options.url}, ${pace}`,
   );
   try {
     const stats = await simulate({

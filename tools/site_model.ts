@@ -53,6 +53,8 @@ export interface FleetOptions {
   malformed?: number;
   /** Share of data payloads, 0 to 1, followed by a message on a topic without data. */
   nonData?: number;
+  /** The first site's node id, instead of one drawn from the seed. */
+  nodeId?: string;
 }
 
 const NULL_SHARE = 0.01;
@@ -327,6 +329,7 @@ export class Fleet {
       const random = seededRandom(options.seed * 7919 + i + 1);
       let id: string;
       do id = nodeId(random); while (ids.has(id));
+      if (i === 0 && options.nodeId !== undefined) id = options.nodeId;
       ids.add(id);
       this.sites.push(new Site(random, id));
     }

@@ -37,6 +37,10 @@ export interface CheckBrokerOptions {
   connectTimeoutSeconds?: number;
   /** Called with each finding as soon as it is made. */
   onFinding?: (finding: CheckFinding) => void;
+  /** The node id of records whose topic carries none (`NODE_ID`, or derived). */
+  nodeId?: string;
+  /** Where `nodeId` came from: `NODE_ID`, or an interface. */
+  nodeIdFrom?: string;
 }
 
 /** A failed check; its message is the one-line reason. */
@@ -75,6 +79,13 @@ export async function checkBroker(
     `${config.url}, MQTT ${config.protocolVersion === 5 ? "5" : "3.1.1"}, ` +
       `client id "${clientId}" with a clean session`,
   );
+  if (options.nodeId !== undefined) {
+    report(
+      "ok",
+      "configuration",
+      `node id ${options.nodeId} from ${options.nodeIdFrom} for records whose topic carries none`,
+    );
+  }
 
   const client = openClient(
     checkOptions(config, clientId, options.connectTimeoutSeconds ?? 10),
@@ -126,7 +137,7 @@ export async function checkBroker(
         );
       }
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      const message = describeMessage(messages[0]);
+      const message = describeMessage(messages[0], options.nodeId);
       report(message.level, "first message", `after ${seconds} s: ${message.text}`);
     }
     await client.endAsync(false);
@@ -214,22 +225,26 @@ function tlsText(config: Config["mqtt"]): string {
   }" verified against ${ca}${config.cert ? ", client certificate accepted" : ""}`;
 }
 
-function describeMessage(packet: IPublishPacket): Omit<CheckFinding, "step"> {
+function describeMessage(packet: IPublishPacket, nodeId?: string): Omit<CheckFinding, "step"> {
   const payload = packet.payload as Uint8Array;
   const where = `${packet.topic}, ${payload.byteLength} bytes${packet.retain ? ", retained" : ""}`;
-  const result = transform(packet.topic, payload);
+  const result = transform(packet.topic, payload, { nodeId });
+  const node = (id: string | undefined) => id === undefined ? "without a node id" : `of node ${id}`;
   switch (result.kind) {
     case "record": {
       const devices = Object.keys(result.record.data).length;
       return {
         level: "ok",
-        text: `${where}: a record of ${devices} device${
+        text: `${where}: a record ${node(result.record.node_id)}, ${devices} device${
           devices === 1 ? "" : "s"
         } at ${result.record.time}`,
       };
     }
     case "dead":
-      return { level: "warn", text: `${where}: would be a dead letter (${result.reason})` };
+      return {
+        level: "warn",
+        text: `${where}: would be a dead letter (${result.reason}) ${node(result.node)}`,
+      };
     case "ignored":
       return { level: "ok", text: `${where}: a topic without data, ignored` };
   }
@@ -252,6 +267,8 @@ export async function checkCommand(env: Env, waitMessage: string | undefined): P
   try {
     await checkBroker(config.mqtt, {
       waitMessageSeconds,
+      nodeId: config.nodeId,
+      nodeIdFrom: config.nodeIdFrom,
       onFinding: ({ level, step, text }) => console.log(`${level.padEnd(4)} ${step}: ${text}`),
     });
   } catch (error) {

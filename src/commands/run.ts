@@ -79,6 +79,12 @@ async function _run(
     version: VERSION,
     revision: options.revision ?? "unknown",
   });
+  if (config.nodeId !== undefined) {
+    log.info("Node id {nodeId} from {source}, for records whose topic carries none", {
+      nodeId: config.nodeId,
+      source: config.nodeIdFrom,
+    });
+  }
   if (options.dropPermissions ?? true) {
     // Every file the agent needs is read or open by now: give up the rest,
     // but keep writing files when it has output files to reopen on SIGHUP.

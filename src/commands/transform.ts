@@ -25,6 +25,8 @@ export interface RunTransformOptions {
   input?: ReadableStream<Uint8Array>;
   /** Longer lines become `too_large` dead letters, as in the live agent. */
   maxPayloadBytes?: number;
+  /** The node id of records whose topic carries none (`NODE_ID`). */
+  nodeId?: string;
 }
 
 const encoder = new TextEncoder();
@@ -64,6 +66,7 @@ export async function runTransform(
   const transformOptions = {
     format: options.format ?? "record",
     maxPayloadBytes: options.maxPayloadBytes,
+    nodeId: options.nodeId,
   };
   let failed = 0;
   const handle = async (line: Uint8Array) => {
@@ -150,5 +153,6 @@ export async function transformCommand(
     topic: options.topic ?? "",
     format: config.transform.outputFormat,
     maxPayloadBytes: config.transform.maxPayloadBytes,
+    nodeId: config.transform.nodeId,
   });
 }

@@ -15,7 +15,7 @@ import {
   type NodeView,
 } from "./node_table.ts";
 import { StateFile } from "./state_file.ts";
-import { nodeIdOf } from "../transform/transform.ts";
+import { recordNodeId } from "../transform/transform.ts";
 
 /** Per-node series are served up to this many nodes; past it, none. */
 export const NODE_METRICS_MAX_NODES = 10_000;
@@ -67,6 +67,8 @@ export interface FleetViewOptions extends NodeTableOptions {
   nodeMetrics?: boolean;
   /** The folder the node table is saved in; unsaved when undefined. */
   stateDirectory?: string;
+  /** The node of messages whose topic carries none (`NODE_ID`): the gateway's own. */
+  nodeId?: string;
   /** The clock, Unix seconds; tests drive it. */
   now?: () => number;
 }
@@ -85,6 +87,7 @@ export class FleetView {
   #saving: Promise<void> | undefined;
   #lag: Histogram;
   #bridgeMessages: Counter;
+  #nodeId: string | undefined;
   // MAX_NODES=0: the fleet view is off, and costs a message nothing.
   #off: boolean;
 
@@ -92,6 +95,7 @@ export class FleetView {
   constructor(options: FleetViewOptions) {
     this.table = new NodeTable(options);
     this.#off = options.maxNodes === 0;
+    this.#nodeId = options.nodeId;
     this.#log = options.log;
     this.#now = options.now ?? (() => Date.now() / 1000);
     this.#file = options.stateDirectory === undefined
@@ -136,7 +140,7 @@ export class FleetView {
   /** Tells the table of one message taken at `at` (Unix seconds). */
   observe(topic: string, payload: Uint8Array, outcome: FleetOutcome, at: number, t?: number): void {
     if (this.#off) return;
-    const nodeId = nodeIdOf(topic);
+    const nodeId = recordNodeId(topic, this.#nodeId);
     if (nodeId === undefined) return;
     if (outcome === "record") {
       // A reading from the future has no lag to speak of; the table counts it.
@@ -144,7 +148,11 @@ export class FleetView {
       if (!future) this.#lag.observe(Math.max(0, at - t!));
     } else if (outcome === "dead") {
       this.table.deadLetter(nodeId, at);
-    } else if (topic.endsWith("/bridge_state") && topic.length === nodeId.length + 15) {
+    } else if (
+      // a/<node_id>/bridge_state: the topic's own node id, never the fallback.
+      topic.length === nodeId.length + 15 && topic.startsWith("a/") &&
+      topic.endsWith("/bridge_state")
+    ) {
       this.#bridgeMessages.inc();
       const up = bridgeValue(payload);
       if (up === undefined) this.table.other(nodeId, at);
@@ -260,7 +268,7 @@ export class FleetView {
     perNode(
       Gauge,
       "ammp_agent_node_silent",
-      "1 while the node is silent: no data for longer than its silence allows.",
+      "1 while the node is silent: no data yet, or none for longer than its silence allows.",
       (view) => view.state === "silent" ? 1 : 0,
     );
     perNode(

@@ -35,6 +35,23 @@ Deno.test("FleetView serves every node state from the start at 0", async () => {
   ]);
 });
 
+Deno.test("FleetView counts messages whose topic carries no node id as the gateway's own node", () => {
+  const clock = { now: T0 };
+  const { fleet } = fleetAt(clock, { nodeId: "b827eb00beef" });
+  fleet.observe("u/data", NONE, "record", T0, T0 - 1);
+  fleet.observe("u/data", NONE, "dead", T0 + 1);
+  // The bridge's own state topic names the node; it is the same one.
+  fleet.observe("a/b827eb00beef/bridge_state", bytes("0"), "ignored", T0 + 2);
+  // A topic's own node id wins.
+  fleet.observe("a/aa01/u/data", NONE, "record", T0 + 2, T0 + 2);
+  const nodes = fleet.table.list(T0 + 3);
+  assert.deepEqual(nodes.map((node) => node.nodeId), ["b827eb00beef", "aa01"]);
+  assert.equal(nodes[0].records, 1);
+  assert.equal(nodes[0].deadLetters, 1);
+  assert.equal(nodes[0].bridgeUp, false);
+  assert.equal(nodes[0].state, "offline");
+});
+
 Deno.test("FleetView reads bridge state and data topics into node states and series", async () => {
   const clock = { now: T0 };
   const { fleet, metrics } = fleetAt(clock, { silentAfterSeconds: 2 });

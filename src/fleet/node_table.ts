@@ -292,11 +292,10 @@ export class NodeTable {
     const facts = this.#facts;
     const row = slot * FIELDS;
     if (facts[row + F_BRIDGE] === 0) return "offline";
-    // A node heard from only through its bridge state is silent once it
-    // has been connected for that long without sending any data.
+    // Reporting means data comes: a node heard from only through its
+    // bridge state or its meta values has sent none yet.
     const lastData = facts[row + F_LAST_DATA];
-    const since = Number.isNaN(lastData) ? facts[row + F_FIRST] : lastData;
-    if (now - since > this.#silentAfterSeconds(slot)) return "silent";
+    if (Number.isNaN(lastData) || now - lastData > this.#silentAfterSeconds(slot)) return "silent";
     if (facts[row + F_LAST_T] < lastData - BACKFILL_AGE_SECONDS) return "backfilling";
     return "reporting";
   }

@@ -75,11 +75,25 @@ Deno.test("NodeTable calls a node offline while its bridge says 0, whatever it s
 Deno.test("NodeTable calls a connected node that sends no data silent, not offline", () => {
   const table = new NodeTable({ silentAfterSeconds: 60 });
   table.bridgeState("dd04", T0, true);
-  assert.equal(table.list(T0 + 60)[0].state, "reporting");
   const [node] = table.list(T0 + 61);
   assert.equal(node.state, "silent");
   assert.equal(node.bridgeUp, true);
   assert.equal(node.lastDataAt, undefined);
+});
+
+Deno.test("NodeTable never calls a node reporting before its first data, whatever else it sent", () => {
+  const table = new NodeTable();
+  table.bridgeState("dd04", T0, true);
+  table.other("dd05", T0);
+  for (const at of [T0, T0 + 1, T0 + 299]) {
+    assert.deepEqual(table.counts(at), { reporting: 0, silent: 2, offline: 0, backfilling: 0 });
+    assert.deepEqual(table.list(at, { state: "reporting" }), []);
+  }
+  // Its first payload makes it reporting.
+  table.record("dd04", T0 + 5, T0 + 5);
+  assert.deepEqual(table.list(T0 + 6, { state: "reporting" }).map((node) => node.nodeId), [
+    "dd04",
+  ]);
 });
 
 Deno.test("NodeTable calls a node replaying readings over an hour old backfilling, not silent", () => {

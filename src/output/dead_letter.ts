@@ -15,6 +15,8 @@ export interface DeadLetter {
   /** What exactly was wrong, for a person. */
   detail: string;
   topic: string;
+  /** The node id its record would have had; absent when there is none. */
+  node?: string;
   receivedAt: Date;
   payload: Uint8Array;
 }
@@ -24,6 +26,8 @@ export interface DeadLetterEntry {
   reason: DeadLetterReason;
   detail: string;
   topic: string;
+  /** The node id its record would have had: the topic's, or `NODE_ID`; absent when neither. */
+  node_id?: string;
   received_at: string;
   /** The payload's size in bytes. */
   size: number;
@@ -44,6 +48,7 @@ export function deadLetterEntry(letter: DeadLetter): DeadLetterEntry {
     reason: letter.reason,
     detail: letter.detail,
     topic: letter.topic,
+    ...(letter.node === undefined ? {} : { node_id: letter.node }),
     received_at: letter.receivedAt.toISOString(),
     size: letter.payload.byteLength,
     payload_base64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString("base64"),

@@ -24,3 +24,16 @@ Deno.test("a dead letter on stderr keeps its payload, time and size in text logs
   }
   setupLogging({ level: "info", format: "json", write: () => {} });
 });
+
+Deno.test("a dead letter names the node its record would have had, and no node when there is none", () => {
+  const entry = (node?: string) => JSON.parse(deadLetterLine({ ...letter, topic: "u/data", node }));
+  assert.deepEqual(Object.keys(entry("b827eb00beef")).slice(0, 5), [
+    "reason",
+    "detail",
+    "topic",
+    "node_id",
+    "received_at",
+  ]);
+  assert.equal(entry("b827eb00beef").node_id, "b827eb00beef");
+  assert.ok(!("node_id" in entry()));
+});

@@ -64,6 +64,13 @@ export interface Config {
   deadLetterFile?: string;
   maxPayloadBytes: number;
   /**
+   * The node id of records whose topic carries none (`NODE_ID`, or derived
+   * from the gateway's hardware address); undefined when there is none.
+   */
+  nodeId?: string;
+  /** Where `nodeId` came from: `NODE_ID`, or the interface whose address it is. */
+  nodeIdFrom?: string;
+  /**
    * Payload bytes taken and not yet written above which the agent stops
    * reading from the broker.
    */
@@ -89,7 +96,7 @@ export interface Sections {
   metrics: Config["metrics"];
   log: Config["log"];
   /** What the transform itself uses. */
-  transform: Pick<Config, "outputFormat" | "maxPayloadBytes">;
+  transform: Pick<Config, "outputFormat" | "maxPayloadBytes" | "nodeId">;
   output: Pick<
     Config,
     "outputFile" | "outputSync" | "deadLetterFile" | "maxBufferedBytes" | "shutdownTimeoutSeconds"
@@ -106,4 +113,6 @@ export interface LoadConfigOptions {
   readTextFile?: (path: string) => string;
   /** The host name the default client id derives from. */
   hostname?: () => string;
+  /** Where sysfs is mounted, for the node id derived when `NODE_ID` is unset (default `/sys`). */
+  sysfsRoot?: string;
 }

@@ -17,6 +17,8 @@ import { checkWritable, fileProblem, readToken } from "./_credentials.ts";
 import { ConfigError } from "./config_error.ts";
 import { loadMqtt } from "./_mqtt_config.ts";
 import { SettingsReader } from "./_settings_reader.ts";
+import { deriveNodeId, isNodeId, NODE_ID_INTERFACES } from "./gateway_node_id.ts";
+import { matchesTopicsWithoutNodeId } from "../transform/transform.ts";
 
 export type { Config, LoadConfigOptions, LogLevel, SectionName, Sections } from "./config.ts";
 export { ConfigError } from "./config_error.ts";
@@ -26,7 +28,10 @@ export { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_METRICS_PORT, ENV_VARS } from "./se
 
 /**
  * Validates the environment and returns the configuration, or throws a
- * {@linkcode ConfigError} for the first bad value.
+ * {@linkcode ConfigError} for the first bad value. Where `NODE_ID` is unset
+ * and a filter of `MQTT_TOPICS` can match a topic without a node id, the
+ * node id is derived from the gateway's hardware address, and a gateway
+ * whose node id cannot be derived is a `NODE_ID` error.
  *
  * @example
  * ```ts
@@ -43,7 +48,54 @@ export function loadConfig(
     ["mqtt", "metrics", "log", "transform", "output", "fleet"],
     options,
   );
-  return { mqtt, metrics, log, ...transform, ...output, fleet };
+  return {
+    mqtt,
+    metrics,
+    log,
+    ...transform,
+    ..._gatewayNode(transform.nodeId, mqtt.topics, options),
+    ...output,
+    fleet,
+  };
+}
+
+// The node id of records whose topic carries none, and where it came from.
+function _gatewayNode(
+  nodeId: string | undefined,
+  topics: readonly string[],
+  options: LoadConfigOptions,
+): Pick<Config, "nodeId" | "nodeIdFrom"> {
+  if (nodeId !== undefined) return { nodeId, nodeIdFrom: "NODE_ID" };
+  const filter = topics.find(matchesTopicsWithoutNodeId);
+  if (filter === undefined) return {};
+  let derived;
+  try {
+    derived = deriveNodeId({ sysfsRoot: options.sysfsRoot });
+  } catch (error) {
+    // Under the systemd unit, RestrictAddressFamilies= keeps out the
+    // netlink socket that listing the interfaces takes.
+    const reason = error instanceof Deno.errors.NotCapable
+      ? fileProblem(error)
+      : `cannot list the network interfaces (${
+        (error as Error).message.replace(/ \(os error \d+\)$/, "")
+      })`;
+    throw new ConfigError(
+      "NODE_ID",
+      `Cannot derive NODE_ID from the MAC addresses of ${NODE_ID_INTERFACES.join(", ")}: ` +
+        `${reason}, expected NODE_ID set to the gateway's node id`,
+    );
+  }
+  if (derived.kind === "found") return { nodeId: derived.nodeId, nodeIdFrom: derived.interface };
+  const why = derived.kind === "shared"
+    ? `the address of ${derived.interface} is the one every Moxa shares`
+    : derived.kind === "uncertain"
+    ? `eth0, which ammp-edge takes before ${derived.interface}, has no IP address to read its MAC address by`
+    : `none of ${NODE_ID_INTERFACES.join(", ")} has an address`;
+  throw new ConfigError(
+    "NODE_ID",
+    `Missing NODE_ID: MQTT_TOPICS "${filter}" can match topics without a node id and ${why}, ` +
+      `expected NODE_ID set to the gateway's node id (ammp-edge logs it as "Node ID: <id>")`,
+  );
 }
 
 /**
@@ -81,10 +133,21 @@ const SECTION_LOADERS: { [K in SectionName]: (reader: SettingsReader) => Section
     ) as LogLevel,
     format: reader.choice("LOG_FORMAT") as "json" | "text",
   }),
-  transform: (reader) => ({
-    outputFormat: reader.choice("OUTPUT_FORMAT") as OutputFormat,
-    maxPayloadBytes: reader.integer("MAX_PAYLOAD_BYTES"),
-  }),
+  transform: (reader) => {
+    const nodeId = reader.get("NODE_ID");
+    if (nodeId !== undefined && !isNodeId(nodeId)) {
+      throw new ConfigError(
+        "NODE_ID",
+        `Invalid NODE_ID "${nodeId}": expected 1 to 64 lowercase letters, digits, "-" or "_", ` +
+          "such as b827eb2bb2a9",
+      );
+    }
+    return {
+      outputFormat: reader.choice("OUTPUT_FORMAT") as OutputFormat,
+      maxPayloadBytes: reader.integer("MAX_PAYLOAD_BYTES"),
+      ...(nodeId === undefined ? {} : { nodeId }),
+    };
+  },
   output: loadOutput,
   fleet: (reader) => ({
     maxNodes: reader.integer("MAX_NODES"),

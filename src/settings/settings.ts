@@ -30,6 +30,20 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 4194304;
 export const SETTINGS: readonly Setting[] = [
   ...MQTT_SETTINGS,
   {
+    name: "NODE_ID",
+    section: "transform",
+    shown: "derived",
+    help:
+      "node id of records whose topic carries none, as\non the gateway's own broker (default: from the\nMAC address of eth0, en0, ... as ammp-edge\nderives it, when MQTT_TOPICS can match such a\ntopic)",
+    description:
+      "node id of records and dead letters whose topic carries none (`u/data` on the gateway); `a/<node_id>/` in a topic wins. Unset: derived as ammp-edge does, see [On the gateway](#on-the-gateway-next-to-the-datalogger).",
+    envFile: {
+      comment:
+        'On the gateway, next to the datalogger (MQTT_TOPICS=u/data,...): the\nnode id of its records, as ammp-edge logs it ("Node ID: <id>"). Set it:\nthis unit keeps out the netlink socket that deriving it from the MAC\naddress of eth0 takes (see docs/gateway.md).',
+      example: "b827eb2bb2a9",
+    },
+  },
+  {
     name: "METRICS_LISTEN",
     section: "metrics",
     default: `127.0.0.1:${DEFAULT_METRICS_PORT}`,

@@ -28,6 +28,8 @@ export interface DeadResult {
   kind: "dead";
   reason: DeadLetterReason;
   detail: string;
+  /** The node id its record would have had; absent when there is none. */
+  node?: string;
 }
 
 /** A message on a topic that carries no data. */
@@ -38,7 +40,7 @@ export interface IgnoredResult {
 /** A data payload that passed every check. */
 export interface ParsedPayload {
   kind: "payload";
-  /** The node id from the topic, `undefined` when the topic carries none. */
+  /** The record's node id (see {@linkcode recordNodeId}); `undefined` when there is none. */
   node: string | undefined;
   /** The payload's `t`, in Unix seconds. */
   t: number;
@@ -54,6 +56,8 @@ export interface ParsedPayload {
 export interface ParsePayloadOptions {
   /** Payloads larger than this many bytes become `too_large` dead letters. */
   maxPayloadBytes?: number;
+  /** The node id of records whose topic carries none (`NODE_ID`). */
+  nodeId?: string;
 }
 
 /** The default of `MAX_PAYLOAD_BYTES`: 1 MiB. */
@@ -91,6 +95,24 @@ export function nodeIdOf(topic: string): string | undefined {
 }
 
 /**
+ * Whether the topic filter `filter` can match a data topic that carries no
+ * node id, as the gateway's own broker has them (`u/data`): every filter
+ * but those under `a/` (`a/+/u/data`, `a/#`), whose data topics carry one.
+ */
+export function matchesTopicsWithoutNodeId(filter: string): boolean {
+  return !filter.startsWith("a/");
+}
+
+/**
+ * The node id of a record of `topic`: the topic's own
+ * (`a/<node_id>/...`), else `fallback`, the node id of the gateway whose
+ * broker the agent reads (`NODE_ID`); `undefined` when there is neither.
+ */
+export function recordNodeId(topic: string, fallback?: string): string | undefined {
+  return nodeIdOf(topic) ?? fallback;
+}
+
+/**
  * Checks one message: "ignored" for a topic without data, a dead letter for
  * a payload that cannot become a record, else the parsed payload. Integers
  * beyond 2^53 may come back rounded; {@linkcode readExactly} reads them
@@ -102,11 +124,20 @@ export function parsePayload(
   options: ParsePayloadOptions = {},
 ): ParsedPayload | DeadResult | IgnoredResult {
   if (!isDataTopic(topic)) return { kind: "ignored" };
-  const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  if (payload.byteLength > maxBytes) {
+  const node = recordNodeId(topic, options.nodeId);
+  const result = _checkPayload(payload, node, options.maxPayloadBytes);
+  return result.kind === "dead" && node !== undefined ? { ...result, node } : result;
+}
+
+function _checkPayload(
+  payload: Uint8Array,
+  node: string | undefined,
+  maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
+): ParsedPayload | DeadResult {
+  if (payload.byteLength > maxPayloadBytes) {
     return _dead(
       "too_large",
-      `Payload of ${payload.byteLength} bytes exceeds the limit of ${maxBytes} bytes`,
+      `Payload of ${payload.byteLength} bytes exceeds the limit of ${maxPayloadBytes} bytes`,
     );
   }
 
@@ -118,7 +149,7 @@ export function parsePayload(
       return _dead("not_utf8", "Payload is not valid UTF-8");
     }
   }
-  return _readPayload(text, nodeIdOf(topic), false);
+  return _readPayload(text, node, false);
 }
 
 /**

@@ -20,8 +20,8 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type IgnoredResult,
   isDataTopic,
-  nodeIdOf,
   parsePayload,
+  recordNodeId,
 } from "./payload.ts";
 import { type AmmpRecord, buildRecord } from "./record.ts";
 import { recordBytes } from "./record_bytes.ts";
@@ -39,7 +39,9 @@ export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type IgnoredResult,
   isDataTopic,
+  matchesTopicsWithoutNodeId,
   nodeIdOf,
+  recordNodeId,
 } from "./payload.ts";
 export { parseJson } from "./json_reader.ts";
 export { type AmmpRecord, formatTime } from "./record.ts";
@@ -50,6 +52,11 @@ export interface TransformOptions {
   maxPayloadBytes?: number;
   /** Called once for every reading or device left out of a record. */
   onSkip?: OnSkip;
+  /**
+   * The node id of records (and dead letters) whose topic carries none
+   * (`NODE_ID`); a topic's own (`a/<node_id>/...`) always wins.
+   */
+  nodeId?: string;
 }
 
 /** Options for {@linkcode transformToText}. */
@@ -133,7 +140,7 @@ export function transformToOutput(
     (options.format ?? "record") === "record" && isDataTopic(topic) &&
     payload.byteLength <= (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES)
   ) {
-    const written = recordBytes(payload, nodeIdOf(topic));
+    const written = recordBytes(payload, recordNodeId(topic, options.nodeId));
     if (written !== undefined) {
       return { kind: "record", output: written.bytes, readingTime: written.t };
     }
@@ -174,9 +181,14 @@ export function transform(
 export function transformToLine(
   topic: string,
   payload: Uint8Array,
-  { maxPayloadBytes, onSkip }: TransformOptions = {},
+  { maxPayloadBytes, onSkip, nodeId }: TransformOptions = {},
 ): LineResult {
-  const result = transformToText(topic, payload, { maxPayloadBytes, onSkip, format: "record" });
+  const result = transformToText(topic, payload, {
+    maxPayloadBytes,
+    onSkip,
+    nodeId,
+    format: "record",
+  });
   return result.kind === "record"
     ? { kind: "record", line: result.text, readingTime: result.readingTime }
     : result;

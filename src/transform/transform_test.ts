@@ -3,7 +3,13 @@ import type { SkipReason } from "./device_walk.ts";
 import { parseJson } from "./json_reader.ts";
 import { isDataTopic, nodeIdOf } from "./payload.ts";
 import { formatTime } from "./record.ts";
-import { transform, type TransformResult, transformToLine } from "./transform.ts";
+import {
+  transform,
+  type TransformResult,
+  transformToLine,
+  transformToOutput,
+  transformToText,
+} from "./transform.ts";
 
 const encoder = new TextEncoder();
 const fixtures = new URL("../../tests/fixtures/examples/", import.meta.url);
@@ -203,6 +209,62 @@ Deno.test("nodeIdOf() takes the node id from AMMP topics only", () => {
   assert.equal(nodeIdOf("a/b827eb2bb2a9/data"), "b827eb2bb2a9");
   assert.equal(nodeIdOf("site/plant-3/data"), undefined);
   assert.equal(nodeIdOf("a//u/data"), undefined);
+});
+
+Deno.test("a topic without a node id takes the nodeId option on every path; a topic's own wins", () => {
+  const payload = encoder.encode('{"t":1,"r":[{"_vid":"m","P":1}]}');
+  const nodeId = "b827eb00beef";
+  const expected =
+    '{"node_id":"b827eb00beef","time":"1970-01-01T00:00:01+00:00","data":{"m":{"P":1}}}';
+  assert.equal(line(transform("u/data", payload, { nodeId })), expected);
+  const text = transformToText("u/data", payload, { nodeId });
+  assert.equal(text.kind === "record" && text.text, expected);
+  const asLine = transformToLine("u/data", payload, { nodeId });
+  assert.equal(asLine.kind === "record" && asLine.line, expected);
+  // The byte path writes it as the parse path does.
+  const output = transformToOutput("u/data", payload, { nodeId });
+  assert.ok(output.kind === "record" && output.output instanceof Uint8Array);
+  assert.equal(new TextDecoder().decode(output.output as Uint8Array), expected);
+  const influx = transformToText("u/data", payload, { nodeId, format: "influx" });
+  assert.equal(
+    influx.kind === "record" && influx.text,
+    "ammp,node_id=b827eb00beef,vid=m P=1 1000000000",
+  );
+
+  // The topic's own node id wins over the option.
+  assert.equal(line(transform(DATA, payload, { nodeId })), AT_ONE + '"data":{"m":{"P":1}}}');
+  const fromTopic = transformToOutput(DATA, payload, { nodeId });
+  assert.ok(fromTopic.kind === "record");
+  assert.equal(
+    new TextDecoder().decode(fromTopic.output as Uint8Array),
+    AT_ONE + '"data":{"m":{"P":1}}}',
+  );
+  // Without the option a topic without a node id gives none.
+  assert.equal(
+    line(transform("u/data", payload)),
+    '{"time":"1970-01-01T00:00:01+00:00","data":{"m":{"P":1}}}',
+  );
+});
+
+Deno.test("a dead letter carries the node id its record would have had, and none without one", () => {
+  const broken = encoder.encode('{"r":[]}');
+  const nodeId = "b827eb00beef";
+  const node = (topic: string, options?: { nodeId?: string }) => {
+    const result = transformToOutput(topic, broken, options);
+    assert.equal(result.kind, "dead");
+    return result.kind === "dead" ? result.node : "not dead";
+  };
+  assert.equal(node("u/data", { nodeId }), nodeId);
+  assert.equal(node(DATA, { nodeId }), "b827eb000001");
+  assert.equal(node(DATA), "b827eb000001");
+  assert.equal(node("u/data"), undefined);
+  const tooLarge = transform("u/data", encoder.encode("x".repeat(100)), {
+    nodeId,
+    maxPayloadBytes: 64,
+  });
+  assert.equal(tooLarge.kind === "dead" && tooLarge.node, nodeId);
+  // Absent, not undefined, where there is none: dead results compare as before.
+  assert.ok(!("node" in transform("u/data", broken)));
 });
 
 Deno.test("transform() treats __proto__, constructor and prototype as plain keys", () => {

@@ -16,6 +16,12 @@ const VERSION = denoJson.version;
 
 const fixtures = new URL("../fixtures/examples/", import.meta.url);
 
+/**
+ * The scenario's `NODE_ID`: the node id of records whose topic carries
+ * none, which `site/+/data` can match; a topic's own always wins.
+ */
+export const SCENARIO_NODE_ID = "b827eb00beef";
+
 /** One example payload of `tests/fixtures/examples/`. */
 export interface Example {
   name: string;
@@ -62,6 +68,7 @@ export async function assertEndToEnd(
     agent = await start({
       MQTT_URL: broker.url,
       MQTT_TOPICS: "a/#,site/+/data",
+      NODE_ID: SCENARIO_NODE_ID,
       MQTT_CLIENT_ID: `e2e-${crypto.randomUUID()}`,
       MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
       LOG_FORMAT: "json",
@@ -94,8 +101,16 @@ export async function assertEndToEnd(
       `${total} messages counted`,
     );
 
-    // One publisher at QoS 1: records come out in publish order.
-    assert.deepEqual(agent.lines, records.map((example) => example.expected));
+    // One publisher at QoS 1: records come out in publish order; a topic
+    // without a node id gives NODE_ID's.
+    assert.deepEqual(
+      agent.lines,
+      records.map((example) =>
+        example.topic.startsWith("a/")
+          ? example.expected
+          : `{"node_id":"${SCENARIO_NODE_ID}",${example.expected!.slice(1)}`
+      ),
+    );
     assert.equal(await agent.metric("ammp_agent_records_written_total"), records.length);
     assert.equal(await agent.metric("ammp_agent_messages_ignored_total"), nonData.length);
     const reasons = new Map<string, number>();
@@ -104,6 +119,7 @@ export async function assertEndToEnd(
       reasons.set(entry.reason, (reasons.get(entry.reason) ?? 0) + 1);
       assert.ok(entry.payload_base64.length > 0);
       assert.ok(entry.topic.startsWith("a/"));
+      assert.equal(entry.node_id, entry.topic.split("/")[1]);
     }
     let failed = 0;
     for (
