@@ -7,6 +7,8 @@
  * @module
  */
 
+import { roundedMilliseconds } from "./number_text.ts";
+
 /** Thrown wherever the payload is declined. */
 export const DECLINED = new Error("Payload declined");
 
@@ -34,6 +36,8 @@ export class ByteReader {
   keyStart = 0;
   keyEnd = 0;
   work = 0;
+  /** The `t` read last, rounded to the millisecond (see `readTime()`). */
+  timeMs = NaN;
 
   /**
    * Starts reading `payload`. The checks for repeated keys may spend twice
@@ -112,7 +116,11 @@ export class ByteReader {
     return this.text.slice(start, end);
   }
 
-  /** Reads `t`: a plain number; anything else is for the parse path to refuse. */
+  /**
+   * Reads `t`, a plain number (anything else is for the parse path to
+   * refuse), and gives it in seconds; `timeMs` is then `t` rounded to the
+   * millisecond from its digits.
+   */
   readTime(): number {
     const start = this.at;
     if (!this.number()) decline();
@@ -121,10 +129,18 @@ export class ByteReader {
     let value = 0;
     for (let i = start; i < end; i++) {
       const c = b[i];
-      if (c < 48 || c > 57) return Number(this.latin1(start, end));
+      if (c < 48 || c > 57) return this.#readTimeText(start, end);
       value = value * 10 + (c - 48);
     }
-    return end - start <= 15 ? value : Number(this.latin1(start, end));
+    if (end - start > 15) return this.#readTimeText(start, end);
+    this.timeMs = value * 1000;
+    return value;
+  }
+
+  #readTimeText(start: number, end: number): number {
+    const text = this.latin1(start, end);
+    this.timeMs = roundedMilliseconds(text);
+    return Number(text);
   }
 
   /** Skips a number's grammar; false where none starts here. */

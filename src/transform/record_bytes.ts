@@ -41,7 +41,8 @@
 import { decline, DECLINED, isDigit } from "./_byte_reader.ts";
 import { KeySet } from "./_key_set.ts";
 import { RecordWriter } from "./_record_writer.ts";
-import { formatTime } from "./record.ts";
+import { MAX_TIME_MS } from "./payload.ts";
+import { formatMilliseconds } from "./record.ts";
 
 /** A record written from a payload's bytes. */
 export interface RecordBytes {
@@ -72,7 +73,7 @@ export function recordBytes(
   pass.start(payload);
   try {
     const t = pass.payload();
-    const time = formatTime(t);
+    const time = formatMilliseconds(pass.timeMs);
     return { bytes: pass.finishRecord(room, line === "" ? '{"time":"' : line, time), t };
   } catch (error) {
     if (error === DECLINED) return undefined;
@@ -82,8 +83,6 @@ export function recordBytes(
   }
 }
 
-// 9999-12-31T23:59:59.999Z: the last instant RFC 3339 can write.
-const MAX_TIME_MS = 253402300799999;
 // How deeply a status entry nests; one level short of the walk's limit
 // (`MAX_STATUS_DEPTH`).
 const MAX_ENTRY_DEPTH = 15;
@@ -131,7 +130,9 @@ class _BytePass extends RecordWriter {
       if (c !== 44 || this.next() !== 34) decline();
     }
     this.ws();
-    if (this.at !== this.end || !devices || !(t >= 0) || t * 1000 > MAX_TIME_MS) decline();
+    if (this.at !== this.end || !devices || !(t >= 0) || !(this.timeMs <= MAX_TIME_MS)) {
+      decline();
+    }
     return t;
   }
 
