@@ -10,7 +10,7 @@ import type { OutputFormat } from "../transform/format.ts";
 import { logger, setupLogging } from "../log.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Output, writeAll } from "../output/sink.ts";
-import { transformToText } from "../transform/transform.ts";
+import { transformToOutput } from "../transform/transform.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";
 
 /** Options for {@linkcode runTransform}. */
@@ -42,9 +42,19 @@ class _WriteFailed extends Error {
   }
 }
 
-async function write(output: Output, line: string, what: string): Promise<void> {
+// Writes `text` and a newline; the bytes of a record the transform wrote
+// itself are valid only until the next message, so they are copied first.
+async function write(output: Output, text: string | Uint8Array, what: string): Promise<void> {
+  let bytes: Uint8Array;
+  if (typeof text === "string") {
+    bytes = encoder.encode(text + "\n");
+  } else {
+    bytes = new Uint8Array(text.byteLength + 1);
+    bytes.set(text);
+    bytes[text.byteLength] = 10;
+  }
   try {
-    await writeAll(output, encoder.encode(line + "\n"));
+    await writeAll(output, bytes);
   } catch (error) {
     throw new _WriteFailed(what, error as Error);
   }
@@ -72,9 +82,10 @@ export async function runTransform(
   const handle = async (line: Uint8Array) => {
     if (line.byteLength === 0 || (line.byteLength === 1 && line[0] === 13)) return;
     const payload = line[line.byteLength - 1] === 13 ? line.subarray(0, -1) : line;
-    const result = transformToText(topic, payload, transformOptions);
+    // The live agent's own transform, bytes and all.
+    const result = transformToOutput(topic, payload, transformOptions);
     if (result.kind === "record") {
-      if (result.text !== "") await write(output, result.text, "records to stdout");
+      if (result.output.length !== 0) await write(output, result.output, "records to stdout");
     } else if (result.kind === "dead") {
       failed++;
       const letter = { ...result, topic, payload, receivedAt: new Date() };

@@ -78,11 +78,16 @@ export function walkDevices(
       }
       const value = fields[key];
       const kept = _readingOf(value, onSkip);
-      if (kept === undefined) {
-        builder.leave(key);
-      } else {
-        if (kept === INEXACT) complete = false;
+      if (kept === true) {
         builder.keep(key, value as ReadingValue);
+      } else if (kept === INEXACT) {
+        complete = false;
+        builder.keep(key, value as ReadingValue);
+      } else {
+        // Infinity may be an integer of 309 digits or more: left out
+        // unless the exact read finds its digits.
+        if (kept === NOT_FINITE) complete = false;
+        builder.leave(key);
       }
     }
     if (entries === undefined || entries === null) continue;
@@ -108,17 +113,24 @@ export function walkDevices(
 // A kept number that the plain JSON.parse may have rounded.
 const INEXACT = Symbol("inexact");
 
+// A number left out as not finite, which the exact read may find digits for.
+const NOT_FINITE = Symbol("not finite");
+
 // A status entry that nests objects or arrays too deeply to write.
 const TOO_DEEP = Symbol("too deep");
 
 // Whether a reading value is kept (true), kept but maybe rounded (INEXACT),
-// or left out (undefined; counted when it is not a reading at all).
-function _readingOf(value: unknown, onSkip: OnSkip | undefined): true | undefined | typeof INEXACT {
+// or left out (undefined, counted when it is not a reading at all;
+// NOT_FINITE for a number JSON.parse read as Infinity).
+function _readingOf(
+  value: unknown,
+  onSkip: OnSkip | undefined,
+): true | undefined | typeof INEXACT | typeof NOT_FINITE {
   switch (typeof value) {
     case "number":
       if (value < 2 ** 53 && value > -(2 ** 53)) return true;
       // JSON.parse turns 1e999 into Infinity: not a reading either
-      return Number.isFinite(value) ? INEXACT : undefined;
+      return Number.isFinite(value) ? INEXACT : NOT_FINITE;
     case "string":
     case "boolean":
       return true;

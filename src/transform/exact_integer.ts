@@ -1,20 +1,25 @@
 /**
- * Integers that a double cannot hold, kept as the payload wrote them.
+ * Integers that a double cannot hold, kept with every digit.
  *
  * A double holds every integer up to 2^53 exactly; `JSON.parse` rounds
  * larger ones, so the 64-bit counter 18446744073709551615 would be written
- * as 18446744073709552000. Python's `json` keeps them exact, and dataloggers
- * send them: 64-bit energy counters and the "not implemented" sentinels of
- * 64-bit registers. Such an integer is kept as an {@linkcode ExactInteger},
- * a `JSON.rawJSON` value of its digits, which `JSON.stringify` writes
- * verbatim wherever it sits in a record.
+ * as 18446744073709552000, and one of 309 digits or more becomes
+ * `Infinity`. Python's `json` keeps them exact, and dataloggers send them:
+ * 64-bit energy counters and the "not implemented" sentinels of 64-bit
+ * registers, sometimes spelled as floats (`18446744073709551615.0`,
+ * `1.8446744073709551615e19`). Such an integer is kept as an
+ * {@linkcode ExactInteger}, a `JSON.rawJSON` value of its digits, which
+ * `JSON.stringify` writes verbatim wherever it sits in a record.
  *
  * @module
  */
 
+import { integerDigits } from "./number_text.ts";
+
 /**
- * An integer beyond 2^53 as the payload wrote it: a frozen `JSON.rawJSON`
- * value whose `rawJSON` is the integer's digits, with a `-` if negative.
+ * An integer beyond 2^53 with every digit: a frozen `JSON.rawJSON` value
+ * whose `rawJSON` is the integer in its shortest form, its digits with a
+ * `-` if negative, however the payload spelled it.
  */
 export interface ExactInteger {
   readonly rawJSON: string;
@@ -31,20 +36,17 @@ interface SourceTextJson {
 }
 const json = JSON as unknown as SourceTextJson;
 
-const INTEGER = /^-?\d+$/;
-
 /**
- * What a JSON number literal reads as: an {@linkcode ExactInteger} when it
- * is an integer (no fraction, no exponent) beyond 2^53 that is still finite
- * as a double; otherwise its double, `value` when given. An integer too
- * long even for a double stays `Infinity`, dropped like any non-finite
- * number.
+ * What a JSON number literal reads as: an {@linkcode ExactInteger} when
+ * its value is an integer beyond 2^53, however it is spelled
+ * (`integerDigits()`); otherwise its double, `value` when given. An
+ * integer with more digits than a double has and its spelling holds
+ * (`1e400`) stays `Infinity`, dropped like any non-finite number.
  */
 export function readNumber(source: string, value: number = Number(source)): number | ExactInteger {
-  if (Number.isSafeInteger(value) || !Number.isFinite(value) || !INTEGER.test(source)) {
-    return value;
-  }
-  return json.rawJSON(source);
+  if (value < 2 ** 53 && value > -(2 ** 53)) return value;
+  const digits = integerDigits(source);
+  return digits === undefined ? value : json.rawJSON(digits);
 }
 
 /**
@@ -66,12 +68,12 @@ function _revive(_key: string, value: unknown, context: { source?: string }): un
 }
 
 /**
- * Whether a number from the plain `JSON.parse` may have been rounded: an
- * integer beyond 2^53, or a finite float of that size, which the exact
- * parse leaves as it is.
+ * Whether a number from the plain `JSON.parse` may have been rounded: one
+ * of 2^53 or beyond, finite or not, which may be an integer with more
+ * digits than its double has.
  */
 export function mayBeRounded(value: number): boolean {
-  return (value >= 2 ** 53 || value <= -(2 ** 53)) && Number.isFinite(value);
+  return !(value < 2 ** 53 && value > -(2 ** 53));
 }
 
 /** Whether `value` is an {@linkcode ExactInteger}. */

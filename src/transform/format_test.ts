@@ -82,7 +82,7 @@ Deno.test("influx lines type every field: numbers as floats, strings quoted, boo
   const numbers = recordOf({ t: 0, r: [{ _vid: "m", a: 5, b: 5.1, c: -0.25, d: 1e21, e: 1e-7 }] });
   assert.equal(
     influxLines(numbers)[0],
-    "ammp,node_id=b827eb000001,vid=m a=5,b=5.1,c=-0.25,d=1e+21,e=1e-7 0",
+    "ammp,node_id=b827eb000001,vid=m a=5,b=5.1,c=-0.25,d=1000000000000000000000,e=1e-7 0",
   );
 });
 

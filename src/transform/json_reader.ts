@@ -66,6 +66,80 @@ function _parseExact(text: string): unknown {
   }
 }
 
+/**
+ * The text of the value of `key` in the JSON object `text` (its last, as
+ * `JSON.parse` keeps the last of a repeated key), without parsing it: for
+ * the digits of a number that its double has lost. `undefined` where the
+ * object has no such key. `text` must be JSON that {@linkcode readJson}
+ * reads as an object. Linear in the text's length, whatever its nesting.
+ *
+ * @example
+ * ```ts
+ * memberText('{"m":{"t":1},"t":1709288100.00049999,"r":[]}', "t"); // "1709288100.00049999"
+ * ```
+ */
+export function memberText(text: string, key: string): string | undefined {
+  let found: string | undefined;
+  let depth = 0;
+  let i = text.indexOf("{");
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const start = i;
+      i = _stringEnd(text, i);
+      if (depth !== 1) continue;
+      let colon = i;
+      while (_isSpace(text.charCodeAt(colon))) colon++;
+      if (text.charCodeAt(colon) !== 58 /* : */) continue;
+      // A key at the top: its value is next.
+      let valueStart = colon + 1;
+      while (_isSpace(text.charCodeAt(valueStart))) valueStart++;
+      i = valueStart;
+      if (_keyOf(text, start, colon) !== key) continue;
+      let end = valueStart;
+      const first = text.charCodeAt(end);
+      if (first === 34 || first === 123 || first === 91) {
+        found = undefined; // not a number: the parse has refused it already
+        continue;
+      }
+      while (end < text.length && !_ends(text.charCodeAt(end))) end++;
+      found = text.slice(valueStart, end);
+      i = end;
+    } else {
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) depth--;
+      i++;
+    }
+  }
+  return found;
+}
+
+// Where the string that starts at `at` (its quote) ends, after its quote.
+function _stringEnd(text: string, at: number): number {
+  let i = at + 1;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 92 /* \ */) i += 2;
+    else if (c === 34 || i >= text.length) return i + 1;
+    else i++;
+  }
+}
+
+// A key, its escapes read, from its quote at `start` to the colon after it.
+function _keyOf(text: string, start: number, colon: number): string {
+  const quoted = text.slice(start, colon).trimEnd();
+  return quoted.includes("\\") ? JSON.parse(quoted) : quoted.slice(1, -1);
+}
+
+function _isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+// Whether a character ends a bare value: a number or a literal.
+function _ends(c: number): boolean {
+  return c === 44 || c === 125 || c === 93 || _isSpace(c);
+}
+
 const NON_FINITE = new RegExp(NON_FINITE_TOKENS.join("|"));
 
 function _parsePlain(text: string): unknown {

@@ -8,7 +8,8 @@
  */
 
 import { type ExactInteger, isExactInteger, mayBeRounded } from "./exact_integer.ts";
-import { readJson } from "./json_reader.ts";
+import { memberText, readJson } from "./json_reader.ts";
+import { roundedMilliseconds } from "./number_text.ts";
 
 /** Why a message could not become a record. Each is a `reason` label. */
 export const DEAD_LETTER_REASONS = [
@@ -44,6 +45,8 @@ export interface ParsedPayload {
   node: string | undefined;
   /** The payload's `t`, in Unix seconds. */
   t: number;
+  /** The payload's `t` rounded to the millisecond from its digits, in Unix milliseconds. */
+  ms: number;
   /** The payload's `r`: device readings, not yet checked. */
   devices: unknown[];
   /** The payload's text. */
@@ -63,8 +66,8 @@ export interface ParsePayloadOptions {
 /** The default of `MAX_PAYLOAD_BYTES`: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-// 9999-12-31T23:59:59.999Z: the last instant RFC 3339 can write.
-const MAX_TIME_MS = 253402300799999;
+/** 9999-12-31T23:59:59.999Z in Unix milliseconds: the last instant RFC 3339 can write. */
+export const MAX_TIME_MS = 253402300799999;
 
 // The lenient decoder is the fast one (V8's own UTF-8 path, 30 times the
 // speed of the strict decoder here); it turns malformed bytes into U+FFFD,
@@ -194,13 +197,23 @@ function _readPayload(
   const t = typeof written === "object" && isExactInteger(written)
     ? Number(written.rawJSON)
     : written;
-  if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
+  if (
+    typeof t !== "number" || Number.isNaN(t) || t < 0 ||
+    (!Number.isFinite(t) && !isExactInteger(written))
+  ) {
     return _dead(
       "invalid_t",
       `"t" is ${_describe(written)}, expected Unix seconds as a non-negative number`,
     );
   }
-  if (t * 1000 > MAX_TIME_MS) {
+  // Rounded from the digits the payload wrote, which a fraction's double
+  // may have lost (1709288100.00049999 reads as 1709288100.0005).
+  const ms = Number.isInteger(t)
+    ? t * 1000
+    : Number.isFinite(t)
+    ? roundedMilliseconds(memberText(text, "t")!)
+    : Infinity;
+  if (ms > MAX_TIME_MS) {
     return _dead(
       "invalid_t",
       `"t" ${_numberText(written as number | ExactInteger)} is after the year 9999`,
@@ -215,7 +228,7 @@ function _readPayload(
         : `"r" is ${_describe(r)}, expected an array of device readings`,
     );
   }
-  return { kind: "payload", node, t, devices: r, text, exact };
+  return { kind: "payload", node, t, ms, devices: r, text, exact };
 }
 
 function _notObject(body: unknown): DeadResult {
@@ -228,12 +241,19 @@ function _dead(reason: DeadLetterReason, detail: string): DeadResult {
 
 // A number as the payload wrote it.
 function _numberText(value: number | ExactInteger): string {
-  return typeof value === "number" ? String(value) : value.rawJSON;
+  return typeof value === "number" ? String(value) : _shortDigits(value.rawJSON);
+}
+
+// An integer's digits, the first 40 of a longer one and how many it has.
+function _shortDigits(digits: string): string {
+  if (digits.length <= 40) return digits;
+  const count = digits.length - (digits.startsWith("-") ? 1 : 0);
+  return `${digits.slice(0, 40)}… (${count} digits)`;
 }
 
 function _describe(value: unknown): string {
   if (value === null) return "null";
-  if (isExactInteger(value)) return `the number ${value.rawJSON}`;
+  if (isExactInteger(value)) return `the number ${_shortDigits(value.rawJSON)}`;
   if (Array.isArray(value)) return "an array";
   switch (typeof value) {
     case "string":

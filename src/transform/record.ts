@@ -7,6 +7,7 @@
  */
 
 import { type OnSkip, type ReadingValue, type RecordBuilder, walkDevices } from "./device_walk.ts";
+import { roundedMilliseconds } from "./number_text.ts";
 import { type ParsedPayload, readExactly } from "./payload.ts";
 
 /** The record written for one data payload, in the contract's key order. */
@@ -23,16 +24,26 @@ export interface AmmpRecord {
 
 /**
  * Formats a Unix time in seconds as RFC 3339 in UTC: second precision, or
- * milliseconds when `t` has a fraction that does not round to a whole second.
+ * milliseconds when `t` has a fraction that does not round to a whole
+ * second. The fraction is rounded from the digits JSON writes for `t`,
+ * half away from zero (`roundedMilliseconds()`).
  *
  * @example
  * ```ts
  * formatTime(1709288100); // "2024-03-01T10:15:00+00:00"
  * formatTime(1709288460.25); // "2024-03-01T10:21:00.250+00:00"
+ * formatTime(1709288460.0015); // "2024-03-01T10:21:00.002+00:00"
  * ```
  */
 export function formatTime(t: number): string {
-  const ms = Math.round(t * 1000);
+  return formatMilliseconds(Number.isInteger(t) ? t * 1000 : roundedMilliseconds(String(t)));
+}
+
+/**
+ * Formats a Unix time in whole milliseconds as RFC 3339 in UTC, as
+ * {@linkcode formatTime} does.
+ */
+export function formatMilliseconds(ms: number): string {
   const day = Math.floor(ms / DAY_MS);
   // The payloads of a day share its date, which Date writes once.
   if (day !== _day) {
@@ -79,7 +90,7 @@ export function walkRecord(
     builder = new Builder();
     walkDevices(parsed.devices, builder, undefined);
   }
-  const time = formatTime(parsed.t);
+  const time = formatMilliseconds(parsed.ms);
   const record: AmmpRecord = parsed.node === undefined
     ? { time, data: builder.data }
     : { node_id: parsed.node, time, data: builder.data };

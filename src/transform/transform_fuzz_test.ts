@@ -13,6 +13,7 @@ import { isExactInteger } from "./exact_integer.ts";
 import { parseStrictJson } from "./strict_json.ts";
 import { MAX_STATUS_DEPTH, SKIP_REASONS, type SkipReason } from "./device_walk.ts";
 import { DEAD_LETTER_REASONS } from "./payload.ts";
+import { integerOf, millisecondsOf } from "../../tests/_support/exact_decimal.ts";
 import {
   transform,
   type TransformResult,
@@ -86,10 +87,14 @@ function feed(topic: string, payload: Uint8Array, maxPayloadBytes?: number): Out
       const line = JSON.stringify(result.record);
       assert.ok(!line.includes("\n"), "one line");
       // Valid UTF-8 (no lone surrogates leak into the bytes) and valid JSON
-      // that reads back to itself. (Not read back with JSON.parse: V8 can
+      // that reads back to itself: all but the double of a number that is
+      // no integer, 1e21 or more, which JSON spells 1e+21 and which reads
+      // back as the integer it is. (Not read back with JSON.parse: V8 can
       // misread escaped keys, see strict_json.ts.)
       JSON.parse(strictDecoder.decode(encoder.encode(line)));
-      assert.equal(JSON.stringify(parseStrictJson(line)), line);
+      const again = JSON.stringify(parseStrictJson(line));
+      if (again !== line) assert.match(line, /\de\+\d/, line);
+      assert.equal(JSON.stringify(parseStrictJson(again)), again);
       const written = result.record as unknown as Record<string, unknown>;
       checkRecord(topic, written, result.readingTime);
       return { result, skipped, written };
@@ -151,8 +156,10 @@ function checkRecord(topic: string, record: Record<string, unknown>, t: number):
   assert.equal(typeof record.time, "string");
   const time = record.time as string;
   assert.match(time, RFC_3339_UTC);
-  assert.ok(Number.isFinite(t) && t >= 0 && t * 1000 <= LAST_INSTANT_MS, `t ${t}`);
-  assert.ok(Date.parse(time) === Math.round(t * 1000), `${time} is ${t} s`);
+  assert.ok(Number.isFinite(t) && t >= 0 && Date.parse(time) <= LAST_INSTANT_MS, `t ${t}`);
+  // The time is rounded from the payload's digits, which t's double is
+  // within half its ulp of (the generators below check the very digits).
+  assert.ok(Math.abs(Date.parse(time) - t * 1000) <= 0.54, `${time} is ${t} s`);
 
   const data = record.data as Record<string, Record<string, unknown>>;
   assert.ok(isPlainObject(data), "data is an object");
@@ -183,8 +190,8 @@ function checkRecord(topic: string, record: Record<string, unknown>, t: number):
 
 // An integer kept with every digit: one that a double cannot hold.
 function isBeyondDouble(value: unknown): boolean {
-  return isExactInteger(value) && /^-?\d+$/.test(value.rawJSON) &&
-    !Number.isSafeInteger(Number(value.rawJSON)) && Number.isFinite(Number(value.rawJSON));
+  return isExactInteger(value) && /^-?[1-9]\d*$/.test(value.rawJSON) &&
+    !Number.isSafeInteger(Number(value.rawJSON));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -404,7 +411,7 @@ function model(
 ): { data: Record<string, Record<string, unknown>>; status: Set<string> } | string {
   const t = payload.t;
   if (t === undefined || t.kind === "nonfinite") return "invalid_t";
-  if (typeof t.value !== "number" || t.value < 0 || t.value * 1000 > LAST_INSTANT_MS) {
+  if (typeof t.value !== "number" || t.value < 0 || millisecondsOf(t.text) > LAST_INSTANT_MS) {
     return "invalid_t";
   }
   if (!Array.isArray(payload.r)) return "invalid_r";
@@ -419,11 +426,12 @@ function model(
     for (const [k, v] of values) {
       if (k.startsWith("_")) continue;
       const value = v.value;
-      if (
-        typeof value === "number" && Number.isFinite(value) && !Number.isSafeInteger(value) &&
-        /^-?\d+$/.test(v.text)
-      ) {
-        readings[k] = { digits: v.text }; // every digit, as written
+      // An integer beyond 2^53, in any spelling: every digit, up to a bound.
+      const digits = typeof value === "number" && !(value < 2 ** 53 && value > -(2 ** 53))
+        ? integerOf(v.text, true)
+        : undefined;
+      if (digits !== undefined) {
+        readings[k] = { digits };
       } else if (
         (typeof value === "number" && Number.isFinite(value)) || typeof value === "string" ||
         typeof value === "boolean"
@@ -641,6 +649,102 @@ Deno.test("transform() survives 10,000 random byte strings and 10,000 random JSO
   );
 });
 
-Deno.test("the fuzz tests above fed at least 100,000 payloads", () => {
-  assert.ok(fed >= 100_000, `fed ${fed}`);
+// ---------------------------------------------------------------------------
+// The last digits: times a hair from half a millisecond, and integers long
+// or oddly spelled, which every path must read from their digits.
+
+const digitRun = (min: number, max: number) =>
+  fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+
+// A decimal's digits (one before the point) spelled with its point moved
+// `shift` places and the exponent that moves it back, as writers do.
+function spelled(int: string, frac: string, shift: number, e: string, sign: string): string {
+  if (shift === 0 && e === "") return int + (frac === "" ? "" : "." + frac);
+  const all = int + frac;
+  const point = int.length - shift;
+  const head = point <= 0 ? "0" : all.slice(0, Math.min(point, all.length)).padEnd(point, "0");
+  const tail = point <= 0 ? "0".repeat(-point) + all : all.slice(point);
+  return head + (tail === "" ? "" : "." + tail) + e + sign + (shift === 0 ? "" : String(shift));
+}
+
+// Seconds whose fraction ends a hair from half a millisecond, or on it.
+const nearHalf = fc.tuple(
+  fc.integer({ min: 0, max: 253402300799 }),
+  fc.integer({ min: 0, max: 999 }),
+  fc.oneof(
+    fc.constant("5"),
+    fc.integer({ min: 1, max: 20 }).map((n) => "4" + "9".repeat(n)),
+    fc.integer({ min: 1, max: 20 }).map((n) => "5" + "0".repeat(n) + "1"),
+    fc.constant("4"),
+    digitRun(1, 12),
+  ),
+  fc.integer({ min: -3, max: 14 }),
+  fc.constantFrom("e", "E", "e+", "e-"),
+).map(([seconds, ms, tail, shift, e]) => {
+  const frac = String(ms).padStart(3, "0") + tail;
+  return e === "e-" || shift <= 0
+    ? spelled(String(seconds), frac, 0, "", "")
+    : spelled(String(seconds), frac, shift, e.slice(0, 1), e.slice(1));
+});
+
+Deno.test("every path rounds 20,000 times near half a millisecond from their digits", () => {
+  fc.assert(
+    fc.property(nearHalf, fc.boolean(), (t, device) => {
+      const text = `{"t":${t},"r":[${device ? '{"_vid":"m","P":1}' : ""}]}`;
+      const outcome = feed("a/b827eb000001/u/data", encoder.encode(text));
+      const ms = millisecondsOf(t);
+      if (ms > LAST_INSTANT_MS) {
+        assert.equal(outcome.result.kind === "dead" && outcome.result.reason, "invalid_t", text);
+        return;
+      }
+      assert.equal(outcome.result.kind, "record", text);
+      assert.equal(Date.parse(outcome.written!.time as string), ms, text);
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+// An integer of up to 400 digits, spelled plainly, with a fraction of
+// zeros, or with its point moved and an exponent; sometimes a fraction
+// that is not zero, making it no integer.
+const oddNumber = fc.tuple(
+  fc.oneof(digitRun(1, 20), digitRun(15, 25), digitRun(300, 400)),
+  fc.constantFrom("", "-"),
+  fc.oneof(fc.constant(""), fc.integer({ min: 1, max: 4 }).map((n) => "0".repeat(n))),
+  fc.oneof(fc.constant(""), fc.constantFrom("5", "0001")),
+  fc.integer({ min: -2, max: 40 }),
+  fc.constantFrom("e", "E", "e+", "E+"),
+).map(([digits, sign, zeros, fraction, shift, e]) => {
+  const int = digits.replace(/^0+(?=\d)/, "");
+  const frac = zeros + fraction;
+  const body = shift <= 0
+    ? spelled(int, frac, 0, "", "")
+    : spelled(int, frac, shift, e.slice(0, 1), e.slice(1));
+  return sign + body;
+});
+
+Deno.test("every path writes 20,000 long and oddly spelled integers with every digit", () => {
+  fc.assert(
+    fc.property(oddNumber, (number) => {
+      const text = `{"t":0,"r":[{"_vid":"m","v":${number},"_s":[${number}]}]}`;
+      const outcome = feed("a/b827eb000001/u/data", encoder.encode(text));
+      assert.equal(outcome.result.kind, "record", text);
+      const line = JSON.stringify((outcome.result as { record: unknown }).record);
+      const digits = integerOf(number, true);
+      const double = Number(number);
+      const written = digits ?? (Number.isFinite(double) ? JSON.stringify(double) : undefined);
+      const data = written === undefined ? "{}" : `{"v":${written}}`;
+      assert.equal(
+        line,
+        '{"node_id":"b827eb000001","time":"1970-01-01T00:00:00+00:00",' +
+          `"data":{"m":${data}},"status":{"m":[${written ?? "null"}]}}`,
+        text,
+      );
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+Deno.test("the fuzz tests above fed at least 140,000 payloads", () => {
+  assert.ok(fed >= 140_000, `fed ${fed}`);
 });
