@@ -107,7 +107,11 @@ if (import.meta.main) {
         const clientId = `ack-${mode}-${round}`;
         await prepareSession(broker.url, clientId, "a/+/u/data");
         const publisher = await connectPublisher(broker.port, `pub-${clientId}`);
-        const messages = generateMessages(count, { seed: Number(values.seed) + round });
+        const messages = generateMessages(count, {
+          seed: Number(values.seed) + round,
+          // The payloads of the figures in docs/performance.md.
+          mix: "compact",
+        });
         await publishBacklog(publisher, messages);
         await publisher.close();
         drains.push(await drainOnce(broker.url, clientId, mode, count));

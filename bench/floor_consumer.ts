@@ -1,8 +1,9 @@
 /**
  * The floor of the benchmark: the simplest JavaScript consumer a user
  * might write instead of the agent. MQTT.js, each message acknowledged on
- * receipt by MQTT.js itself, `TextDecoder` + `JSON.parse` + `JSON.stringify`
- * of a record-shaped object, lines written to stdout in batches. No
+ * receipt by MQTT.js itself, `TextDecoder` + `JSON.parse` (retried with
+ * Python's `NaN` read as `null`, `floor_json.ts`) + `JSON.stringify` of a
+ * record-shaped object, lines written to stdout in batches. No
  * validation, no metrics, no held acknowledgements: it promises nothing,
  * which is what makes it the floor. The agent never uses this file.
  *
@@ -13,6 +14,7 @@
  */
 
 import { connect } from "mqtt";
+import { floorParse } from "./floor_json.ts";
 
 const url = Deno.env.get("MQTT_URL") ?? "mqtt://127.0.0.1:1883";
 const clientId = Deno.env.get("MQTT_CLIENT_ID") ?? "floor-consumer";
@@ -46,7 +48,7 @@ const client = connect(url, {
   reconnectPeriod: 1000,
 });
 client.on("message", (topic, payload) => {
-  const body = JSON.parse(decoder.decode(payload));
+  const body = floorParse(decoder.decode(payload)) as { t: number; r: { _vid: string }[] };
   const data: Record<string, Record<string, unknown>> = {};
   for (const device of body.r) {
     const { _vid, ...readings } = device;

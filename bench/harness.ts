@@ -5,7 +5,9 @@
  * machine are noise; the ratios between consumers of the same run are not.
  *
  * Scenarios: backlog drain, steady-stream latency, idle footprint,
- * start-up, and the transform micro-benchmark.
+ * start-up, and the transform micro-benchmark. The drain and the stream
+ * publish the payloads of one mix (`--mix`, see `generator.ts`); the
+ * micro-benchmark measures both mixes and each class of the realistic one.
  *
  * @module
  */
@@ -23,7 +25,14 @@ import {
   waitReady,
   within,
 } from "./consumer.ts";
-import { type GeneratedMessage, PayloadGenerator, withProbe } from "./generator.ts";
+import {
+  type GeneratedMessage,
+  type Mix,
+  MIXES,
+  type PayloadClass,
+  PayloadGenerator,
+  withProbe,
+} from "./generator.ts";
 import { cpuSeconds, type MachineInfo, machineInfo, memory } from "./proc.ts";
 import {
   connectPublisher,
@@ -35,11 +44,13 @@ import {
 import { type Distribution, distribution } from "./stats.ts";
 import type { LatencyReport } from "./reader.ts";
 import {
+  benchName,
+  CLASS_SAMPLE,
   COMPARE_BENCH,
   FLOOR_BENCH,
-  PAYLOADS_PER_ITERATION,
   TRANSFORM_BENCH,
-} from "./transform_bench.ts";
+  transformSets,
+} from "./transform_sets.ts";
 import { minimalEnv } from "../tests/_support/agent_process.ts";
 
 const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
@@ -52,6 +63,8 @@ export interface BenchOptions {
   rounds: number;
   seed: number;
   nodes: number;
+  /** The payloads of the drain and the steady stream. */
+  mix: Mix;
   rates: number[];
   durationSeconds: number;
   /** Seconds of stream at the same rate before measuring, for the JIT. */
@@ -86,6 +99,11 @@ Starts its own mosquitto and measures the agent against mosquitto_sub.
   --startups N      start-ups to time (default 5)
   --seed N          seed of the payload generator (default 1)
   --nodes N         node ids the payloads spread over (default 500)
+  --mix M           payloads of the drain and the streams: realistic (the
+                    default: Python's separators, non-ASCII text, 64-bit
+                    counters, repeated and missing _vid, NaN, large sites) or
+                    compact (compact ASCII JSON, as in earlier runs); the
+                    transform micro-benchmark measures both, and each class
   --only LIST       scenarios, comma-separated: ${SCENARIOS.join(",")}
   --agent-flag F    extra \`deno run\` flag for the agent, repeatable
                     (e.g. --agent-flag=--v8-flags=--optimize-for-size)
@@ -114,6 +132,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
       startups: { type: "string" },
       seed: { type: "string" },
       nodes: { type: "string" },
+      mix: { type: "string" },
       only: { type: "string" },
       "agent-flag": { type: "string", multiple: true },
       compare: { type: "string" },
@@ -139,6 +158,10 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     }
     return name as Scenario;
   });
+  const mix = values.mix ?? "realistic";
+  if (!(MIXES as readonly string[]).includes(mix)) {
+    throw new RangeError(`Invalid --mix "${mix}": expected one of ${MIXES.join(", ")}`);
+  }
   const stamp = new Date().toISOString().replaceAll(":", "").replace(/\.\d+Z$/, "Z");
   return {
     quick,
@@ -151,6 +174,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     startups: Math.round(positive("startups", values.startups, quick ? 2 : 5)),
     seed: positive("seed", values.seed, 1),
     nodes: Math.round(positive("nodes", values.nodes, 500)),
+    mix: mix as Mix,
     scenarios,
     agentFlags: values["agent-flag"] ?? [],
     compare: values.compare,
@@ -262,20 +286,37 @@ export interface StartupScenario {
   max: number;
 }
 
-/** The transform micro-benchmark. */
-export interface TransformScenario {
+/** The transform micro-benchmark over one set of payloads. */
+export interface TransformRow {
+  /** Payloads per iteration. */
   payloads: number;
-  /** How many times `deno bench` ran; the figures are of the run with the median ratio. */
-  runs: number;
-  /** Mean time per payload in microseconds. */
+  /** Mean time per payload in microseconds, of the run with the median ratio. */
   floorMicros: number;
   transformMicros: number;
+  /** transformMicros / floorMicros. */
   ratio: number;
   /** The ratio of the fastest iterations over all runs: the least disturbed. */
   fastestRatio: number;
   fastestCompareRatio?: number;
-  /** The transform of `--compare`, per payload. */
+  /** The transform of `--compare`, per payload (mixes only). */
   compareMicros?: number;
+}
+
+/** A class's row: its payloads are drawn from a sample of the realistic mix. */
+export interface TransformClassRow extends TransformRow {
+  class: PayloadClass;
+  /** How many of the sample's payloads are of the class. */
+  inSample: number;
+}
+
+/** The transform micro-benchmark. */
+export interface TransformScenario {
+  /** How many times `deno bench` ran; each row's figures are of its run with the median ratio. */
+  runs: number;
+  mixes: Record<Mix, TransformRow>;
+  /** Realistic payloads the classes are drawn from. */
+  sample: number;
+  classes: TransformClassRow[];
 }
 
 /** One row of the targets table. */
@@ -288,7 +329,8 @@ export interface TargetRow {
 
 /** Everything one run measured. */
 export interface BenchResults {
-  version: 1;
+  /** 2: the transform scenario has a row per mix and per class. */
+  version: 2;
   startedAt: string;
   finishedAt: string;
   /** The 1-minute load average when the run ended: other work on the machine. */
@@ -379,7 +421,11 @@ async function runDrain(options: BenchOptions, compareRoot?: string): Promise<Dr
     }
 
     log(`publishing a backlog of ${options.messages} payloads`);
-    const generator = new PayloadGenerator({ seed: options.seed, nodes: options.nodes });
+    const generator = new PayloadGenerator({
+      seed: options.seed,
+      nodes: options.nodes,
+      mix: options.mix,
+    });
     const sizes = new Float64Array(options.messages);
     let index = 0;
     const publisher = await connectPublisher(broker.port, clientId("publisher"));
@@ -498,7 +544,11 @@ async function runLatency(options: BenchOptions, rate: number): Promise<LatencyS
     consumers.push(sub);
     await agent.ready();
 
-    const generator = new PayloadGenerator({ seed: options.seed + rate, nodes: options.nodes });
+    const generator = new PayloadGenerator({
+      seed: options.seed + rate,
+      nodes: options.nodes,
+      mix: options.mix,
+    });
     const publisher = await connectPublisher(broker.port, clientId("publisher"));
     // Probes with sequence -1 until both consumers read one: then both are
     // subscribed and the stream can start.
@@ -666,8 +716,10 @@ async function runTransform(
   compareRoot: string | undefined,
   runs: number,
 ): Promise<TransformScenario> {
-  const perRun: { floor: number; transform: number; compare?: number }[] = [];
-  const fastest = { floor: Infinity, transform: Infinity, compare: Infinity };
+  const sets = transformSets();
+  type Sample = { floor: number; transform: number; compare?: number };
+  const perRun: Sample[][] = sets.map(() => []);
+  const fastest = sets.map(() => ({ floor: Infinity, transform: Infinity, compare: Infinity }));
   for (let run = 0; run < runs; run++) {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -690,37 +742,54 @@ async function runTransform(
       throw new Error(`deno bench failed: ${new TextDecoder().decode(stderr).trim()}`);
     }
     const json = JSON.parse(new TextDecoder().decode(stdout)) as DenoBenchJson;
-    // Microseconds per payload: the mean, and the fastest iteration.
-    const time = (name: string) => {
-      const bench = json.benches.find((bench) => bench.name === name);
-      const ok = bench?.results[0]?.ok;
-      if (ok === undefined) throw new Error(`deno bench reported no result for "${name}"`);
-      return {
-        avg: ok.avg / 1000 / PAYLOADS_PER_ITERATION,
-        min: ok.min / 1000 / PAYLOADS_PER_ITERATION,
+    for (const [i, set] of sets.entries()) {
+      // Microseconds per payload: the mean, and the fastest iteration.
+      const time = (bench: string) => {
+        const name = benchName(bench, set.name);
+        const ok = json.benches.find((bench) => bench.name === name)?.results[0]?.ok;
+        if (ok === undefined) throw new Error(`deno bench reported no result for "${name}"`);
+        return {
+          avg: ok.avg / 1000 / set.messages.length,
+          min: ok.min / 1000 / set.messages.length,
+        };
       };
-    };
-    const floor = time(FLOOR_BENCH);
-    const transform = time(TRANSFORM_BENCH);
-    const compare = compareRoot ? time(COMPARE_BENCH) : undefined;
-    perRun.push({ floor: floor.avg, transform: transform.avg, compare: compare?.avg });
-    fastest.floor = Math.min(fastest.floor, floor.min);
-    fastest.transform = Math.min(fastest.transform, transform.min);
-    if (compare) fastest.compare = Math.min(fastest.compare, compare.min);
+      const floor = time(FLOOR_BENCH);
+      const transform = time(TRANSFORM_BENCH);
+      const compare = compareRoot && set.mix ? time(COMPARE_BENCH) : undefined;
+      perRun[i].push({ floor: floor.avg, transform: transform.avg, compare: compare?.avg });
+      fastest[i].floor = Math.min(fastest[i].floor, floor.min);
+      fastest[i].transform = Math.min(fastest[i].transform, transform.min);
+      if (compare) fastest[i].compare = Math.min(fastest[i].compare, compare.min);
+    }
   }
   // The run with the median ratio stands for all; on a busy machine single
   // runs stray.
-  perRun.sort((a, b) => a.transform / a.floor - b.transform / b.floor);
-  const median = perRun[Math.floor(perRun.length / 2)];
+  const rows = sets.map((set, i): TransformRow => {
+    const sorted = [...perRun[i]].sort((a, b) => a.transform / a.floor - b.transform / b.floor);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    const compared = median.compare !== undefined;
+    return {
+      payloads: set.messages.length,
+      floorMicros: median.floor,
+      transformMicros: median.transform,
+      ratio: median.transform / median.floor,
+      fastestRatio: fastest[i].transform / fastest[i].floor,
+      ...(compared
+        ? {
+          compareMicros: median.compare,
+          fastestCompareRatio: fastest[i].compare / fastest[i].floor,
+        }
+        : {}),
+    };
+  });
+  const mix = (name: Mix) => rows[sets.findIndex((set) => set.mix === name)];
   return {
-    payloads: PAYLOADS_PER_ITERATION,
     runs,
-    floorMicros: median.floor,
-    transformMicros: median.transform,
-    ratio: median.transform / median.floor,
-    compareMicros: median.compare,
-    fastestRatio: fastest.transform / fastest.floor,
-    fastestCompareRatio: compareRoot ? fastest.compare / fastest.floor : undefined,
+    mixes: { compact: mix("compact"), realistic: mix("realistic") },
+    sample: CLASS_SAMPLE,
+    classes: sets.flatMap((set, i) =>
+      set.class === undefined ? [] : [{ class: set.class, inSample: set.inSample!, ...rows[i] }]
+    ),
   };
 }
 
@@ -805,14 +874,31 @@ function targets(results: BenchResults): TargetRow[] {
     });
   }
   if (transform) {
-    rows.push({
-      figure: "transform / (parse + stringify)",
-      measured: fixed(transform.ratio, 2),
-      target: "at most 1.5",
-      met: transform.ratio <= 1.5,
-    });
+    for (const mix of MIXES) {
+      const { ratio } = transform.mixes[mix];
+      rows.push({
+        figure: `transform / (parse + stringify), ${mix} mix`,
+        measured: fixed(ratio, 2),
+        target: "at most 1.5",
+        met: ratio <= 1.5,
+      });
+    }
+    // No kind of payload may cost the agent more than the floor spends on it.
+    const costliest = costliestClass(transform);
+    if (costliest !== undefined) {
+      rows.push({
+        figure: "transform / (parse + stringify), costliest class",
+        measured: `${fixed(costliest.ratio, 2)} (${costliest.class})`,
+        target: "at most 1.0",
+        met: costliest.ratio <= 1,
+      });
+    }
   }
   return rows;
+}
+
+function costliestClass(transform: TransformScenario): TransformClassRow | undefined {
+  return [...transform.classes].sort((a, b) => b.ratio - a.ratio)[0];
 }
 
 /** The results as Markdown tables. */
@@ -829,7 +915,7 @@ export function formatResults(results: BenchResults): string {
     const sizes = drain.payloadSizes;
     out.push(
       "",
-      `Backlog drain: ${thousands(drain.published.messages)} payloads, ` +
+      `Backlog drain: ${thousands(drain.published.messages)} payloads of the ${options.mix} mix, ` +
         `${fixed(drain.published.bytes / 1e6)} MB, sizes p50 ${thousands(sizes.p50)} B, ` +
         `p90 ${thousands(sizes.p90)} B, p99 ${thousands(sizes.p99)} B, max ${
           thousands(sizes.max)
@@ -869,7 +955,7 @@ export function formatResults(results: BenchResults): string {
   if (latency && latency.length > 0) {
     out.push(
       "",
-      "Steady stream, publish to line read (ms):",
+      `Steady stream of the ${options.mix} mix, publish to line read (ms):`,
       "",
       table(
         ["rate", "consumer", "p50", "p99", "max", "received", "kept up", "CPU %"],
@@ -906,21 +992,8 @@ export function formatResults(results: BenchResults): string {
         }, ${startup.runs.length} runs).`,
     );
   }
-  if (transform) {
-    footprint.push(
-      `Transform: ${fixed(transform.transformMicros, 1)} µs per payload, ` +
-        `floor (parse + stringify) ${fixed(transform.floorMicros, 1)} µs, ` +
-        `ratio ${fixed(transform.ratio, 2)} (of the fastest iterations ${
-          fixed(transform.fastestRatio, 2)
-        }; median of ${transform.runs} runs)` +
-        (transform.compareMicros === undefined
-          ? "."
-          : `; ${options.compare}: ${fixed(transform.compareMicros, 1)} µs, ratio ${
-            fixed(transform.compareMicros / transform.floorMicros, 2)
-          } (fastest ${fixed(transform.fastestCompareRatio ?? NaN, 2)}).`),
-    );
-  }
   if (footprint.length > 0) out.push("", ...footprint);
+  if (transform) out.push(...formatTransform(transform, options.compare));
   out.push(
     "",
     table(
@@ -936,10 +1009,66 @@ export function formatResults(results: BenchResults): string {
   return out.join("\n");
 }
 
+function formatTransform(transform: TransformScenario, compare: string | undefined): string[] {
+  const compared = compare !== undefined;
+  const pct = (part: number, whole: number) => `${fixed(100 * part / whole)} %`;
+  return [
+    "",
+    `Transform micro-benchmark, µs per payload (each row the median ratio of ${transform.runs} ` +
+    "runs; floor: decode, JSON.parse with NaN read as null, JSON.stringify):",
+    "",
+    table(
+      [
+        "payloads",
+        "per iteration",
+        "floor µs",
+        "transform µs",
+        "ratio",
+        "fastest ratio",
+        ...(compared ? [`${compare} µs`, `${compare} ratio`] : []),
+      ],
+      MIXES.map((mix) => {
+        const row = transform.mixes[mix];
+        return [
+          `${mix} mix`,
+          thousands(row.payloads),
+          fixed(row.floorMicros),
+          fixed(row.transformMicros),
+          fixed(row.ratio, 2),
+          fixed(row.fastestRatio, 2),
+          ...(compared
+            ? [
+              fixed(row.compareMicros ?? NaN),
+              fixed((row.compareMicros ?? NaN) / row.floorMicros, 2),
+            ]
+            : []),
+        ];
+      }),
+    ),
+    "",
+    `By class, of ${thousands(transform.sample)} payloads of the realistic mix (a payload can be ` +
+    "of several classes):",
+    "",
+    table(
+      ["class", "payloads", "share", "measured on", "floor µs", "transform µs", "ratio", "fastest"],
+      transform.classes.map((row) => [
+        row.class,
+        thousands(row.inSample),
+        pct(row.inSample, transform.sample),
+        thousands(row.payloads),
+        fixed(row.floorMicros),
+        fixed(row.transformMicros),
+        fixed(row.ratio, 2),
+        fixed(row.fastestRatio, 2),
+      ]),
+    ),
+  ];
+}
+
 /** Runs the scenarios and resolves to their results. */
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const results: BenchResults = {
-    version: 1,
+    version: 2,
     startedAt: new Date().toISOString(),
     finishedAt: "",
     loadAverageAtEnd: NaN,

@@ -41,7 +41,8 @@ if (import.meta.main) {
         const publisher = await connectPublisher(broker.port, `pub-${clientId}`);
         await publishBacklog(
           publisher,
-          generateMessages(count, { seed: Number(values.seed) + round }),
+          // The payloads of the figures in docs/performance.md.
+          generateMessages(count, { seed: Number(values.seed) + round, mix: "compact" }),
         );
         await publisher.close();
         const file = `${dir}/${clientId}.ndjson`;

@@ -1,16 +1,26 @@
 /**
  * The transform against the floor of any JavaScript implementation: both
  * start from the same generated payload bytes; the floor decodes, parses
- * and stringifies them, the transform turns them into the record's line as
- * the agent writes it (`transformToOutput()`: from the bytes where it can,
- * else through the parse path).
+ * (with Python's `NaN` read as `null`, `floor_json.ts`) and stringifies
+ * them, the transform turns them into the record's line as the agent
+ * writes it (`transformToOutput()`: from the bytes where it can, else
+ * through the parse path). One pair of benchmarks per set of payloads
+ * (`transform_sets.ts`): the compact mix, the realistic mix, and each
+ * class of the realistic mix.
  *
  * Run: `deno bench bench/transform_bench.ts`
  *
  * @module
  */
 
-import { generateMessages } from "./generator.ts";
+import { floorParse } from "./floor_json.ts";
+import {
+  benchName,
+  COMPARE_BENCH,
+  FLOOR_BENCH,
+  TRANSFORM_BENCH,
+  transformSets,
+} from "./transform_sets.ts";
 import {
   type TransformResult,
   transformToLine,
@@ -18,43 +28,33 @@ import {
   transformToText,
 } from "../src/transform/transform.ts";
 
-/** Payloads per benchmark iteration; each iteration runs over all of them. */
-export const PAYLOADS_PER_ITERATION = 500;
-/** The benchmarks' names. */
-export const FLOOR_BENCH = "JSON.parse + JSON.stringify (floor)";
-export const TRANSFORM_BENCH = "transform to the record's line";
-export const COMPARE_BENCH = "transform of --compare to the record's line";
-
-const encoder = new TextEncoder();
-const messages = generateMessages(PAYLOADS_PER_ITERATION, { seed: 7 }).map((message) => ({
-  topic: message.topic,
-  bytes: encoder.encode(message.payload),
-}));
+const sets = transformSets();
 const decoder = new TextDecoder();
 // Consumes results so that the work cannot be optimised away.
 let sink = 0;
 
-Deno.bench({
-  name: FLOOR_BENCH,
-  group: "transform",
-  baseline: true,
-  fn() {
-    for (const { bytes } of messages) {
-      sink += JSON.stringify(JSON.parse(decoder.decode(bytes))).length;
-    }
-  },
-});
-
-Deno.bench({
-  name: TRANSFORM_BENCH,
-  group: "transform",
-  fn() {
-    for (const { topic, bytes } of messages) {
-      const result = transformToOutput(topic, bytes);
-      if (result.kind === "record") sink += result.output.length;
-    }
-  },
-});
+for (const { name, messages } of sets) {
+  Deno.bench({
+    name: benchName(FLOOR_BENCH, name),
+    group: name,
+    baseline: true,
+    fn() {
+      for (const { bytes } of messages) {
+        sink += JSON.stringify(floorParse(decoder.decode(bytes))).length;
+      }
+    },
+  });
+  Deno.bench({
+    name: benchName(TRANSFORM_BENCH, name),
+    group: name,
+    fn() {
+      for (const { topic, bytes } of messages) {
+        const result = transformToOutput(topic, bytes);
+        if (result.kind === "record") sink += result.output.length;
+      }
+    },
+  });
+}
 
 // `deno task bench --compare REF` points this at REF's transform, the one
 // its agent writes with: transformToOutput(), or in older ones
@@ -75,27 +75,29 @@ if (comparePath) {
   const toOutput = other.transformToOutput;
   const toText = other.transformToText;
   const toLine = other.transformToLine;
-  Deno.bench({
-    name: COMPARE_BENCH,
-    group: "transform",
-    fn() {
-      for (const { topic, bytes } of messages) {
-        if (toOutput) {
-          const result = toOutput(topic, bytes);
-          if (result.kind === "record") sink += result.output.length;
-        } else if (toText) {
-          const result = toText(topic, bytes);
-          if (result.kind === "record") sink += result.text.length;
-        } else if (toLine) {
-          const result = toLine(topic, bytes);
-          if (result.kind === "record") sink += result.line.length;
-        } else {
-          const result = other.transform(topic, bytes);
-          if (result.kind === "record") sink += JSON.stringify(result.record).length;
+  for (const { name, messages } of sets.filter((set) => set.mix !== undefined)) {
+    Deno.bench({
+      name: benchName(COMPARE_BENCH, name),
+      group: name,
+      fn() {
+        for (const { topic, bytes } of messages) {
+          if (toOutput) {
+            const result = toOutput(topic, bytes);
+            if (result.kind === "record") sink += result.output.length;
+          } else if (toText) {
+            const result = toText(topic, bytes);
+            if (result.kind === "record") sink += result.text.length;
+          } else if (toLine) {
+            const result = toLine(topic, bytes);
+            if (result.kind === "record") sink += result.line.length;
+          } else {
+            const result = other.transform(topic, bytes);
+            if (result.kind === "record") sink += JSON.stringify(result.record).length;
+          }
         }
-      }
-    },
-  });
+      },
+    });
+  }
 }
 
 globalThis.addEventListener("unload", () => {

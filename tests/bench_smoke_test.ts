@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { hasMosquitto, mosquittoRequired } from "./_support/broker.ts";
 import { ROOT } from "./_support/agent_process.ts";
+import { PAYLOAD_CLASSES } from "../bench/generator.ts";
 
 const runnable = hasMosquitto() || mosquittoRequired();
 
@@ -71,8 +72,23 @@ Deno.test({
       positive(results.idle.rssBytes, "idle RSS");
       assert.equal(results.startup.runs.length, 1);
       positive(results.startup.median, "start-up");
-      positive(results.transform.ratio, "transform ratio");
-      assert.equal(results.targets.length, 9);
+      const { transform } = results;
+      for (const mix of ["compact", "realistic"]) {
+        assert.equal(transform.mixes[mix].payloads, 500, `${mix} mix`);
+        positive(transform.mixes[mix].ratio, `transform ratio, ${mix} mix`);
+      }
+      assert.deepEqual(
+        transform.classes.map((row: { class: string }) => row.class),
+        [...PAYLOAD_CLASSES],
+        "a row for every class",
+      );
+      for (const row of transform.classes) {
+        positive(row.inSample, `${row.class} payloads`);
+        positive(row.ratio, `transform ratio, ${row.class}`);
+      }
+      assert.match(printed, /\| class +\| payloads +\| share +\|/);
+      assert.equal(results.options.mix, "realistic");
+      assert.equal(results.targets.length, 11);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
