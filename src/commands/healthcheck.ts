@@ -5,7 +5,7 @@
  * @module
  */
 
-import { agentBaseUrl, localGet } from "../http/_local_http.ts";
+import { agentBaseUrl, localGet } from "../http/local_http.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";
 

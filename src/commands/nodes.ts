@@ -5,8 +5,8 @@
  * @module
  */
 
-import { agentBaseUrl, localGet } from "../http/_local_http.ts";
-import { formatDuration } from "../http/_html.ts";
+import { agentBaseUrl, localGet } from "../http/local_http.ts";
+import { formatDuration } from "../http/html.ts";
 import { NODE_STATES, type NodeState } from "../fleet/node_table.ts";
 import { dropPermissions } from "../permissions.ts";
 import { type Env, sectionsFrom } from "./_config_from.ts";

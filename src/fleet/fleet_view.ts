@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { Counter, Gauge, Histogram, type Registry } from "../metrics/_prom_client.ts";
+import { Counter, Gauge, Histogram, type Registry } from "../metrics/prom_client.ts";
 import {
   NODE_STATES,
   type NodeCounts,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "../metrics/_prom_client.ts";
+import { Registry } from "../metrics/prom_client.ts";
 import {
   FleetView,
   type FleetViewOptions,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { FUTURE_READING_SECONDS } from "../transform/record.ts";
 import { IntervalRings } from "./_interval_rings.ts";
 import { type NodeSnapshot, snapshotRows } from "./node_snapshot.ts";
 
@@ -21,14 +22,6 @@ export const DEFAULT_MAX_NODES = 50_000;
 
 /** Readings older than this when they arrive are a replay of a backlog. */
 export const BACKFILL_AGE_SECONDS = 3600;
-
-/**
- * Readings further ahead of their arrival than this come from a node with
- * a wrong clock: they are counted, and never taken as the newest reading,
- * which would pin `ammp_agent_last_reading_timestamp_seconds` and silence
- * the lag alert.
- */
-export const FUTURE_READING_SECONDS = 300;
 
 /** The bounds of a silence derived from a node's usual interval. */
 export const SILENT_AFTER = { intervals: 10, minSeconds: 300, maxSeconds: 86_400 } as const;

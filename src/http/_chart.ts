@@ -8,7 +8,7 @@
  * @module
  */
 
-import { escapeHtml, utcHourMinute } from "./_html.ts";
+import { escapeHtml, utcHourMinute } from "./html.ts";
 
 /** One series: its key, what the legend calls it, and its colour. */
 export interface ChartSeries {

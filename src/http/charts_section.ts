@@ -8,7 +8,7 @@
  */
 
 import { type ChartColumn, renderTimeChart } from "./_chart.ts";
-import { utcHourMinute } from "./_html.ts";
+import { utcHourMinute } from "./html.ts";
 import type { FleetSample } from "./fleet_history.ts";
 import type { CountedOutcome, IntervalCount } from "./interval_counts.ts";
 import { NODE_STATES } from "../fleet/node_table.ts";

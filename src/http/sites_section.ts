@@ -12,7 +12,7 @@ import {
   type NodeState,
   type NodeView,
 } from "../fleet/node_table.ts";
-import { escapeHtml, formatDuration, utcTimeHtml } from "./_html.ts";
+import { escapeHtml, formatDuration, utcTimeHtml } from "./html.ts";
 
 /** How many not-reporting nodes the page lists at most. */
 export const SITES_TABLE_ROWS = 100;

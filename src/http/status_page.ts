@@ -6,7 +6,7 @@
  * @module
  */
 
-import { escapeHtml, formatDuration, utcTime, utcTimeHtml } from "./_html.ts";
+import { escapeHtml, formatDuration, utcTime, utcTimeHtml } from "./html.ts";
 import { CHART_STYLE } from "./_chart.ts";
 import { type ChartsSnapshot, renderChartsSection } from "./charts_section.ts";
 import type { MessageTotals } from "../metrics/metrics.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeHtml, formatDuration } from "./_html.ts";
+import { escapeHtml, formatDuration } from "./html.ts";
 import { RecentRates, renderStatusPage, type StatusSnapshot } from "./status_page.ts";
 
 function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {

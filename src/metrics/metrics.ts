@@ -7,8 +7,8 @@
  * @module
  */
 
-import { FUTURE_READING_SECONDS } from "../fleet/node_table.ts";
-import { Counter, Gauge, Histogram, Registry } from "./_prom_client.ts";
+import { FUTURE_READING_SECONDS } from "../transform/record.ts";
+import { Counter, Gauge, Histogram, Registry } from "./prom_client.ts";
 import { type EventLoopLag, registerProcessMetrics, scrapedGauge } from "./process_metrics.ts";
 import {
   DEAD_LETTER_REASONS,

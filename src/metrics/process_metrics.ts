@@ -13,7 +13,7 @@
  */
 
 import process from "node:process";
-import { Counter, Gauge, type Registry } from "./_prom_client.ts";
+import { Counter, Gauge, type Registry } from "./prom_client.ts";
 
 /** How often the event loop's lag is sampled, in milliseconds. */
 export const LAG_SAMPLE_MS = 100;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "./_prom_client.ts";
+import { Registry } from "./prom_client.ts";
 import { EventLoopLag, LAG_SAMPLE_MS, registerProcessMetrics } from "./process_metrics.ts";
 
 // A monitor on a clock the test moves: each tick comes `late` ms after due.

@@ -10,6 +10,14 @@ import { type OnSkip, type ReadingValue, type RecordBuilder, walkDevices } from 
 import { roundedMilliseconds } from "./number_text.ts";
 import { type ParsedPayload, readExactly } from "./payload.ts";
 
+/**
+ * Readings further ahead of their arrival than this come from a node with
+ * a wrong clock: they are counted, and never taken as the newest reading,
+ * which would pin `ammp_agent_last_reading_timestamp_seconds` and silence
+ * the lag alert.
+ */
+export const FUTURE_READING_SECONDS = 300;
+
 /** The record written for one data payload, in the contract's key order. */
 export interface AmmpRecord {
   /** The node id from the topic, absent when the topic carries none. */
