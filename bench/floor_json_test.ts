@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { floorParse, replaceNonFinite } from "./floor_json.ts";
+import { floorParse } from "./floor_json.ts";
+import { replaceNonFiniteTokens as replaceNonFinite } from "../src/transform/json_reader.ts";
 
 Deno.test("floorParse() reads Python's bare NaN and infinities as null, and leaves strings be", () => {
   assert.deepEqual(floorParse('{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN \\" Infinity"}'), {

@@ -147,7 +147,7 @@ function _parsePlain(text: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     if (!NON_FINITE.test(text)) throw error;
-    const repaired = _replaceNonFiniteTokens(text);
+    const repaired = replaceNonFiniteTokens(text);
     if (repaired === text) throw error;
     return JSON.parse(repaired);
   }
@@ -156,8 +156,8 @@ function _parsePlain(text: string): unknown {
 // The first characters of the non-finite tokens: only there can one start.
 const TOKEN_STARTS = NON_FINITE_TOKENS.map((token) => token.charCodeAt(0));
 
-// Replaces the non-finite tokens outside strings with null.
-function _replaceNonFiniteTokens(text: string): string {
+/** `text` with Python's bare `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`. */
+export function replaceNonFiniteTokens(text: string): string {
   let out = "";
   let from = 0;
   let inString = false;
