@@ -278,3 +278,17 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** Starts a consumer on its own, its output thrown away: for what is measured from outside. */
+export function spawnAgent(command: ConsumerCommand): Deno.ChildProcess {
+  const [program, ...args] = command.args;
+  return new Deno.Command(program, {
+    args,
+    cwd: ROOT,
+    clearEnv: true,
+    env: minimalEnv(command.env),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}

@@ -22,6 +22,7 @@ import {
   floorCommand,
   mosquittoSubCommand,
   ROOT,
+  spawnAgent,
   waitReady,
   within,
 } from "./consumer.ts";
@@ -51,7 +52,6 @@ import {
   TRANSFORM_BENCH,
   transformSets,
 } from "./transform_sets.ts";
-import { minimalEnv } from "../tests/_support/agent_process.ts";
 
 const SCENARIOS = ["drain", "latency", "idle", "startup", "transform"] as const;
 type Scenario = typeof SCENARIOS[number];
@@ -648,19 +648,6 @@ async function runIdle(options: BenchOptions): Promise<IdleScenario> {
     await child.status;
     await broker.stop();
   }
-}
-
-function spawnAgent(command: ConsumerCommand): Deno.ChildProcess {
-  const [program, ...args] = command.args;
-  return new Deno.Command(program, {
-    args,
-    cwd: ROOT,
-    clearEnv: true,
-    env: minimalEnv(command.env),
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
 }
 
 async function runStartup(options: BenchOptions): Promise<StartupScenario> {

@@ -12,10 +12,9 @@
 
 import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
-import { agentCommand, ROOT, waitReady } from "./consumer.ts";
+import { agentCommand, spawnAgent, waitReady } from "./consumer.ts";
 import { memory } from "./proc.ts";
 import { freePort } from "./broker.ts";
-import { minimalEnv } from "../tests/_support/agent_process.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { held: { type: "string" } } });
 const counts = (values.held ?? "500,5000").split(",").map(Number);
@@ -24,16 +23,7 @@ const MB = 1e6;
 const broker = await startBroker();
 const port = freePort();
 const command = agentCommand(broker.url, `bench-flood-${Date.now()}`, port);
-const [program, ...args] = command.args;
-const agent = new Deno.Command(program, {
-  args,
-  cwd: ROOT,
-  clearEnv: true,
-  env: minimalEnv(command.env),
-  stdin: "null",
-  stdout: "null",
-  stderr: "null",
-}).spawn();
+const agent = spawnAgent(command);
 
 // Five scrapes, one after the other: their statuses and the slowest, in ms.
 async function scrapes(): Promise<{ statuses: number[]; slowestMs: number }> {
