@@ -211,7 +211,7 @@ function _readPayload(
   const ms = Number.isInteger(t)
     ? t * 1000
     : Number.isFinite(t)
-    ? roundedMilliseconds(memberText(text, "t")!)
+    ? roundedMilliseconds(memberText(text, "t") ?? String(t))
     : Infinity;
   if (ms > MAX_TIME_MS) {
     return _dead(
