@@ -151,7 +151,7 @@ Deno.test("on the cloud side nothing is derived: a/+/u/data records keep the top
 
 Deno.test("an agent that may not list the network interfaces asks for NODE_ID in one line and exit code 2", async () => {
   // Neither /sys (every permission) nor the interfaces' list (sys) is allowed.
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--quiet",
@@ -165,7 +165,13 @@ Deno.test("an agent that may not list the network interfaces asks for NODE_ID in
     clearEnv: true,
     env: minimalEnv({ MQTT_TOPICS: "u/data", MQTT_CLIENT_ID: "gateway-unlisted" }),
     stdin: "null",
-  }).output();
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // An agent that takes the setting runs on: stop it after a deadline.
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const { code, stdout, stderr } = await child.output();
+  clearTimeout(deadline);
   const errors = new TextDecoder().decode(stderr);
   assert.equal(code, 2, errors);
   assert.equal(new TextDecoder().decode(stdout), "");
