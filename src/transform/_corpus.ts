@@ -356,6 +356,19 @@ const SAME_KEYS: CorpusCase[] = [
     line(`{"inv":{"P":1,"Q":2}}`),
   ),
   record(
+    "a raw non-ASCII vendor id and its escaped spelling, with status",
+    devices(
+      String.raw`{"_vid":"Zähler","P":1,"_s":[1]},{"_vid":"Z\u00e4hler","Q":2,"_s":[2]},` +
+        String.raw`{"_vid":"🔋","a":1},{"_vid":"\ud83d\udd0b","a":2}`,
+    ),
+    line(`{"Zähler":{"P":1,"Q":2},"🔋":{"a":2}}`, `{"Zähler":[1,2]}`),
+  ),
+  record(
+    "an escaped integer-like vendor id and its plain spelling",
+    devices(String.raw`{"_vid":"x","P":0},{"_vid":"\u0031","P":1},{"_vid":"1","Q":2}`),
+    line(`{"1":{"P":1,"Q":2},"x":{"P":0}}`),
+  ),
+  record(
     "_vid and its escaped spelling in one device",
     devices(String.raw`{"_vid":"a","\u005fvid":"b","P":1}`),
     line(`{"b":{"P":1}}`),
@@ -691,6 +704,11 @@ const NUMBERS: CorpusCase[] = [
     line(`{"m":{"E_total_Wh":18446744073709551615,"P":1}}`),
   ),
   record(
+    "a 64-bit counter after Python's separators, last in its device",
+    `{"t": 1709288100, "r": [{"_vid": "m", "P": 1.0, "E_total_Wh": 18446744073709551615}]}`,
+    line(`{"m":{"P":1,"E_total_Wh":18446744073709551615}}`),
+  ),
+  record(
     "a 64-bit counter spelled with a fraction and an exponent",
     devices(`{"_vid":"m","a":18446744073709551615.0,"b":1.8446744073709551615e19}`),
     line(`{"m":{"a":18446744073709551615,"b":18446744073709551615}}`),
@@ -892,11 +910,16 @@ const DEAD_AND_IGNORED: CorpusCase[] = [
   dead("r as null", `{"t":1709288100,"r":null}`, "invalid_r"),
   dead("r as a string", `{"t":1709288100,"r":"[]"}`, "invalid_r"),
   dead("a 64-bit r", `{"t":1709288100,"r":18446744073709551615}`, "invalid_r"),
-  dead(
-    "one byte more than a limit of 40 bytes",
-    devices(`{"_vid":"m","P":1}`).padEnd(41, " "),
-    "too_large",
-    { options: { maxPayloadBytes: 40 } },
+  // This payload is 41 bytes.
+  dead("one byte more than a limit of 40 bytes", devices(`{"_vid":"m","P":1}`), "too_large", {
+    options: { maxPayloadBytes: 40 },
+  }),
+  record(
+    "exactly a limit of 41 bytes",
+    devices(`{"_vid":"m","P":1}`),
+    line(`{"m":{"P":1}}`),
+    [],
+    { options: { maxPayloadBytes: 41 } },
   ),
   {
     ...record("a topic that carries no data", devices(`{"_vid":"m"}`), undefined, [], {
