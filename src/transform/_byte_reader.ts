@@ -1,8 +1,10 @@
 /**
  * The reader of `record_bytes.ts` over a payload's UTF-8 JSON: white
- * space, keys, numbers, literals and strings, checked and skipped. Any
- * byte the pass does not take declines the payload (`decline()`), which
- * then takes the parse path.
+ * space, numbers, literals (Python's `NaN` and `Infinity` among them) and
+ * strings, checked and skipped, UTF-8 validated as `TextDecoder` would
+ * with `fatal`. Any byte the pass does not take declines the payload
+ * (`decline()`), which then takes the parse path: there, a payload that is
+ * not JSON or not UTF-8 becomes a dead letter with its reason.
  *
  * @module
  */
@@ -22,19 +24,19 @@ const _decoder = new TextDecoder();
 
 /**
  * Reads a payload's bytes: the payload (`bytes`, up to `end`) and the
- * position in it (`at`); the last key read (its hash, start and end in
- * `bytes`); and what the checks for repeated keys may still spend on this
- * payload (`work`).
+ * position in it (`at`); the last key read (the hash of its text, its
+ * start and end in `bytes`, whether it has escapes); and what the checks
+ * for repeated keys may still spend on this payload (`work`).
  */
 export class ByteReader {
   bytes: Uint8Array = EMPTY;
-  /** The payload as text, decoded where a number first needs it. */
-  text: string | undefined;
   at = 0;
   end = 0;
   keyHash = 0;
   keyStart = 0;
   keyEnd = 0;
+  /** Whether the last key is spelled with escapes: its text is not its bytes. */
+  keyEscaped = false;
   work = 0;
   /** The `t` read last, rounded to the millisecond (see `readTime()`). */
   timeMs = NaN;
@@ -54,7 +56,6 @@ export class ByteReader {
   /** Lets go of the payload read. */
   stop(): void {
     this.bytes = EMPTY;
-    this.text = undefined;
   }
 
   /** Skips white space. */
@@ -83,37 +84,24 @@ export class ByteReader {
     if (this.next() !== byte) decline();
   }
 
-  /** Reads a key after its opening quote: plain ASCII, no escapes. */
-  key(): void {
+  /**
+   * The ASCII text of the payload from `start` to `end`, such as a
+   * number's.
+   */
+  ascii(start: number, end: number): string {
     const b = this.bytes;
-    const end = this.end;
-    const start = this.at;
-    let p = start;
-    let h = 0;
-    for (;;) {
-      if (p >= end) decline();
-      const c = b[p];
-      if (c === 34) break;
-      if (c === 92 || c < 32 || c > 126) decline();
-      // Every byte counts: keys like cell_V_1 to cell_V_500 differ in one.
-      h = (Math.imul(h, 31) + c) | 0;
-      p++;
-    }
-    this.keyHash = h;
-    this.keyStart = start;
-    this.keyEnd = p;
-    this.at = p + 1;
+    if (end - start > 64) return _decoder.decode(b.subarray(start, end));
+    let text = "";
+    for (let k = start; k < end; k++) text += String.fromCharCode(b[k]);
+    return text;
   }
 
   /**
-   * The text of the payload from `start` to `end`. Every byte before the
-   * one being read is ASCII (any other declines), so byte and character
-   * offsets agree; the payload is decoded once, where a number first needs
-   * it.
+   * The text of the string whose characters, between its quotes, run from
+   * `start` to `end` in the payload, with its escapes decoded.
    */
-  latin1(start: number, end: number): string {
-    this.text ??= _decoder.decode(this.bytes);
-    return this.text.slice(start, end);
+  stringText(start: number, end: number): string {
+    return JSON.parse(`"${_decoder.decode(this.bytes.subarray(start, end))}"`);
   }
 
   /**
@@ -138,7 +126,7 @@ export class ByteReader {
   }
 
   #readTimeText(start: number, end: number): number {
-    const text = this.latin1(start, end);
+    const text = this.ascii(start, end);
     this.timeMs = roundedMilliseconds(text);
     return Number(text);
   }
@@ -189,6 +177,28 @@ export class ByteReader {
     return true;
   }
 
+  /**
+   * Skips Python's `NaN`, `Infinity` or `-Infinity`, which the parse path
+   * reads as `null`; false where none is here.
+   */
+  nonFinite(): boolean {
+    const i = this.at;
+    const b = this.bytes;
+    if (b[i] === 78 && b[i + 1] === 97 && b[i + 2] === 78) {
+      this.at += 3;
+      return true;
+    }
+    const s = b[i] === 45 ? i + 1 : i;
+    if (
+      b[s] === 73 && b[s + 1] === 110 && b[s + 2] === 102 && b[s + 3] === 105 &&
+      b[s + 4] === 110 && b[s + 5] === 105 && b[s + 6] === 116 && b[s + 7] === 121
+    ) {
+      this.at = s + 8;
+      return true;
+    }
+    return false;
+  }
+
   /** Checks and skips any value at the cursor, which the record leaves out. */
   skip(depth: number): void {
     if (depth > MAX_SKIPPED_DEPTH) decline();
@@ -200,8 +210,11 @@ export class ByteReader {
       if (this.next() === 125) return;
       this.at--;
       for (;;) {
-        this.expect(34);
-        this.key();
+        if (this.bytes[this.at] !== 34) {
+          this.ws();
+          if (this.bytes[this.at] !== 34) decline();
+        }
+        this.#skipString();
         this.expect(58);
         this.ws();
         this.skip(depth + 1);
@@ -222,13 +235,13 @@ export class ByteReader {
       }
     } else if (c === 116 || c === 102 || c === 110) {
       if (!this.literal()) decline();
-    } else if (!this.number()) {
+    } else if (!this.number() && !this.nonFinite()) {
       decline();
     }
   }
 
   // Checks and skips a string at the cursor (its opening quote): any escape
-  // JSON has, ASCII only.
+  // JSON has, and valid UTF-8.
   #skipString(): void {
     const b = this.bytes;
     const end = this.end;
@@ -237,7 +250,11 @@ export class ByteReader {
       if (p >= end) decline();
       const c = b[p++];
       if (c === 34) break;
-      if (c < 32 || c > 126) decline();
+      if (c < 32) decline();
+      if (c >= 128) {
+        p += utf8Length(b, p - 1) - 1;
+        continue;
+      }
       if (c !== 92) continue;
       const e = b[p++];
       if (e === 117 /* u */) {
@@ -272,6 +289,31 @@ export function hex4(b: Uint8Array, at: number): number {
     value = value * 16 + digit;
   }
   return value;
+}
+
+/**
+ * The length of the UTF-8 sequence whose first byte, 128 or more, is at
+ * `at`: 2 to 4; declines where the bytes are not UTF-8 (an overlong form,
+ * a surrogate, beyond U+10FFFF, cut short), as a strict `TextDecoder`
+ * refuses them.
+ */
+export function utf8Length(b: Uint8Array, at: number): number {
+  const c = b[at];
+  const c1 = b[at + 1];
+  if (c >= 0xc2 && c <= 0xdf) {
+    if ((c1 & 0xc0) === 0x80) return 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    const low = c === 0xe0 ? 0xa0 : 0x80;
+    const high = c === 0xed ? 0x9f : 0xbf;
+    if (c1 >= low && c1 <= high && (b[at + 2] & 0xc0) === 0x80) return 3;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    const low = c === 0xf0 ? 0x90 : 0x80;
+    const high = c === 0xf4 ? 0x8f : 0xbf;
+    if (c1 >= low && c1 <= high && (b[at + 2] & 0xc0) === 0x80 && (b[at + 3] & 0xc0) === 0x80) {
+      return 4;
+    }
+  }
+  return decline();
 }
 
 /** Whether a byte is a decimal digit. */

@@ -18,7 +18,6 @@
 
 import type { SkipReason } from "./device_walk.ts";
 import { type DeadLetterReason, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload.ts";
-import { MAX_RECORD_BYTES_PAYLOAD } from "./record_bytes.ts";
 
 /** One payload of the corpus and what the contract makes of it. */
 export interface CorpusCase {
@@ -1025,7 +1024,7 @@ const LARGE: CorpusCase[] = [
     "one byte more than 128 KiB",
     700,
     (i) => `{"_d":"sma","_vid":"inv-${i}","P":${i}.5,"E":${i * 1000},"s":"Running"}`,
-    MAX_RECORD_BYTES_PAYLOAD + 1,
+    128 * 1024 + 1,
   ),
   large(
     "a large site of 400 devices with raw non-ASCII text and status",

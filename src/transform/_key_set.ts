@@ -1,11 +1,12 @@
 /**
- * The sets of keys with which `record_bytes.ts` refuses a repeated key:
- * the parse keeps a repeat's last value, which a copy cannot.
+ * The sets of keys with which `record_bytes.ts` finds a repeated key: the
+ * parse keeps a repeat's last value where the first stood, which a copy
+ * cannot.
  *
  * @module
  */
 
-import { type ByteReader, decline } from "./_byte_reader.ts";
+import type { ByteReader } from "./_byte_reader.ts";
 
 // Open addressing over the keys' hashes, a slot in use while its stamp is
 // the current one, so that starting over is one increment.
@@ -16,14 +17,14 @@ const MAX_KEYS = SLOTS / 2;
 /**
  * A set of keys of the payload being read, each kept as its start and end
  * in the payload. Finding a repeat spends the reader's `work`: keys made to
- * look alike to the hash would cost more than the parse path, and are
- * declined.
+ * look alike to the hash would cost more than the copy is worth.
  */
 export class KeySet {
   #stamps = new Int32Array(SLOTS);
   #hashes = new Int32Array(SLOTS);
   #starts = new Int32Array(SLOTS);
   #lengths = new Int32Array(SLOTS);
+  #escaped = new Uint8Array(SLOTS);
   #stamp = 0;
   #size = 0;
 
@@ -39,23 +40,30 @@ export class KeySet {
   }
 
   /**
-   * Adds the last key `reader` read; declines the payload where the set
-   * has it already, or holds as many as it may.
+   * Adds the last key `reader` read. True where the set has it already, or
+   * holds as many keys as it may, or finding out would cost more than the
+   * reader's `work` allows: the key may be a repeat.
    */
-  add(reader: ByteReader): void {
-    if (++this.#size > MAX_KEYS) decline();
+  add(reader: ByteReader): boolean {
+    if (++this.#size > MAX_KEYS) return true;
     const stamps = this.#stamps;
     const hash = reader.keyHash;
     const keyStart = reader.keyStart;
     const keyEnd = reader.keyEnd;
+    const escaped = reader.keyEscaped ? 1 : 0;
     let i = _slot(hash);
     while (stamps[i] === this.#stamp) {
-      if (--reader.work < 0) decline();
+      if (--reader.work < 0) return true;
       const start = this.#starts[i];
-      if (
-        this.#hashes[i] === hash && _same(reader, start, start + this.#lengths[i], keyStart, keyEnd)
-      ) {
-        decline();
+      if (this.#hashes[i] === hash) {
+        const end = start + this.#lengths[i];
+        if (escaped === 0 && this.#escaped[i] === 0) {
+          if (_same(reader, start, end, keyStart, keyEnd)) return true;
+        } else {
+          // Spelled differently, perhaps, but with the same text.
+          if ((reader.work -= end - start + keyEnd - keyStart) < 0) return true;
+          if (reader.stringText(start, end) === reader.stringText(keyStart, keyEnd)) return true;
+        }
       }
       i = (i + 1) & (SLOTS - 1);
     }
@@ -63,6 +71,8 @@ export class KeySet {
     this.#hashes[i] = hash;
     this.#starts[i] = keyStart;
     this.#lengths[i] = keyEnd - keyStart;
+    this.#escaped[i] = escaped;
+    return false;
   }
 }
 
@@ -73,7 +83,7 @@ function _slot(hash: number): number {
 
 function _same(reader: ByteReader, a: number, aEnd: number, b: number, bEnd: number): boolean {
   if (aEnd - a !== bEnd - b) return false;
-  if ((reader.work -= aEnd - a) < 0) decline();
+  if ((reader.work -= aEnd - a) < 0) return true;
   const bytes = reader.bytes;
   for (let i = 0; i < aEnd - a; i++) if (bytes[a + i] !== bytes[b + i]) return false;
   return true;

@@ -1,14 +1,19 @@
 /**
  * The writing half of `record_bytes.ts`: the record's buffers, and the
- * copies of numbers, strings and literals from the payload being read
- * into them, each as `JSON.stringify` of the parse writes it.
+ * copies of keys, numbers, strings and literals from the payload being
+ * read into them, each as `JSON.stringify` of the parse writes it.
  *
  * @module
  */
 
-import { ByteReader, decline, hex4 } from "./_byte_reader.ts";
+import { ByteReader, decline, hex4, utf8Length } from "./_byte_reader.ts";
+import { integerDigits } from "./number_text.ts";
 
 const _encoder = new TextEncoder();
+
+// Buffers grow with the payload, and are let go of past this size once a
+// smaller payload comes.
+const KEPT_BUFFER_BYTES = 256 * 1024;
 
 /**
  * A {@linkcode ByteReader} that writes the record: its data (`data`, up to
@@ -20,16 +25,116 @@ export class RecordWriter extends ByteReader {
   dataEnd = 0;
   status: Uint8Array = new Uint8Array(16 * 1024);
   statusEnd = 0;
+  /**
+   * The last key read as the record writes it, quotes included, up to
+   * `keyTextEnd`, where it has escapes (`keyEscaped`); else it is its bytes
+   * in the payload.
+   */
+  keyText: Uint8Array = new Uint8Array(1024);
+  keyTextEnd = 0;
+  /** The first byte of the last key's text, or -1 for an empty key. */
+  keyFirst = -1;
 
   /**
    * Starts the record of a payload of `payloadLength` bytes, its data
    * written from `room` on: the header goes in front once `t` is known.
    */
   startRecord(room: number, payloadLength: number): void {
-    this.data = _capacity(this.data, room + 2 * payloadLength + 256);
-    this.status = _capacity(this.status, 2 * payloadLength + 256);
+    this.data = capacity(this.data, room + 2 * payloadLength + 256);
+    this.status = capacity(this.status, 2 * payloadLength + 256);
+    this.keyText = capacity(this.keyText, payloadLength + 2);
     this.dataEnd = room;
     this.statusEnd = 0;
+  }
+
+  /**
+   * Reads a key after its opening quote: its hash, its span and first
+   * byte; where it has escapes, its text into `keyText`. Keys of the same
+   * text have the same hash, however they are spelled.
+   */
+  key(): void {
+    const b = this.bytes;
+    const end = this.end;
+    const start = this.at;
+    let p = start;
+    let h = 0;
+    for (;;) {
+      if (p >= end) decline();
+      const c = b[p];
+      if (c === 34) break;
+      if (c === 92) return this.#escapedKey(start);
+      if (c < 32) decline();
+      if (c >= 128) {
+        const next = p + utf8Length(b, p);
+        for (; p < next; p++) h = (Math.imul(h, 31) + b[p]) | 0;
+        continue;
+      }
+      // Every byte counts: keys like cell_V_1 to cell_V_500 differ in one.
+      h = (Math.imul(h, 31) + c) | 0;
+      p++;
+    }
+    this.keyHash = h;
+    this.keyStart = start;
+    this.keyEnd = p;
+    this.keyEscaped = false;
+    this.keyFirst = p > start ? b[start] : -1;
+    this.at = p + 1;
+  }
+
+  #escapedKey(start: number): void {
+    this.at = start - 1;
+    const text = this.keyText;
+    const end = this.copyString(text, 0);
+    let h = 0;
+    for (let k = 1; k < end - 1; k++) h = (Math.imul(h, 31) + text[k]) | 0;
+    this.keyHash = h;
+    this.keyStart = start;
+    this.keyEnd = this.at - 1;
+    this.keyEscaped = true;
+    this.keyTextEnd = end;
+    this.keyFirst = end > 2 ? text[1] : -1;
+  }
+
+  /** The length of the last key's text as the record writes it. */
+  keyLength(): number {
+    return this.keyEscaped ? this.keyTextEnd - 2 : this.keyEnd - this.keyStart;
+  }
+
+  /** Byte `i` of the last key's text as the record writes it. */
+  keyByte(i: number): number {
+    return this.keyEscaped ? this.keyText[1 + i] : this.bytes[this.keyStart + i];
+  }
+
+  /**
+   * Whether the last key is an array index (`"0"` to `"4294967294"`),
+   * which an object lists before its other keys, in numeric order.
+   */
+  keyIsIndex(): boolean {
+    const first = this.keyFirst;
+    if (first < 48 || first > 57) return false;
+    const length = this.keyLength();
+    if (length > 10 || (first === 48 && length > 1)) return false;
+    let value = 0;
+    for (let i = 0; i < length; i++) {
+      const c = this.keyByte(i);
+      if (c < 48 || c > 57) return false;
+      value = value * 10 + (c - 48);
+    }
+    return value <= 4294967294;
+  }
+
+  /** Writes the last key, quoted, to `target` at `at`; gives the new end. */
+  putKey(target: Uint8Array, at: number): number {
+    if (this.keyEscaped) {
+      const text = this.keyText;
+      for (let k = 0; k < this.keyTextEnd; k++) target[at++] = text[k];
+      return at;
+    }
+    const b = this.bytes;
+    target[at++] = 34;
+    for (let k = this.keyStart; k < this.keyEnd; k++) target[at++] = b[k];
+    target[at++] = 34;
+    return at;
   }
 
   /**
@@ -70,29 +175,9 @@ export class RecordWriter extends ByteReader {
     this.data[this.dataEnd++] = byte;
   }
 
-  /** Copies the payload's bytes from `start` to `end` to the data. */
-  putBytes(start: number, end: number): void {
-    const b = this.bytes;
-    const data = this.data;
-    let o = this.dataEnd;
-    for (let k = start; k < end; k++) data[o++] = b[k];
-    this.dataEnd = o;
-  }
-
   /** Writes one byte to the status. */
   putStatus(byte: number): void {
     this.status[this.statusEnd++] = byte;
-  }
-
-  /** Writes the last key read, quoted, to the status. */
-  putStatusKey(): void {
-    const b = this.bytes;
-    const st = this.status;
-    let s = this.statusEnd;
-    st[s++] = 34;
-    for (let k = this.keyStart; k < this.keyEnd; k++) st[s++] = b[k];
-    st[s++] = 34;
-    this.statusEnd = s;
   }
 
   #putAscii(text: string): void {
@@ -118,8 +203,10 @@ export class RecordWriter extends ByteReader {
   }
 
   /**
-   * Copies the number being read to `target` as `JSON.stringify` writes
-   * it; gives the new end of `target`.
+   * Copies the number being read to `target` as the record writes it: an
+   * integer with every digit, any other number as `JSON.stringify` writes
+   * its double. Gives the new end of `target`, or -1 for a number beyond a
+   * double, which the record drops.
    */
   copyNumber(target: Uint8Array, at: number): number {
     const b = this.bytes;
@@ -173,9 +260,17 @@ export class RecordWriter extends ByteReader {
 
   // A number whose shortest form is not its text cut short.
   #copyNumberText(target: Uint8Array, at: number, start: number, end: number): number {
-    const value = Number(this.latin1(start, end));
-    if (!(value < 2 ** 53 && value > -(2 ** 53))) decline();
-    const text = String(value);
+    const spelled = this.ascii(start, end);
+    const value = Number(spelled);
+    let text: string;
+    if (value < 2 ** 53 && value > -(2 ** 53)) {
+      text = String(value);
+    } else {
+      const digits = integerDigits(spelled);
+      if (digits !== undefined) text = digits;
+      else if (Number.isFinite(value)) text = String(value);
+      else return -1;
+    }
     // The only write that can be longer than what it copies (1e15 is written
     // with 16 digits): what follows must still find the room the buffers
     // were sized with, twice what is left to read.
@@ -200,7 +295,14 @@ export class RecordWriter extends ByteReader {
       if (p >= end) decline();
       const c = b[p++];
       if (c === 34) break;
-      if (c < 32 || c > 126) decline();
+      if (c < 32) decline();
+      if (c >= 128) {
+        // UTF-8, as JSON.stringify writes it.
+        const next = p - 1 + utf8Length(b, p - 1);
+        target[at++] = c;
+        for (; p < next; p++) target[at++] = b[p];
+        continue;
+      }
       if (c === 92) {
         const e = b[p++];
         if (e === 117) {
@@ -246,8 +348,17 @@ export class RecordWriter extends ByteReader {
   }
 }
 
-function _capacity(buffer: Uint8Array, size: number): Uint8Array {
-  return buffer.byteLength >= size ? buffer : new Uint8Array(size);
+/**
+ * `buffer` where it holds `size` bytes and is not much larger than the
+ * buffers kept; else a new one of `size` bytes, so that a large payload's
+ * buffers go once a small one comes.
+ */
+export function capacity(buffer: Uint8Array, size: number): Uint8Array {
+  const length = buffer.byteLength;
+  if (length >= size && (length <= KEPT_BUFFER_BYTES || size > KEPT_BUFFER_BYTES / 4)) {
+    return buffer;
+  }
+  return new Uint8Array(Math.max(size, 16 * 1024));
 }
 
 // `buffer`, or a larger copy of its first `at` bytes, with room for

@@ -6,27 +6,23 @@
  * it back out costs about four times as much, and is most of the garbage
  * a busy agent makes.
  *
- * This pass takes only the payloads whose record needs nothing beyond
- * copying, and declines the rest, for which the caller takes the parse path
- * (`format_record.ts`). That path writes the same bytes for every payload
- * taken here. Declined:
+ The pass writes the same bytes, and reports the same skips, as the parse
+ * path (`format_record.ts`) for every payload it takes: UTF-8 (validated)
+ * and `\u` escapes anywhere, Python's `NaN` and `Infinity`, devices and
+ * readings left out and counted, status entries, integers of any length
+ * with every digit. A payload whose objects a copy cannot keep in order (a
+ * vendor id used twice, a repeated key, array-index keys) is read a second
+ * time and written in the record's order (`_merged_record.ts`). Declined,
+ * for the parse path:
  * - anything that is not a usable data payload (a dead letter's reason and
  *   detail come from the parse path);
- * - any device or reading left out and counted, and a vendor id used by two
- *   devices (their readings are merged);
- * - a key that is repeated (the parse keeps its last value), escaped, or
- *   starts with a digit (objects put integer keys first);
- * - text beyond ASCII in the payload's bytes (its `\u` escapes, which
- *   Python writes, are taken, and so are PHP's `\/`), and escaped keys;
- * - a number beyond 2^53, or not finite. A number of at most 15
- *   significant digits, which a double keeps exactly, is copied, cut to its
- *   shortest form (230.0 is written 230); any other is read and written by
- *   V8 (`Number()`, `String()`), as `JSON.stringify` of the parse would;
- * - nesting beyond a status entry's limit, and payloads over 128 KiB;
- * - more than 2,048 keys in one object, or keys that finding a repeat among
- *   would cost more than twice the payload's size in probes and compared
- *   bytes (keys made to share a hash): the work stays in proportion to the
- *   payload, whatever it holds.
+ * - `t`, `r`, `_vid` or `_s` given twice in one object, and a repeated or
+ *   array-index key inside a status entry;
+ * - values nested deeper than 64 levels;
+ * - more than 2,048 keys in the payload object or a status object, or keys
+ *   there that finding a repeat among would cost more than twice the
+ *   payload's size in probes and compared bytes (keys made to share a
+ *   hash): the work stays in proportion to the payload, whatever it holds.
  *
  * The pass is one object, a class built on the reader of the payload's
  * bytes (`_byte_reader.ts`) and the writer of the record
@@ -38,9 +34,11 @@
  * @module
  */
 
-import { decline, DECLINED, isDigit } from "./_byte_reader.ts";
+import { decline, DECLINED } from "./_byte_reader.ts";
 import { KeySet } from "./_key_set.ts";
-import { RecordWriter } from "./_record_writer.ts";
+import { MergedRecord, spanText } from "./_merged_record.ts";
+import { capacity, RecordWriter } from "./_record_writer.ts";
+import { type OnSkip, SKIP_REASONS } from "./device_walk.ts";
 import { MAX_TIME_MS } from "./payload.ts";
 import { formatMilliseconds } from "./record.ts";
 
@@ -52,40 +50,67 @@ export interface RecordBytes {
   t: number;
 }
 
-/** Payloads larger than this go the parse path, so the buffers stay small. */
-export const MAX_RECORD_BYTES_PAYLOAD = 128 * 1024;
+/** Options for {@linkcode recordBytes}. */
+export interface RecordBytesOptions {
+  /** Called once for every reading or device left out of the record. */
+  onSkip?: OnSkip;
+}
 
 /**
  * The record line of a data payload, written from its bytes, or
  * `undefined` where the payload is declined (see the module's notes) and
- * must take the parse path. `node` is the node id from the topic.
+ * must take the parse path. `node` is the node id of the record. Skips are
+ * reported only for a payload taken.
  */
 export function recordBytes(
   payload: Uint8Array,
   node: string | undefined,
+  options: RecordBytesOptions = {},
 ): RecordBytes | undefined {
-  if (payload.byteLength > MAX_RECORD_BYTES_PAYLOAD) return undefined;
   const line = node === undefined ? "" : `{"node_id":${JSON.stringify(node)},"time":"`;
   // The header goes in front of the data once `t` is known: room for it.
   const room = line.length * 3 + 48;
   const pass = _pass;
-  pass.startRecord(room, payload.byteLength);
-  pass.start(payload);
-  try {
-    const t = pass.payload();
-    const time = formatMilliseconds(pass.timeMs);
-    return { bytes: pass.finishRecord(room, line === "" ? '{"time":"' : line, time), t };
-  } catch (error) {
-    if (error === DECLINED) return undefined;
-    throw error;
-  } finally {
-    pass.stop();
+  for (let merging = false;; merging = true) {
+    pass.startRecord(room, payload.byteLength);
+    pass.start(payload);
+    try {
+      const t = pass.payload(merging);
+      if (merging) pass.merge(room);
+      const time = formatMilliseconds(pass.timeMs);
+      const bytes = pass.finishRecord(room, line === "" ? '{"time":"' : line, time);
+      const onSkip = options.onSkip;
+      if (onSkip !== undefined) { for (const skip of pass.skips) onSkip(SKIP_REASONS[skip]); }
+      return { bytes, t };
+    } catch (error) {
+      if (error === _MERGE && !merging) continue;
+      if (error === DECLINED || error === _MERGE) return undefined;
+      throw error;
+    } finally {
+      pass.stop();
+    }
   }
 }
 
-// How deeply a status entry nests; one level short of the walk's limit
-// (`MAX_STATUS_DEPTH`).
-const MAX_ENTRY_DEPTH = 15;
+// Thrown where the payload needs its objects merged: read again, merging.
+const _MERGE = new Error("Payload to merge");
+
+function _merge(): never {
+  throw _MERGE;
+}
+
+// The skips, as indexes of SKIP_REASONS.
+const MISSING_VID = 0;
+const INVALID_DEVICE = 1;
+const INVALID_VALUE = 2;
+const INVALID_STATUS = 3;
+
+// How deeply a status entry's objects may nest (`MAX_STATUS_DEPTH`): one
+// at this depth makes the entry invalid.
+const TOO_DEEP_ENTRY = 16;
+
+// Thrown inside a status entry nested too deeply.
+const _TOO_DEEP = new Error("Status entry too deep");
 
 // The pass: the walk over the payload, the devices and their status
 // entries, writing the record as it goes.
@@ -98,12 +123,24 @@ class _BytePass extends RecordWriter {
   // The keys of the status entries' objects being written, a set for each
   // depth: objects of one depth are written one after the other.
   #entrySets: KeySet[] = [];
+  #merging = false;
+  #merged = new MergedRecord();
+  // The vendor id of the device being read, quoted as the record writes it.
+  #vid: Uint8Array = new Uint8Array(256);
+  #vidEnd = 0;
+  #spareData: Uint8Array = new Uint8Array(0);
+  #spareStatus: Uint8Array = new Uint8Array(0);
+  /** The payload's skips so far, as indexes of `SKIP_REASONS`. */
+  skips: number[] = [];
 
   /**
    * The whole payload: an object with `t` and `r`, nothing after it.
-   * Gives `t`; the devices are written as they come.
+   * Gives `t`; the devices are written as they come, or kept to merge.
    */
-  payload(): number {
+  payload(merging: boolean): number {
+    this.#merging = merging;
+    this.#merged.clear();
+    this.skips.length = 0;
     this.#payloadKeys.clear();
     this.#vendorIds.clear();
     this.expect(123);
@@ -112,11 +149,11 @@ class _BytePass extends RecordWriter {
     if (this.next() !== 34) decline();
     for (;;) {
       this.key();
-      this.#payloadKeys.add(this);
+      if (this.#payloadKeys.add(this)) decline();
       this.expect(58);
       this.ws();
-      const length = this.keyEnd - this.keyStart;
-      const first = this.bytes[this.keyStart];
+      const length = this.keyLength();
+      const first = this.keyFirst;
       if (length === 1 && first === 116 /* t */) {
         t = this.readTime();
       } else if (length === 1 && first === 114 /* r */) {
@@ -136,15 +173,45 @@ class _BytePass extends RecordWriter {
     return t;
   }
 
+  /** Writes the merged devices and status entries in the record's order. */
+  merge(room: number): void {
+    // A comma for each reading, `:{}` and a comma for each vendor id, each
+    // span at least 3 bytes long: at most three times what was copied.
+    this.#spareData = capacity(this.#spareData, 3 * this.dataEnd + 256);
+    this.#spareStatus = capacity(this.#spareStatus, 2 * (this.statusEnd + this.dataEnd) + 256);
+    const data = this.data;
+    const status = this.status;
+    const ends = this.#merged.write(
+      { data, status },
+      { data: this.#spareData, status: this.#spareStatus },
+      room,
+    );
+    this.data = this.#spareData;
+    this.status = this.#spareStatus;
+    this.#spareData = data;
+    this.#spareStatus = status;
+    this.dataEnd = ends.dataEnd;
+    this.statusEnd = ends.statusEnd;
+  }
+
   // `r`: an array of devices, each an object with a vendor id.
   #devices(): void {
     if (this.bytes[this.at++] !== 91) decline();
     let c = this.next();
     if (c === 93) return;
-    for (let first = true;; first = false) {
-      if (c !== 123) decline();
-      if (!first) this.put(44);
-      this.#device();
+    let count = 0;
+    for (;;) {
+      if (c === 123) {
+        const mark = this.dataEnd;
+        if (count > 0 && !this.#merging) this.put(44);
+        if (this.#device()) count++;
+        else this.dataEnd = mark;
+      } else {
+        // Not an object: left out and counted.
+        this.at--;
+        this.skip(0);
+        this.skips.push(INVALID_DEVICE);
+      }
       c = this.next();
       if (c === 93) return;
       if (c !== 44) decline();
@@ -153,129 +220,231 @@ class _BytePass extends RecordWriter {
   }
 
   // One device after its `{`: `"vid":{readings}` into the data, and
-  // `"vid":[entries]` into the status when it has any.
-  #device(): void {
+  // `"vid":[entries]` into the status when it has any. False where it has
+  // no usable vendor id: then nothing is written, and it is counted.
+  #device(): boolean {
+    const merging = this.#merging;
     this.#deviceKeys.clear();
+    if (merging) this.#merged.startDevice();
     const b = this.bytes;
     const at = this.dataEnd;
     const statusAt = this.statusEnd;
-    let vidAt = -1;
-    let vidEnd = -1;
+    const skipsAt = this.skips.length;
+    // -1: none yet; 0: one that is not a non-empty string; 1: usable.
+    let vid = -1;
     // Whether `"vid":{` is written: at once when the vendor id comes before
     // any reading, else in front of them at the end.
     let prefixed = false;
     let readings = 0;
     let entries = 0;
+    let statusSeen = false;
+    let statusSkips = 0;
     let c = this.next();
-    if (c === 125) decline(); // no vendor id
-    for (;;) {
-      if (c !== 34) decline();
-      this.key();
-      this.#deviceKeys.add(this);
-      const keyAt = this.keyStart;
-      const keyEnd = this.keyEnd;
-      this.expect(58);
-      this.ws();
-      if (b[keyAt] === 95 /* _ */) {
-        const length = keyEnd - keyAt;
-        if (length === 4 && b[keyAt + 1] === 118 && b[keyAt + 2] === 105 && b[keyAt + 3] === 100) {
-          if (b[this.at++] !== 34) decline(); // not a string: counted as missing
-          this.key();
-          if (this.keyEnd === this.keyStart || isDigit(b[this.keyStart])) decline();
-          vidAt = this.keyStart;
-          vidEnd = this.keyEnd;
-          this.#vendorIds.add(this);
-          if (readings === 0) {
-            this.#vidKey(vidAt, vidEnd);
-            prefixed = true;
-          }
-        } else if (length === 2 && b[keyAt + 1] === 115) {
-          if (b[this.at] === 110) {
-            if (!this.literal()) decline();
+    if (c !== 125) {
+      for (;;) {
+        if (c !== 34) decline();
+        this.key();
+        if (!merging && this.#deviceKeys.add(this)) _merge();
+        this.expect(58);
+        this.ws();
+        if (this.keyFirst === 95 /* _ */) {
+          const length = this.keyLength();
+          if (
+            length === 4 && this.keyByte(1) === 118 && this.keyByte(2) === 105 &&
+            this.keyByte(3) === 100
+          ) {
+            if (vid !== -1) decline(); // the parse keeps the last
+            vid = 0;
+            if (b[this.at] === 34) {
+              this.at++;
+              this.key();
+              if (this.keyLength() > 0) {
+                vid = 1;
+                this.#keepVid();
+                if (!merging) {
+                  if (this.keyIsIndex() || this.#vendorIds.add(this)) _merge();
+                  if (readings === 0) {
+                    this.#vidKey();
+                    prefixed = true;
+                  }
+                }
+              }
+            } else {
+              this.skip(0);
+            }
+          } else if (length === 2 && this.keyByte(1) === 115) {
+            if (statusSeen) decline();
+            statusSeen = true;
+            if (b[this.at] === 110 || b[this.at] === 78 || b[this.at] === 73 || b[this.at] === 45) {
+              // null, or NaN as the parse path reads it: no entries.
+              if (!this.literal() && !this.nonFinite()) {
+                this.skip(0);
+                statusSkips++;
+              }
+            } else if (b[this.at] !== 91) {
+              this.skip(0);
+              statusSkips++;
+            } else {
+              const before = this.#statusSkips;
+              this.#statusSkips = 0;
+              entries = this.#entries(statusAt);
+              statusSkips += this.#statusSkips;
+              this.#statusSkips = before;
+            }
           } else {
-            entries = this.#entries(statusAt);
+            this.skip(0);
           }
         } else {
-          this.skip(0);
+          if (!merging && this.keyIsIndex()) _merge();
+          readings = this.#reading(readings);
         }
-      } else {
-        if (isDigit(b[keyAt])) decline();
-        const v = b[this.at];
-        if (v === 110) {
-          // A failed read: left out, not counted.
-          if (!this.literal()) decline();
-        } else {
-          if (v === 123 || v === 91) decline(); // counted as invalid_value
-          if (readings > 0) this.put(44);
-          readings++;
-          this.put(34);
-          this.putBytes(keyAt, keyEnd);
-          this.put(34);
-          this.put(58);
-          let end = this.dataEnd;
-          if (v === 34) end = this.copyString(this.data, end);
-          else if (v === 116 || v === 102) end = this.copyLiteral(this.data, end);
-          else end = this.copyNumber(this.data, end);
-          this.dataEnd = end;
-        }
+        c = this.next();
+        if (c === 125) break;
+        if (c !== 44) decline();
+        c = this.next();
       }
-      c = this.next();
-      if (c === 125) break;
-      if (c !== 44) decline();
-      c = this.next();
     }
-    if (vidAt === -1) decline();
-    if (!prefixed) {
-      // Readings came before the vendor id: moved behind its key.
-      const shift = vidEnd - vidAt + 4;
-      this.ensure(shift);
-      this.data.copyWithin(at + shift, at, this.dataEnd);
-      const end = this.dataEnd + shift;
+    if (vid !== 1) {
       this.dataEnd = at;
-      this.#vidKey(vidAt, vidEnd);
-      this.dataEnd = end;
+      this.statusEnd = statusAt;
+      this.skips.length = skipsAt;
+      this.skips.push(MISSING_VID);
+      return false;
     }
-    this.put(125);
-    if (entries > 0) {
-      const shift = vidEnd - vidAt + 4 + (statusAt > 0 ? 1 : 0);
-      this.ensureStatus(shift + 1);
-      const st = this.status;
-      st.copyWithin(statusAt + shift, statusAt, this.statusEnd);
-      let s = statusAt;
-      if (statusAt > 0) st[s++] = 44;
-      st[s++] = 34;
-      for (let k = vidAt; k < vidEnd; k++) st[s++] = b[k];
-      st[s++] = 34;
-      st[s++] = 58;
-      st[s++] = 91;
-      this.statusEnd += shift;
-      st[this.statusEnd++] = 93;
+    if (merging) {
+      const start = this.dataEnd;
+      this.#putVid();
+      const invalid = this.#merged.endDevice(spanText(this.#vid, 1, this.#vidEnd - 1), {
+        start,
+        end: this.dataEnd,
+        statusStart: statusAt,
+        statusEnd: entries > 0 ? this.statusEnd : statusAt,
+      });
+      for (let k = 0; k < invalid; k++) this.skips.push(INVALID_VALUE);
+    } else {
+      if (!prefixed) {
+        // Readings came before the vendor id: moved behind its key.
+        const shift = this.#vidEnd + 2;
+        this.ensure(shift);
+        this.data.copyWithin(at + shift, at, this.dataEnd);
+        const end = this.dataEnd + shift;
+        this.dataEnd = at;
+        this.#vidKey();
+        this.dataEnd = end;
+      }
+      this.put(125);
+      if (entries > 0) {
+        const shift = this.#vidEnd + 2 + (statusAt > 0 ? 1 : 0);
+        this.ensureStatus(shift + 1);
+        const st = this.status;
+        st.copyWithin(statusAt + shift, statusAt, this.statusEnd);
+        let s = statusAt;
+        if (statusAt > 0) st[s++] = 44;
+        for (let k = 0; k < this.#vidEnd; k++) st[s++] = this.#vid[k];
+        st[s++] = 58;
+        st[s++] = 91;
+        this.statusEnd += shift;
+        st[this.statusEnd++] = 93;
+      }
     }
+    for (let k = 0; k < statusSkips; k++) this.skips.push(INVALID_STATUS);
+    return true;
+  }
+
+  #statusSkips = 0;
+
+  // A reading after its key: written, or left out (counted where it is an
+  // object or array). Gives how many readings the device has written.
+  #reading(readings: number): number {
+    const b = this.bytes;
+    const merging = this.#merging;
+    const v = b[this.at];
+    if (v === 110 || v === 78 || v === 73 || (v === 45 && b[this.at + 1] === 73)) {
+      // null, NaN, Infinity: a failed read, left out, not counted.
+      if (!this.literal() && !this.nonFinite()) decline();
+      if (merging) this.#merged.dropped(this.#keyString());
+      return readings;
+    }
+    if (v === 123 || v === 91) {
+      this.skip(0);
+      if (merging) this.#merged.invalid(this.#keyString());
+      else this.skips.push(INVALID_VALUE);
+      return readings;
+    }
+    const key = merging ? this.#keyString() : "";
+    const mark = this.dataEnd;
+    if (readings > 0 && !merging) this.put(44);
+    let end = this.putKey(this.data, this.dataEnd);
+    this.data[end++] = 58;
+    if (v === 34) end = this.copyString(this.data, end);
+    else if (v === 116 || v === 102) end = this.copyLiteral(this.data, end);
+    else end = this.copyNumber(this.data, end);
+    if (end < 0) {
+      // Beyond a double: left out, not counted.
+      this.dataEnd = mark;
+      if (merging) this.#merged.dropped(key);
+      return readings;
+    }
+    this.dataEnd = end;
+    if (merging) this.#merged.reading(key, mark, end);
+    return readings + 1;
+  }
+
+  // The last key's text, as the record writes it.
+  #keyString(): string {
+    return this.keyEscaped
+      ? spanText(this.keyText, 1, this.keyTextEnd - 1)
+      : spanText(this.bytes, this.keyStart, this.keyEnd);
+  }
+
+  // Keeps the last key read, the vendor id, quoted.
+  #keepVid(): void {
+    const length = this.keyLength() + 2;
+    if (this.#vid.byteLength < length) this.#vid = new Uint8Array(2 * length);
+    this.#vidEnd = this.putKey(this.#vid, 0);
+  }
+
+  // Writes the vendor id, quoted, to the data.
+  #putVid(): void {
+    this.ensure(this.#vidEnd);
+    const data = this.data;
+    let o = this.dataEnd;
+    for (let k = 0; k < this.#vidEnd; k++) data[o++] = this.#vid[k];
+    this.dataEnd = o;
   }
 
   // Writes `"vid":{` to the data.
-  #vidKey(vidAt: number, vidEnd: number): void {
-    this.put(34);
-    this.putBytes(vidAt, vidEnd);
-    this.put(34);
+  #vidKey(): void {
+    this.#putVid();
     this.put(58);
     this.put(123);
   }
 
   // `_s` at the cursor: an array of entries, written to the status
-  // comma-separated from `statusAt`; gives how many.
+  // comma-separated from `statusAt`; gives how many. An entry nested too
+  // deeply is left out and counted.
   #entries(statusAt: number): number {
-    if (this.bytes[this.at++] !== 91) decline(); // counted as invalid_status
+    this.at++;
     this.statusEnd = statusAt;
     let count = 0;
     let c = this.next();
     if (c === 93) return 0;
     this.at--;
     for (;;) {
-      if (count > 0) this.putStatus(44);
       this.ws();
-      this.statusEnd = this.#copyEntry(0);
-      count++;
+      const entryAt = this.at;
+      const mark = this.statusEnd;
+      if (count > 0) this.putStatus(44);
+      try {
+        this.statusEnd = this.#copyEntry(0);
+        count++;
+      } catch (error) {
+        if (error !== _TOO_DEEP) throw error;
+        this.at = entryAt;
+        this.skip(0);
+        this.statusEnd = mark;
+        this.#statusSkips++;
+      }
       c = this.next();
       if (c === 93) return count;
       if (c !== 44) decline();
@@ -289,7 +458,7 @@ class _BytePass extends RecordWriter {
     const c = b[this.at];
     if (c === 34) return this.copyString(this.status, this.statusEnd);
     if (c === 123 || c === 91) {
-      if (depth >= MAX_ENTRY_DEPTH) decline();
+      if (depth >= TOO_DEEP_ENTRY) throw _TOO_DEEP;
       this.at++;
       this.putStatus(c);
       const close = c + 2;
@@ -305,9 +474,9 @@ class _BytePass extends RecordWriter {
         if (c === 123) {
           this.expect(34);
           this.key();
-          if (isDigit(b[this.keyStart])) decline();
-          keys!.add(this);
-          this.putStatusKey();
+          if (this.keyIsIndex() || keys!.add(this)) decline();
+          this.ensureStatus(this.keyLength() * 2 + 2);
+          this.statusEnd = this.putKey(this.status, this.statusEnd);
           this.expect(58);
           this.putStatus(58);
         }
@@ -321,7 +490,24 @@ class _BytePass extends RecordWriter {
       return this.statusEnd;
     }
     if (c === 116 || c === 102 || c === 110) return this.copyLiteral(this.status, this.statusEnd);
-    return this.copyNumber(this.status, this.statusEnd);
+    if (c === 78 || c === 73 || (c === 45 && b[this.at + 1] === 73)) {
+      // NaN and Infinity are written as the parse path reads them: null.
+      if (!this.nonFinite()) decline();
+      return this.#putNull();
+    }
+    const end = this.copyNumber(this.status, this.statusEnd);
+    return end < 0 ? this.#putNull() : end;
+  }
+
+  #putNull(): number {
+    this.ensureStatus(4);
+    const st = this.status;
+    let s = this.statusEnd;
+    st[s++] = 110;
+    st[s++] = 117;
+    st[s++] = 108;
+    st[s++] = 108;
+    return s;
   }
 }
 

@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import { generateMessages } from "../../bench/generator.ts";
 import { CORPUS, type CorpusCase } from "./_corpus.ts";
-import type { OnSkip, SkipReason } from "./device_walk.ts";
-import { type RecordBytes, recordBytes } from "./record_bytes.ts";
+import type { SkipReason } from "./device_walk.ts";
+import { recordBytes } from "./record_bytes.ts";
 import {
   recordNodeId,
   type TextResult,
@@ -21,14 +21,6 @@ import {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-// recordBytes() with the options it takes once it counts skips itself;
-// a version without them ignores the third argument.
-const takeBytes = recordBytes as (
-  payload: Uint8Array,
-  node: string | undefined,
-  options?: { onSkip?: OnSkip },
-) => RecordBytes | undefined;
 
 // The contract's examples, each with the line it must write.
 const fixtures = new URL("../../tests/fixtures/examples/", import.meta.url);
@@ -128,11 +120,39 @@ for (const c of CASES) {
   });
 }
 
-for (const c of CASES.filter((c) => c.kind === "record")) {
+// The payloads with a record that the byte path leaves to the parse path,
+// and why: each is rare, and a copy cannot write it.
+const LEFT_TO_PARSE = new Map<string, string>([
+  ["a payload with a byte order mark in front", "which TextDecoder drops"],
+  ["a payload with _vid and its escaped spelling in one device", "where the last _vid counts"],
+  ["a payload with t and its escaped spelling", "where the last t counts"],
+  ["a payload with a status entry's key and its escaped spelling", "where the last counts"],
+  ["a payload with a vendor id made null by a later _vid", "where the last _vid counts"],
+  ["a payload with a null vendor id made usable by a later _vid", "where the last _vid counts"],
+  ["a payload with _vid twice in one device", "where the last _vid counts"],
+  ["a payload with _s twice in one device", "where the last _s counts"],
+  ["a payload with r twice", "where the last r counts"],
+  ["a payload with t twice", "where the last t counts"],
+  ["a payload with integer-like keys in a status entry", "which an object puts first"],
+]);
+
+Deno.test("every case the byte path leaves to the parse path is in the corpus", () => {
+  const names = new Set(CASES.map((c) => c.name));
+  for (const name of LEFT_TO_PARSE.keys()) assert.ok(names.has(name), name);
+});
+
+for (const c of CASES.filter((c) => c.kind === "record" && LEFT_TO_PARSE.has(c.name))) {
+  Deno.test(`the byte path leaves ${c.name} to the parse path, ${LEFT_TO_PARSE.get(c.name)}`, () => {
+    const node = recordNodeId(c.topic, c.options.nodeId);
+    assert.equal(recordBytes(c.payload, node, { onSkip: () => {} }), undefined);
+  });
+}
+
+for (const c of CASES.filter((c) => c.kind === "record" && !LEFT_TO_PARSE.has(c.name))) {
   Deno.test(`the byte path takes ${c.name}`, () => {
     const skips: SkipReason[] = [];
     const node = recordNodeId(c.topic, c.options.nodeId);
-    const taken = takeBytes(c.payload, node, { onSkip: (reason) => skips.push(reason) });
+    const taken = recordBytes(c.payload, node, { onSkip: (reason) => skips.push(reason) });
     assert.ok(taken !== undefined, `recordBytes() declined ${c.name}`);
     const bytes = taken.bytes.slice();
     const oracle = parsed(c);
@@ -157,7 +177,7 @@ Deno.test("the byte path writes what the parse path writes for 2,000 payloads of
       kind: "record",
     };
     assert.equal(assertSameOutcome(c).result.kind, "record", c.name);
-    const written = takeBytes(c.payload, recordNodeId(c.topic), { onSkip: () => {} });
+    const written = recordBytes(c.payload, recordNodeId(c.topic), { onSkip: () => {} });
     if (written !== undefined) {
       taken++;
     } else {

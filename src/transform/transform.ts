@@ -126,9 +126,9 @@ export function transformToText(
 
 /**
  * {@linkcode transformToText} as the agent writes it: in the `record`
- * format, a payload that needs nothing beyond copying becomes its line's
- * bytes in one pass, without parsing it into objects (`record_bytes.ts`);
- * every other message takes {@linkcode transformToText}. The two give the
+ * format, a data payload becomes its line's bytes in one pass, without
+ * parsing it into objects (`record_bytes.ts`); what that pass declines
+ * (dead letters above all) takes {@linkcode transformToText}. The two give the
  * same line. Never throws.
  */
 export function transformToOutput(
@@ -140,7 +140,7 @@ export function transformToOutput(
     (options.format ?? "record") === "record" && isDataTopic(topic) &&
     payload.byteLength <= (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES)
   ) {
-    const written = recordBytes(payload, recordNodeId(topic, options.nodeId));
+    const written = recordBytes(payload, recordNodeId(topic, options.nodeId), options);
     if (written !== undefined) {
       return { kind: "record", output: written.bytes, readingTime: written.t };
     }
