@@ -21,6 +21,7 @@ const EMPTY = new Uint8Array(0);
 const MAX_SKIPPED_DEPTH = 64;
 
 const _decoder = new TextDecoder();
+const _latin1 = new TextDecoder("latin1");
 
 /**
  * Reads a payload's bytes: the payload (`bytes`, up to `end`) and the
@@ -38,6 +39,7 @@ export class ByteReader {
   /** Whether the last key is spelled with escapes: its text is not its bytes. */
   keyEscaped = false;
   work = 0;
+  #bytesText: string | undefined;
   /** The `t` read last, rounded to the millisecond (see `readTime()`). */
   timeMs = NaN;
 
@@ -56,6 +58,7 @@ export class ByteReader {
   /** Lets go of the payload read. */
   stop(): void {
     this.bytes = EMPTY;
+    this.#bytesText = undefined;
   }
 
   /** Skips white space. */
@@ -86,14 +89,18 @@ export class ByteReader {
 
   /**
    * The ASCII text of the payload from `start` to `end`, such as a
-   * number's.
+   * number's. The payload is decoded once, where a number first needs it.
    */
   ascii(start: number, end: number): string {
-    const b = this.bytes;
-    if (end - start > 64) return _decoder.decode(b.subarray(start, end));
-    let text = "";
-    for (let k = start; k < end; k++) text += String.fromCharCode(b[k]);
-    return text;
+    let text = this.#bytesText;
+    if (text === undefined) {
+      // UTF-8 is decoded fastest; where the payload holds more than ASCII,
+      // a character for each byte keeps the offsets.
+      text = _decoder.decode(this.bytes);
+      if (text.length !== this.end) text = _latin1.decode(this.bytes);
+      this.#bytesText = text;
+    }
+    return text.slice(start, end);
   }
 
   /**

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { capacity, type RecordWriter } from "./_record_writer.ts";
+
 const _decoder = new TextDecoder();
 
 // A reading's value that the record drops: `null`, `NaN`, or beyond a
@@ -45,6 +47,9 @@ export class MergedRecord {
   #valueEnds: number[] = [];
   #vids = new Map<string, _Vid>();
   #statusOrder: string[] = [];
+  // The buffers written to, which take turns with the writer's.
+  #spareData: Uint8Array = new Uint8Array(0);
+  #spareStatus: Uint8Array = new Uint8Array(0);
 
   /** Forgets the payload before. */
   clear(): void {
@@ -138,17 +143,20 @@ export class MergedRecord {
   }
 
   /**
-   * Writes the data's devices from `data` to `target` at `at`, and the
-   * status entries from `status` to `statusTarget`, in the record's order.
-   * Gives both ends.
+   * Writes the devices and status entries that `writer` copied to its
+   * buffers again, in the record's order, the data from `room` on; the
+   * writer then holds them, and these buffers hold its old ones.
    */
-  write(
-    buffers: { data: Uint8Array; status: Uint8Array },
-    targets: { data: Uint8Array; status: Uint8Array },
-    at: number,
-  ): { dataEnd: number; statusEnd: number } {
-    const { data, status } = buffers;
-    const out = targets.data;
+  write(writer: RecordWriter, room: number): void {
+    const { data, status } = writer;
+    // A comma for each reading, `:{}` and a comma for each vendor id, each
+    // span at least 3 bytes long: at most three times what was copied.
+    const out = this.#spareData = capacity(this.#spareData, 3 * writer.dataEnd + 256);
+    const st = this.#spareStatus = capacity(
+      this.#spareStatus,
+      2 * (writer.statusEnd + writer.dataEnd) + 256,
+    );
+    let at = room;
     let first = true;
     for (const vid of _ordered(this.#vids.keys())) {
       const merged = this.#vids.get(vid)!;
@@ -166,7 +174,6 @@ export class MergedRecord {
       }
       out[at++] = 125;
     }
-    const st = targets.status;
     let s = 0;
     for (const vid of _ordered(this.#statusOrder.values())) {
       const merged = this.#vids.get(vid)!;
@@ -180,7 +187,12 @@ export class MergedRecord {
       }
       st[s++] = 93;
     }
-    return { dataEnd: at, statusEnd: s };
+    writer.data = out;
+    writer.status = st;
+    writer.dataEnd = at;
+    writer.statusEnd = s;
+    this.#spareData = data;
+    this.#spareStatus = status;
   }
 }
 

@@ -1,14 +1,14 @@
 /**
  * The byte path (`record_bytes.ts`) held to the parse path
  * (`transformToText()`), byte for byte, on a corpus written by hand
- * (`_corpus.ts`), on the contract's examples and on the benchmark's
+ * (`tests/_support/byte_path_corpus.ts`), on the contract's examples and on the benchmark's
  * realistic mix; and the byte path's reach: every payload that has a
  * record takes it.
  */
 
 import assert from "node:assert/strict";
 import { generateMessages } from "../../bench/generator.ts";
-import { CORPUS, type CorpusCase } from "./_corpus.ts";
+import { CORPUS, type CorpusCase } from "../../tests/_support/byte_path_corpus.ts";
 import type { SkipReason } from "./device_walk.ts";
 import { recordBytes } from "./record_bytes.ts";
 import {

@@ -11,13 +11,13 @@
  * counts), a dead letter and its reason, or an ignored topic.
  *
  * The transform's paths are held to one another on this corpus
- * (`record_bytes_corpus_test.ts`).
+ * (`src/transform/record_bytes_corpus_test.ts`).
  *
  * @module
  */
 
-import type { SkipReason } from "./device_walk.ts";
-import { type DeadLetterReason, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload.ts";
+import type { SkipReason } from "../../src/transform/device_walk.ts";
+import { type DeadLetterReason, DEFAULT_MAX_PAYLOAD_BYTES } from "../../src/transform/payload.ts";
 
 /** One payload of the corpus and what the contract makes of it. */
 export interface CorpusCase {
