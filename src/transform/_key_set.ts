@@ -25,6 +25,7 @@ export class KeySet {
   #starts = new Int32Array(SLOTS);
   #lengths = new Int32Array(SLOTS);
   #escaped = new Uint8Array(SLOTS);
+  #values = new Int32Array(SLOTS);
   #stamp = 0;
   #size = 0;
 
@@ -45,7 +46,29 @@ export class KeySet {
    * reader's `work` allows: the key may be a repeat.
    */
   add(reader: ByteReader): boolean {
-    if (++this.#size > MAX_KEYS) return true;
+    const slot = this.#probe(reader);
+    if (slot < 0 || slot >= SLOTS) return true;
+    this.#insert(slot, reader, 0);
+    return false;
+  }
+
+  /**
+   * Adds the last key `reader` read with `value`, a number of at least 0.
+   * Gives -1 where the key is new, the value it was added with where the
+   * set has it, and -2 where that cannot be told within the limits.
+   */
+  addWith(reader: ByteReader, value: number): number {
+    const slot = this.#probe(reader);
+    if (slot < 0) return -2;
+    if (slot >= SLOTS) return this.#values[slot - SLOTS];
+    this.#insert(slot, reader, value);
+    return -1;
+  }
+
+  // The free slot for the last key, SLOTS more than its slot where the set
+  // has it, or -1 past the limits.
+  #probe(reader: ByteReader): number {
+    if (++this.#size > MAX_KEYS) return -1;
     const stamps = this.#stamps;
     const hash = reader.keyHash;
     const keyStart = reader.keyStart;
@@ -53,26 +76,34 @@ export class KeySet {
     const escaped = reader.keyEscaped ? 1 : 0;
     let i = _slot(hash);
     while (stamps[i] === this.#stamp) {
-      if (--reader.work < 0) return true;
+      if (--reader.work < 0) return -1;
       const start = this.#starts[i];
       if (this.#hashes[i] === hash) {
         const end = start + this.#lengths[i];
+        let same: boolean;
         if (escaped === 0 && this.#escaped[i] === 0) {
-          if (_same(reader, start, end, keyStart, keyEnd)) return true;
+          same = _same(reader, start, end, keyStart, keyEnd);
         } else {
           // Spelled differently, perhaps, but with the same text.
-          if ((reader.work -= end - start + keyEnd - keyStart) < 0) return true;
-          if (reader.stringText(start, end) === reader.stringText(keyStart, keyEnd)) return true;
+          reader.work -= end - start + keyEnd - keyStart;
+          same = reader.work >= 0 &&
+            reader.stringText(start, end) === reader.stringText(keyStart, keyEnd);
         }
+        if (reader.work < 0) return -1;
+        if (same) return SLOTS + i;
       }
       i = (i + 1) & (SLOTS - 1);
     }
-    stamps[i] = this.#stamp;
-    this.#hashes[i] = hash;
-    this.#starts[i] = keyStart;
-    this.#lengths[i] = keyEnd - keyStart;
-    this.#escaped[i] = escaped;
-    return false;
+    return i;
+  }
+
+  #insert(i: number, reader: ByteReader, value: number): void {
+    this.#stamps[i] = this.#stamp;
+    this.#hashes[i] = reader.keyHash;
+    this.#starts[i] = reader.keyStart;
+    this.#lengths[i] = reader.keyEnd - reader.keyStart;
+    this.#escaped[i] = reader.keyEscaped ? 1 : 0;
+    this.#values[i] = value;
   }
 }
 
@@ -83,7 +114,7 @@ function _slot(hash: number): number {
 
 function _same(reader: ByteReader, a: number, aEnd: number, b: number, bEnd: number): boolean {
   if (aEnd - a !== bEnd - b) return false;
-  if ((reader.work -= aEnd - a) < 0) return true;
+  if ((reader.work -= aEnd - a) < 0) return false;
   const bytes = reader.bytes;
   for (let i = 0; i < aEnd - a; i++) if (bytes[a + i] !== bytes[b + i]) return false;
   return true;

@@ -36,7 +36,7 @@
 
 import { decline, DECLINED } from "./_byte_reader.ts";
 import { KeySet } from "./_key_set.ts";
-import { MergedRecord, spanText } from "./_merged_record.ts";
+import { DeviceGroups, MergedRecord, spanText } from "./_merged_record.ts";
 import { StatusWriter } from "./_status_writer.ts";
 import { type OnSkip, SKIP_REASONS } from "./device_walk.ts";
 import { MAX_TIME_MS } from "./payload.ts";
@@ -77,6 +77,7 @@ export function recordBytes(
     try {
       const t = pass.payload(merging);
       if (merging) pass.mergedRecord.write(pass, room);
+      else if (pass.groups.repeated) pass.groups.write(pass, room);
       const time = formatMilliseconds(pass.timeMs);
       const bytes = pass.finishRecord(room, line === "" ? '{"time":"' : line, time);
       const onSkip = options.onSkip;
@@ -114,6 +115,8 @@ class _BytePass extends StatusWriter {
   #deviceKeys = new KeySet();
   #vendorIds = new KeySet();
   #merging = false;
+  /** The devices of a payload read at once, some of one vendor id. */
+  groups = new DeviceGroups();
   /** The devices of a payload read merging. */
   mergedRecord = new MergedRecord();
   /** The payload's skips so far, as indexes of `SKIP_REASONS`. */
@@ -126,6 +129,7 @@ class _BytePass extends StatusWriter {
   payload(merging: boolean): number {
     this.#merging = merging;
     if (merging) this.mergedRecord.clear();
+    else this.groups.clear();
     this.skips.length = 0;
     this.#payloadKeys.clear();
     this.#vendorIds.clear();
@@ -204,6 +208,8 @@ class _BytePass extends StatusWriter {
     let entries = 0;
     let statusSeen = false;
     let statusSkips = 0;
+    // The first device of this vendor id.
+    let first = -1;
     let c = this.next();
     if (c !== 125) {
       for (;;) {
@@ -227,7 +233,10 @@ class _BytePass extends StatusWriter {
                 vid = 1;
                 this.keepVid();
                 if (!merging) {
-                  if (this.keyIsIndex() || this.#vendorIds.add(this)) _merge();
+                  if (this.keyIsIndex()) _merge();
+                  const prior = this.#vendorIds.addWith(this, this.groups.size);
+                  if (prior === -2) _merge();
+                  first = prior === -1 ? this.groups.size : prior;
                   if (readings === 0) {
                     this.vidKey();
                     prefixed = true;
@@ -286,6 +295,13 @@ class _BytePass extends StatusWriter {
       for (let k = 0; k < invalid; k++) this.skips.push(INVALID_VALUE);
     } else {
       this.closeDevice({ at, statusAt, prefixed, entries });
+      this.groups.add({
+        start: at,
+        end: this.dataEnd,
+        statusStart: entries > 0 ? statusAt + (statusAt > 0 ? 1 : 0) : -1,
+        statusEnd: this.statusEnd,
+        first,
+      });
     }
     for (let k = 0; k < statusSkips; k++) this.skips.push(INVALID_STATUS);
     return true;
