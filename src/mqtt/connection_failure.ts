@@ -28,6 +28,9 @@ const UNTRUSTED = new Set([
   "INVALID_CA",
 ]);
 
+// The port IANA registers for MQTT over TLS.
+const MQTT_TLS_PORT = 8883;
+
 // Node's message for a TLS connection closed before the handshake ended.
 const BEFORE_HANDSHAKE = /before secure TLS connection was established/;
 
@@ -125,7 +128,7 @@ export function describeError(
 }
 
 // A plain port given as mqtts://, or a TLS port as mqtt://: each way the
-// broker's first answer, or its silence, tells.
+// broker's first answer tells, and its silence may.
 function describeScheme(
   error: Error | undefined,
   code: string | undefined,
@@ -149,13 +152,16 @@ function describeScheme(
     return undefined;
   }
   if (code === TLS_ANSWER) return { reason: `${where} answered with TLS, ${tls}`, code };
-  if (!connected && (error === undefined || code === "ECONNRESET")) {
-    return {
-      reason: `${where} closed the connection before answering MQTT: likely a TLS port, ${tls}`,
-      code,
-    };
-  }
-  return undefined;
+  if (connected || (error !== undefined && code !== "ECONNRESET")) return undefined;
+  // A close alone is no evidence of TLS: a broker at its connection limit,
+  // a proxy or a firewall close before the CONNACK too. Only the port
+  // registered for MQTT over TLS tips it.
+  const closed = `${where} closed the connection before accepting it`;
+  const reason = config.port === MQTT_TLS_PORT
+    ? `${closed}: likely a TLS port (${MQTT_TLS_PORT} is MQTT's TLS port), ${tls}`
+    : `${closed}: a TLS port (then use mqtts:// in MQTT_URL), a broker at its connection ` +
+      "limit, or a proxy or firewall in between; the broker's log tells which";
+  return code === undefined ? { reason } : { reason, code };
 }
 
 /**
