@@ -166,16 +166,21 @@ function describeScheme(
 
 /**
  * Names a session taken over by another client with the same client id,
- * and what to do about it.
+ * and what to do about it: certain where the broker said so (reason code
+ * 142), likely where it only closed connections right after accepting
+ * them, which a broker or proxy that cuts connections does too.
  */
 export function describeTakeover(signs: TakeoverSigns, config: Config["mqtt"]): ConnectionFailure {
   const other = `another client with the same MQTT_CLIENT_ID "${config.clientId}"`;
-  const fix = "give each agent its own MQTT_CLIENT_ID";
   if (signs.told) {
-    return { reason: `${other} took the session (reason code 142), ${fix}`, code: "142" };
+    return {
+      reason: `${other} took the session (reason code 142), give each agent its own MQTT_CLIENT_ID`,
+      code: "142",
+    };
   }
   return {
-    reason: `${other} likely took the session (the broker closed the connection right after ` +
-      `accepting it, ${signs.closesInARow} times in a row), ${fix}`,
+    reason: "the broker closed the connection right after accepting it, " +
+      `${signs.closesInARow} times in a row: likely ${other} took the session, or a broker or ` +
+      "proxy closes connections right after accepting them; the broker's log tells which",
   };
 }

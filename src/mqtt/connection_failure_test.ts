@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../settings/load_config.ts";
-import { describeError } from "./connection_failure.ts";
+import { describeError, describeTakeover } from "./connection_failure.ts";
 import { TLS_ANSWER } from "./_mqtt_socket.ts";
 
 const PASSWORD = "hunter2-do-not-show";
@@ -90,5 +90,22 @@ Deno.test("describeError() blames TLS for a close before the CONNACK only where 
   });
   assert.deepEqual(describeError(undefined, at(8883), { connected: true }), {
     reason: "the connection closed",
+  });
+});
+
+Deno.test("describeTakeover() is certain only of reason code 142, and names both causes of quick closes", () => {
+  const config = loadConfig({ MQTT_URL: "mqtt://broker.example.com", MQTT_CLIENT_ID: "gw-1" }, {
+    hostname: () => "host",
+  }).mqtt;
+  assert.deepEqual(describeTakeover({ told: true, closesInARow: 0 }, config), {
+    reason: 'another client with the same MQTT_CLIENT_ID "gw-1" took the session (reason code ' +
+      "142), give each agent its own MQTT_CLIENT_ID",
+    code: "142",
+  });
+  // A relay that cuts every connection soon after the CONNACK looks the same.
+  assert.deepEqual(describeTakeover({ told: false, closesInARow: 2 }, config), {
+    reason: "the broker closed the connection right after accepting it, 2 times in a row: " +
+      'likely another client with the same MQTT_CLIENT_ID "gw-1" took the session, or a broker ' +
+      "or proxy closes connections right after accepting them; the broker's log tells which",
   });
 });
