@@ -103,6 +103,13 @@ local_path() {
   case $1 in /*) printf '%s\n' "$1" ;; *) printf './%s\n' "$1" ;; esac
 }
 
+# Refuses, in the check phase, file $2 given as $1 (for messages) unless it
+# can be read: a failed read while writing would leave half an install.
+need_file() {
+  [ -f "$2" ] || fail "Cannot read $1: file not found"
+  [ -r "$2" ] || fail "Cannot read $1: permission denied"
+}
+
 # Takes file $3 as the credential $2, given as $1 (the option, for messages).
 add_credential() {
   [ -n "$names" ] || fail "Cannot find $unit beside install.sh in $script_dir"
@@ -112,7 +119,7 @@ add_credential() {
     fail "Invalid $1: unknown name \"$2\", expected one of $known_names"
   case $nl$credentials in *"$nl$2="*) fail "Invalid $1: $2 is given twice" ;; esac
   case $3 in *"$nl"*) fail "Invalid $1: the file name holds a line break" ;; esac
-  [ -f "$3" ] || fail "Cannot read $1: file not found"
+  need_file "$1" "$3"
   credentials=$credentials$2=$(local_path "$3")$nl
 }
 
@@ -400,16 +407,17 @@ if [ -z "$binary" ]; then
   done
   [ -n "$binary" ] || fail "Cannot find $name here or in $script_dir/../dist; pass --binary PATH"
 fi
-[ -f "$binary" ] || fail "Cannot read --binary \"$binary\": file not found"
+need_file "--binary \"$binary\"" "$binary"
 binary=$(local_path "$binary")
 for pair in "--env-file:$env_file" "--ca-file:$ca_file"; do
   option=${pair%%:*} path=${pair#*:}
-  [ -z "$path" ] || [ -f "$path" ] || fail "Cannot read $option \"$path\": file not found"
+  [ -z "$path" ] || need_file "$option \"$path\"" "$path"
 done
 if [ -n "$env_file" ]; then env_file=$(local_path "$env_file"); fi
 if [ -n "$ca_file" ]; then ca_file=$(local_path "$ca_file"); fi
 for file in "$unit" agent.env; do
   [ -f "$script_dir/$file" ] || fail "Cannot find $file beside install.sh in $script_dir"
+  [ -r "$script_dir/$file" ] || fail "Cannot read $file beside install.sh in $script_dir: permission denied"
 done
 
 # The binary must run here and be the agent before it replaces anything: a

@@ -243,7 +243,10 @@ export class Agent {
       });
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse) {
-        throw new Deno.errors.AddrInUse(`METRICS_LISTEN ${hostname}:${port} is already in use`);
+        const listen = formatAddress({ transport: "tcp", hostname, port });
+        throw new Deno.errors.AddrInUse(
+          `Cannot listen on METRICS_LISTEN "${listen}": address already in use`,
+        );
       }
       throw error;
     }
@@ -298,7 +301,13 @@ export class Agent {
     await this.#fleet.close();
     // A write still under way after the timeout keeps its file.
     if (drained) { for (const file of this.#files) file.close(); }
-    log.info("Stopped after writing {records} records", { records: this.#records.written });
+    const records = this.#records.written;
+    log.info(
+      records === 1
+        ? "Stopped after writing {records} record"
+        : "Stopped after writing {records} records",
+      { records },
+    );
     return ended;
   }
 }

@@ -163,3 +163,43 @@ Deno.test("a reading from the far future is counted and does not pin the last re
     await broker.stop();
   }
 });
+
+Deno.test("a METRICS_LISTEN port in use stops the agent with a last line quoting it and exit code 1", async () => {
+  await using broker = await startBroker();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listen = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
+  const agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `in-use-${crypto.randomUUID()}`,
+    METRICS_LISTEN: listen,
+  }, { waitReady: false });
+  const deadline = setTimeout(() => agent.stop("SIGKILL"), 15_000);
+  const code = await agent.exited();
+  clearTimeout(deadline);
+  assert.equal(code, 1, agent.stderr);
+  assert.equal(
+    agent.logMessages.at(-1),
+    `Cannot listen on METRICS_LISTEN "${listen}": address already in use`,
+  );
+});
+
+Deno.test("the agent's last line counts the records it wrote, in the singular for one", async () => {
+  await using broker = await startBroker();
+  await using agent = await startAgent({
+    MQTT_URL: broker.url,
+    MQTT_CLIENT_ID: `one-${crypto.randomUUID()}`,
+    MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+  });
+  const publisher = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  try {
+    const t = Math.floor(Date.now() / 1000);
+    await publisher.publishAsync("a/b827eb000001/u/data", `{"t":${t},"r":[{"_vid":"m","P":1}]}`, {
+      qos: 1,
+    });
+    await agent.waitForLines(1);
+  } finally {
+    await publisher.endAsync();
+  }
+  assert.equal(await agent.stop(), 0);
+  assert.equal(agent.logMessages.at(-1), "Stopped after writing 1 record");
+});

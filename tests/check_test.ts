@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect, connectAsync, type IClientOptions } from "mqtt";
+import { connect, connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 import { minimalEnv, ROOT } from "./_support/agent_process.ts";
 import {
   freePort,
@@ -332,9 +332,10 @@ Deno.test({
 const schemeIgnore = ignore || (!hasOpenssl() && !mosquittoRequired());
 
 Deno.test({
-  name: `\`check\` names the wrong scheme for the port in one line and exits 1${
-    schemeIgnore ? " (ignored: mosquitto or openssl not installed)" : ""
-  }`,
+  name:
+    `\`check\` names the wrong scheme for the port, or the causes of an early close, in one line and exits 1${
+      schemeIgnore ? " (ignored: mosquitto or openssl not installed)" : ""
+    }`,
   ignore: schemeIgnore,
   async fn() {
     const pki = await makeTestPki();
@@ -363,11 +364,37 @@ Deno.test({
         MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
       });
       assert.equal(toTls.code, 1, toTls.stderr);
-      assert.equal(
-        toTls.stderr,
-        `Check failed: Cannot connect to mqtt://${tlsPort}: ${tlsPort} closed the connection ` +
-          "before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL for a TLS port\n",
-      );
+      // mosquitto's TLS listener closes without a TLS alert, on a port that
+      // is not 8883: nothing says TLS, so the line names every likely cause.
+      const early = (port: string) =>
+        `Check failed: Cannot connect to mqtt://${port}: ${port} closed the connection before ` +
+        "accepting it: a TLS port (then use mqtts:// in MQTT_URL), a broker at its connection " +
+        "limit, or a proxy or firewall in between; the broker's log tells which\n";
+      assert.equal(toTls.stderr, early(tlsPort));
+      // A plain listener that takes no more clients closes just as early
+      // (for mosquitto, max_connections 0 means no limit). mosquitto 2.0.11
+      // counts a closed connection off twice (fixed in 2.0.12), the probe
+      // that found the port open included: fill the listener until it
+      // refuses a client after taking one, then the count stands.
+      await using full = await startBroker({ require: true, config: ["max_connections 1"] });
+      const fullPort = `127.0.0.1:${full.port}`;
+      const holders: MqttClient[] = [];
+      let refused = false;
+      for (let attempt = 0; attempt < 6 && !(refused && holders.length > 0); attempt++) {
+        const holder = connect(full.url, { reconnectPeriod: 0 });
+        holder.on("error", () => {});
+        refused = !await new Promise<boolean>((settled) => {
+          holder.once("connect", () => settled(true)).once("close", () => settled(false));
+        });
+        if (!refused) holders.push(holder);
+      }
+      assert.ok(refused && holders.length > 0, `max_connections 1 held ${holders.length}`);
+      const toFull = await runCheck({
+        MQTT_URL: `mqtt://${fullPort}`,
+        MQTT_CLIENT_ID: `check-${crypto.randomUUID()}`,
+      }).finally(() => Promise.all(holders.map((holder) => holder.endAsync(true))));
+      assert.equal(toFull.code, 1, toFull.stderr);
+      assert.equal(toFull.stderr, early(fullPort));
     } finally {
       await Deno.remove(pki.dir, { recursive: true });
     }

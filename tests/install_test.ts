@@ -494,6 +494,48 @@ hostile("install.sh refused under --root makes no folder, not even the root", as
   }
 });
 
+// Root reads any file; without its two capabilities that override file
+// modes, it meets the modes as another user would.
+const asUser = Deno.uid() === 0
+  ? 'exec setpriv --bounding-set=-dac_override,-dac_read_search sh "$0" "$@"'
+  : ":";
+const noSetpriv = Deno.uid() === 0 && which("setpriv") === undefined;
+
+const unreadable = "install.sh refuses an input file it may not read in one line, exit 2, " +
+  "before writing anything";
+if (noSetpriv && !CI) {
+  Deno.test({ name: `${unreadable} (ignored: setpriv not installed)`, ignore: true, fn() {} });
+} else {
+  hostile(unreadable, async (m) => {
+    const inputs = `${m.dir}/inputs`;
+    const cases: [string, string[]][] = [
+      ["--password-file", ["--password-file", `${inputs}/password`]],
+      ["--credential", ["--credential", `metrics-token=${inputs}/password`]],
+      ["--env-file", ["--env-file", `${inputs}/agent.env`]],
+      ["--ca-file", ["--ca-file", `${inputs}/ca.crt`]],
+      ["--binary", ["--binary", `${inputs}/ammp-agent`]],
+    ];
+    for (const [option, args] of cases) {
+      const file = args[1].replace(/^[a-z-]+=/, "");
+      const mode = Deno.statSync(file).mode! & 0o777;
+      Deno.chmodSync(file, 0);
+      try {
+        const run = await install(
+          ["--binary", `${inputs}/ammp-agent`, ...args, "--root", m.root, "--no-start"],
+          { prelude: asUser },
+        );
+        oneLine(
+          run,
+          new RegExp(`^install\\.sh: Cannot read ${option} "[^"]*": permission denied$`, "m"),
+        );
+        assert.throws(() => Deno.lstatSync(m.root), Deno.errors.NotFound, option);
+      } finally {
+        Deno.chmodSync(file, mode);
+      }
+    }
+  });
+}
+
 hostile(
   "install.sh refused under --root leaves the root as it was: no folder is made before a later check fails",
   async (m) => {

@@ -33,9 +33,17 @@ function intruder(url: string, clientId: string, protocolVersion: 4 | 5): MqttCl
 // code 142) is understood at once; one that only closes the connection
 // (MQTT 3.1.1, and mosquitto 2.0 in MQTT 5 too) from the second close in a row.
 function takeoverSentence(clientId: string): string {
-  return `another client with the same MQTT_CLIENT_ID "${escape(clientId)}" (took the session ` +
-    "\\(reason code 142\\)|likely took the session \\(the broker closed the connection right " +
-    "after accepting it, \\d+ times in a row\\)), give each agent its own MQTT_CLIENT_ID";
+  return `(another client with the same MQTT_CLIENT_ID "${escape(clientId)}" took the session ` +
+    "\\(reason code 142\\), give each agent its own MQTT_CLIENT_ID|" +
+    quickClosesSentence(clientId) +
+    ")";
+}
+
+// What the agent can say of quick closes alone: they may have either cause.
+function quickClosesSentence(clientId: string): string {
+  return "the broker closed the connection right after accepting it, \\d+ times in a row: likely " +
+    `another client with the same MQTT_CLIENT_ID "${escape(clientId)}" took the session, or a ` +
+    "broker or proxy closes connections right after accepting them; the broker's log tells which";
 }
 
 async function takeOverTheSession(protocolVersion: 4 | 5): Promise<void> {
@@ -99,3 +107,56 @@ Deno.test({
 
 Deno.test("MQTT 3.1.1: closes right after the CONNACK, again and again, read as a session taken over: one log line, counted, waited out longer each time", () =>
   takeOverTheSession(4));
+
+// A proxy in front of the broker that cuts every connection 500 ms after
+// it opened, well after the CONNACK.
+function cuttingProxy(brokerPort: number): Deno.Listener & { done: Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const relay = async (client: Deno.Conn) => {
+    const broker = await Deno.connect({ hostname: "127.0.0.1", port: brokerPort });
+    const cut = setTimeout(() => {
+      client.close();
+      broker.close();
+    }, 500);
+    await Promise.allSettled([
+      client.readable.pipeTo(broker.writable),
+      broker.readable.pipeTo(client.writable),
+    ]);
+    clearTimeout(cut);
+  };
+  const done = (async () => {
+    const relays: Promise<void>[] = [];
+    for await (const client of listener) relays.push(relay(client).catch(() => {}));
+    await Promise.allSettled(relays);
+  })();
+  return Object.assign(listener, { done });
+}
+
+Deno.test("a proxy that cuts every connection right after the CONNACK is told as a likely takeover or a closing proxy, never a certain takeover", async () => {
+  await using broker = await startBroker();
+  const proxy = cuttingProxy(broker.port);
+  const clientId = `cut-${crypto.randomUUID()}`;
+  const url = `mqtt://127.0.0.1:${(proxy.addr as Deno.NetAddr).port}`;
+  try {
+    await using agent = await startAgent({
+      MQTT_URL: url,
+      MQTT_CLIENT_ID: clientId,
+      MQTT_PROTOCOL_VERSION: "4",
+      MQTT_RECONNECT_MAX_SECONDS: "2",
+    });
+    await agent.waitFor(() => lostLines(agent).length >= 3, "three lost connections", 30_000);
+    const [first, ...later] = lostLines(agent);
+    assert.match(first, /: the connection closed; connecting again in \d+ ms$/);
+    const quick = new RegExp(
+      `^Lost the connection to ${escape(url)}: ${
+        quickClosesSentence(clientId)
+      }; connecting again in \\d+ ms$`,
+    );
+    for (const line of later) assert.match(line, quick);
+    assert.ok((await agent.metric("ammp_agent_broker_session_takeovers_total"))! >= 1);
+    assert.equal(await agent.stop(), 0);
+  } finally {
+    proxy.close();
+    await proxy.done;
+  }
+});

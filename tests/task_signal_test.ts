@@ -167,7 +167,11 @@ Deno.test({
     });
     const code = await dev.exitedWithin(10_000);
     assert.equal(code, 1, `exit code within 10 s; stderr:\n${dev.stderr}`);
-    assert.match(dev.stderr, /Cannot start/);
+    // The log is JSON: the quotes come escaped.
+    assert.match(
+      dev.stderr,
+      /Cannot listen on METRICS_LISTEN \\"127\.0\.0\.1:\d+\\": address already in use/,
+    );
     assert.deepEqual(await processesInGroup(dev.child.pid), [], "no process is left");
   },
 });

@@ -270,8 +270,9 @@ tlsTest(
       toTls,
       new RegExp(
         `^Cannot connect to mqtt://${escape(tlsPort)}: ${escape(tlsPort)} closed the ` +
-          "connection before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL " +
-          "for a TLS port; trying again in \\d+ ms$",
+          "connection before accepting it: a TLS port \\(then use mqtts:// in MQTT_URL\\), a " +
+          "broker at its connection limit, or a proxy or firewall in between; the broker's log " +
+          "tells which; trying again in \\d+ ms$",
       ),
     );
   },

@@ -182,7 +182,6 @@ function _startAgent(
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--quiet",
       `--config=${ROOT}deno.json`,
       ...DEV_FLAGS,
       `${ROOT}main.ts`,

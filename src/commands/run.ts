@@ -99,7 +99,9 @@ async function _run(
   try {
     agent.start();
   } catch (error) {
-    log.error("Cannot start: {error}", { error: (error as Error).message });
+    // A port in use says in full what failed, as METRICS_LISTEN's other problems do.
+    const message = error instanceof Deno.errors.AddrInUse ? "{error}" : "Cannot start: {error}";
+    log.error(message, { error: (error as Error).message });
     return 1;
   }
 

@@ -26,8 +26,9 @@ export interface ServerHandlers {
 /** Options for {@linkcode createHandler}. */
 export interface HandlerOptions {
   /**
-   * When set, `/metrics` and `/` answer only requests that carry
-   * `Authorization: Bearer <token>`; `/healthz` and `/readyz` stay open.
+   * When set, the {@linkcode TOKEN_PATHS} (`/metrics`, `/nodes` and `/`)
+   * answer only requests that carry `Authorization: Bearer <token>`;
+   * `/healthz` and `/readyz` stay open.
    */
   token?: string;
 }
@@ -56,7 +57,7 @@ export function createHandler(
     }
     // GET and HEAD carry no body; one that comes anyway is not read.
     if (hasBody(request)) return text(413, "Request body not accepted\n");
-    if (expected !== undefined && route !== "healthz" && route !== "readyz") {
+    if (expected !== undefined && !OPEN_ROUTES.has(route)) {
       const denied = checkToken(request, expected);
       if (denied !== undefined) return denied;
     }
@@ -153,6 +154,17 @@ const ROUTES: Record<string, Route | undefined> = Object
     "/healthz": "healthz",
     "/readyz": "readyz",
   });
+
+// The probes' paths stay open: they tell only whether the agent runs and is
+// connected.
+const OPEN_ROUTES: ReadonlySet<Route> = new Set<Route>(["healthz", "readyz"]);
+
+/**
+ * The paths that, with a token set, answer only requests that carry it;
+ * the others, `/healthz` and `/readyz`, stay open for probes.
+ */
+export const TOKEN_PATHS: readonly string[] = Object.keys(ROUTES)
+  .filter((path) => !OPEN_ROUTES.has(ROUTES[path]!));
 
 /** The answer to a method other than GET and HEAD. */
 export function methodNotAllowed(): Response {

@@ -75,7 +75,7 @@ export class AgentMetrics {
   readonly ignored: Counter;
   /** Broker connections lost and attempted again. */
   readonly reconnects: Counter;
-  /** Times another client with the same client id took the broker session. */
+  /** Times another client with the same client id took the broker session, for certain or likely. */
   readonly sessionTakeovers: Counter;
   /** Records whose time `t` was too far ahead to count as the newest reading. */
   readonly readingsFromFuture: Counter;
@@ -127,7 +127,7 @@ export class AgentMetrics {
     );
     this.sessionTakeovers = counter(
       "ammp_agent_broker_session_takeovers_total",
-      "Times another client with the same client id took the broker session.",
+      "Times another client with the same client id took the broker session: for certain (MQTT 5 reason code 142) or likely (the broker closed the connection right after accepting it, twice or more in a row, which a broker or proxy that cuts connections does too).",
     );
     this.readingsFromFuture = counter(
       "ammp_agent_readings_from_future_total",

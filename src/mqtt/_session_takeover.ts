@@ -1,6 +1,10 @@
 /**
  * Telling a session taken over: another client connected with the same
  * client id, and the broker closed this connection to hand it the session.
+ * Only MQTT 5's reason code 142 says so for certain; quick closes in a row
+ * (all MQTT 3.1.1 shows, and all mosquitto 2.0 sends) may also be a broker
+ * or proxy that cuts connections, and a client that is cut later than
+ * {@linkcode RIGHT_AFTER_CONNACK_MS} shows nothing.
  *
  * @module
  */
@@ -21,14 +25,16 @@ export interface TakeoverSigns {
   told: boolean;
   /**
    * Connections in a row that the broker closed right after accepting
-   * them, without a word or an error: all that MQTT 3.1.1 shows.
+   * them, without a word or an error: all that MQTT 3.1.1 shows, and
+   * likely, not certainly, a takeover.
    */
   closesInARow: number;
 }
 
 /**
  * Watches one session's connections and tells, at each close, whether
- * another client with the same client id took the session.
+ * another client with the same client id took the session, for certain or
+ * likely.
  */
 export class TakeoverWatch {
   #now: () => number;

@@ -28,6 +28,9 @@ const UNTRUSTED = new Set([
   "INVALID_CA",
 ]);
 
+// The port IANA registers for MQTT over TLS.
+const MQTT_TLS_PORT = 8883;
+
 // Node's message for a TLS connection closed before the handshake ended.
 const BEFORE_HANDSHAKE = /before secure TLS connection was established/;
 
@@ -125,7 +128,7 @@ export function describeError(
 }
 
 // A plain port given as mqtts://, or a TLS port as mqtt://: each way the
-// broker's first answer, or its silence, tells.
+// broker's first answer tells, and its silence may.
 function describeScheme(
   error: Error | undefined,
   code: string | undefined,
@@ -149,27 +152,35 @@ function describeScheme(
     return undefined;
   }
   if (code === TLS_ANSWER) return { reason: `${where} answered with TLS, ${tls}`, code };
-  if (!connected && (error === undefined || code === "ECONNRESET")) {
-    return {
-      reason: `${where} closed the connection before answering MQTT: likely a TLS port, ${tls}`,
-      code,
-    };
-  }
-  return undefined;
+  if (connected || (error !== undefined && code !== "ECONNRESET")) return undefined;
+  // A close alone is no evidence of TLS: a broker at its connection limit,
+  // a proxy or a firewall close before the CONNACK too. Only the port
+  // registered for MQTT over TLS tips it.
+  const closed = `${where} closed the connection before accepting it`;
+  const reason = config.port === MQTT_TLS_PORT
+    ? `${closed}: likely a TLS port (${MQTT_TLS_PORT} is MQTT's TLS port), ${tls}`
+    : `${closed}: a TLS port (then use mqtts:// in MQTT_URL), a broker at its connection ` +
+      "limit, or a proxy or firewall in between; the broker's log tells which";
+  return code === undefined ? { reason } : { reason, code };
 }
 
 /**
  * Names a session taken over by another client with the same client id,
- * and what to do about it.
+ * and what to do about it: certain where the broker said so (reason code
+ * 142), likely where it only closed connections right after accepting
+ * them, which a broker or proxy that cuts connections does too.
  */
 export function describeTakeover(signs: TakeoverSigns, config: Config["mqtt"]): ConnectionFailure {
   const other = `another client with the same MQTT_CLIENT_ID "${config.clientId}"`;
-  const fix = "give each agent its own MQTT_CLIENT_ID";
   if (signs.told) {
-    return { reason: `${other} took the session (reason code 142), ${fix}`, code: "142" };
+    return {
+      reason: `${other} took the session (reason code 142), give each agent its own MQTT_CLIENT_ID`,
+      code: "142",
+    };
   }
   return {
-    reason: `${other} likely took the session (the broker closed the connection right after ` +
-      `accepting it, ${signs.closesInARow} times in a row), ${fix}`,
+    reason: "the broker closed the connection right after accepting it, " +
+      `${signs.closesInARow} times in a row: likely ${other} took the session, or a broker or ` +
+      "proxy closes connections right after accepting them; the broker's log tells which",
   };
 }

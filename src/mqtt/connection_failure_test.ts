@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../settings/load_config.ts";
-import { describeError } from "./connection_failure.ts";
+import { describeError, describeTakeover } from "./connection_failure.ts";
+import { TLS_ANSWER } from "./_mqtt_socket.ts";
 
 const PASSWORD = "hunter2-do-not-show";
 
@@ -58,22 +59,53 @@ Deno.test("describeError() tells expiry and an unreachable broker apart from tru
   assert.deepEqual(describeError(undefined, mqtt), { reason: "the connection closed" });
 });
 
-Deno.test("describeError() blames the MQTT_URL scheme only before the broker answered", () => {
-  const plain = loadConfig({ MQTT_URL: "mqtt://broker.example.com:8883" }, {
-    hostname: () => "host",
-  }).mqtt;
+Deno.test("describeError() blames TLS for a close before the CONNACK only where the port or the bytes say TLS", () => {
+  const at = (port: number) =>
+    loadConfig({ MQTT_URL: `mqtt://broker.example.com:${port}` }, { hostname: () => "host" }).mqtt;
   const reset = failure("read ECONNRESET", "ECONNRESET");
-  assert.deepEqual(describeError(reset, plain), {
-    reason:
-      "broker.example.com:8883 closed the connection before answering MQTT: likely a TLS port, use mqtts:// in MQTT_URL for a TLS port",
+  // A broker at its connection limit, a proxy or a firewall close early too.
+  const neutral = "broker.example.com:1883 closed the connection before accepting it: a TLS " +
+    "port (then use mqtts:// in MQTT_URL), a broker at its connection limit, or a proxy or " +
+    "firewall in between; the broker's log tells which";
+  assert.deepEqual(describeError(reset, at(1883)), { reason: neutral, code: "ECONNRESET" });
+  assert.deepEqual(describeError(undefined, at(1883)), { reason: neutral });
+  // 8883 is MQTT's TLS port.
+  assert.deepEqual(describeError(reset, at(8883)), {
+    reason: "broker.example.com:8883 closed the connection before accepting it: likely a TLS " +
+      "port (8883 is MQTT's TLS port), use mqtts:// in MQTT_URL for a TLS port",
     code: "ECONNRESET",
   });
+  // A TLS record in answer is evidence on any port.
+  assert.deepEqual(
+    describeError(failure("broker.example.com:1883 answered with TLS", TLS_ANSWER), at(1883)),
+    {
+      reason: "broker.example.com:1883 answered with TLS, use mqtts:// in MQTT_URL for a TLS port",
+      code: TLS_ANSWER,
+    },
+  );
   // Once connected, a reset is the network's, and a close just a close.
-  assert.deepEqual(describeError(reset, plain, { connected: true }), {
+  assert.deepEqual(describeError(reset, at(8883), { connected: true }), {
     reason: "read ECONNRESET",
     code: "ECONNRESET",
   });
-  assert.deepEqual(describeError(undefined, plain, { connected: true }), {
+  assert.deepEqual(describeError(undefined, at(8883), { connected: true }), {
     reason: "the connection closed",
+  });
+});
+
+Deno.test("describeTakeover() is certain only of reason code 142, and names both causes of quick closes", () => {
+  const config = loadConfig({ MQTT_URL: "mqtt://broker.example.com", MQTT_CLIENT_ID: "gw-1" }, {
+    hostname: () => "host",
+  }).mqtt;
+  assert.deepEqual(describeTakeover({ told: true, closesInARow: 0 }, config), {
+    reason: 'another client with the same MQTT_CLIENT_ID "gw-1" took the session (reason code ' +
+      "142), give each agent its own MQTT_CLIENT_ID",
+    code: "142",
+  });
+  // A relay that cuts every connection soon after the CONNACK looks the same.
+  assert.deepEqual(describeTakeover({ told: false, closesInARow: 2 }, config), {
+    reason: "the broker closed the connection right after accepting it, 2 times in a row: " +
+      'likely another client with the same MQTT_CLIENT_ID "gw-1" took the session, or a broker ' +
+      "or proxy closes connections right after accepting them; the broker's log tells which",
   });
 });

@@ -51,7 +51,7 @@ export interface Config {
   metrics: {
     hostname: string;
     port: number;
-    /** The bearer token `/metrics` and `/` require, from `METRICS_TOKEN_FILE`. */
+    /** The bearer token `/metrics`, `/nodes` and `/` require, from `METRICS_TOKEN_FILE`. */
     token?: string;
   };
   log: { level: LogLevel; format: "json" | "text" };

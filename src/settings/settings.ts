@@ -61,9 +61,9 @@ export const SETTINGS: readonly Setting[] = [
     section: "metrics",
     credential: "metrics-token",
     help:
-      "file holding a bearer token that /metrics and /\nthen require (or metrics-token under\n$CREDENTIALS_DIRECTORY)",
+      "file holding a bearer token that /metrics,\n/nodes and / then require (or metrics-token\nunder $CREDENTIALS_DIRECTORY)",
     description:
-      "file that holds a bearer token (at least 16 characters). `/metrics` and `/` then answer only requests that carry it, see [Protecting `/metrics`](#protecting-metrics).",
+      "file that holds a bearer token (at least 16 characters). `/metrics`, `/nodes` and `/` then answer only requests that carry it, see [Protecting `/metrics`](#protecting-metrics).",
   },
   {
     name: "LOG_LEVEL",
