@@ -2,18 +2,16 @@
  * The `record` format written straight from a payload's bytes: one pass
  * over the UTF-8 JSON that checks its grammar and copies what the record
  * keeps into a reused buffer, with no object per device or reading and no
- * string per value. Parsing a payload into objects only to write most of
- * it back out costs about four times as much, and is most of the garbage
- * a busy agent makes.
+ * string per value.
  *
  * The pass writes the same bytes, and reports the same skips, as the parse
  * path (`format_record.ts`) for every payload it takes: UTF-8 (validated)
  * and `\u` escapes anywhere, Python's `NaN` and `Infinity`, devices and
  * readings left out and counted, status entries, integers of any length
- * with every digit. A payload whose objects a copy cannot keep in order (a
- * vendor id used twice, a repeated key, array-index keys) is read a second
- * time and written in the record's order (`_merged_record.ts`). Declined,
- * for the parse path:
+ * with every digit. The devices of a vendor id used twice are merged once
+ * the payload is read (`_device_groups.ts`); a payload with a key repeated
+ * in one device, or array-index keys, is read a second time and written
+ * in the record's order (`_merged_record.ts`). Declined, for the parse path:
  * - anything that is not a usable data payload (a dead letter's reason and
  *   detail come from the parse path);
  * - `t`, `r`, `_vid` or `_s` given twice in one object, and a repeated or
@@ -28,15 +26,16 @@
  * payload's bytes (`_byte_reader.ts`), the writer of the record
  * (`_record_writer.ts`), its keys (`_key_reader.ts`) and status entries
  * (`_status_writer.ts`), with sets of keys to find a repeat
- * (`_key_set.ts`); this module walks the payload and its devices. As fields of one receiver, the state costs what module
- * variables did, and the small steps inline into the walk's loops.
+ * (`_key_set.ts`); this module walks the payload and its devices. As
+ * fields of one receiver, the state costs what module variables did.
  *
  * @module
  */
 
 import { decline, DECLINED } from "./_byte_reader.ts";
 import { KeySet } from "./_key_set.ts";
-import { DeviceGroups, MergedRecord, spanText } from "./_merged_record.ts";
+import { DeviceGroups } from "./_device_groups.ts";
+import { MergedRecord, spanText } from "./_merged_record.ts";
 import { StatusWriter } from "./_status_writer.ts";
 import { type OnSkip, SKIP_REASONS } from "./device_walk.ts";
 import { MAX_TIME_MS } from "./payload.ts";
