@@ -94,19 +94,14 @@ export function recordBytes(
 
 // Thrown where the payload needs its objects merged: read again, merging.
 const _MERGE = new Error("Payload to merge");
-
 function _merge(): never {
   throw _MERGE;
 }
 
 // The skips, as indexes of SKIP_REASONS.
-const MISSING_VID = 0;
-const INVALID_DEVICE = 1;
-const INVALID_VALUE = 2;
-const INVALID_STATUS = 3;
+const [MISSING_VID, INVALID_DEVICE, INVALID_VALUE, INVALID_STATUS] = [0, 1, 2, 3];
 
-// The pass: the walk over the payload, the devices and their status
-// entries, writing the record as it goes.
+// The pass: the walk over the payload and its devices, writing as it goes.
 class _BytePass extends StatusWriter {
   // The keys of the payload object and of the device being read, and the
   // payload's vendor ids.
