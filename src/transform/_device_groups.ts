@@ -7,7 +7,7 @@
  */
 
 import { copySpan, spanText } from "./_merged_record.ts";
-import { capacity, type RecordWriter } from "./_record_writer.ts";
+import type { RecordWriter } from "./_record_writer.ts";
 
 /**
  * The devices of a payload as the pass copied them, where two share a
@@ -26,8 +26,6 @@ export class DeviceGroups {
   #firsts: number[] = [];
   /** Whether a vendor id came twice. */
   repeated = false;
-  #spareData: Uint8Array = new Uint8Array(0);
-  #spareStatus: Uint8Array = new Uint8Array(0);
 
   /** Forgets the payload before. */
   clear(): void {
@@ -73,8 +71,10 @@ export class DeviceGroups {
    */
   write(writer: RecordWriter, room: number): void {
     const { data, status } = writer;
-    const out = this.#spareData = capacity(this.#spareData, writer.dataEnd + 256);
-    const st = this.#spareStatus = capacity(this.#spareStatus, writer.statusEnd + 256);
+    const { data: out, status: st } = writer.spareBuffers(
+      writer.dataEnd + 256,
+      writer.statusEnd + 256,
+    );
     const members = new Map<number, number[]>();
     for (let d = 0; d < this.#firsts.length; d++) {
       const first = this.#firsts[d];
@@ -110,12 +110,7 @@ export class DeviceGroups {
       }
       st[s++] = 93;
     }
-    writer.data = out;
-    writer.status = st;
-    writer.dataEnd = at;
-    writer.statusEnd = s;
-    this.#spareData = data;
-    this.#spareStatus = status;
+    writer.swapBuffers(at, s);
   }
 
   // The devices of `group`, one vendor id, written as one object.

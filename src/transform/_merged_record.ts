@@ -13,7 +13,7 @@
  * @module
  */
 
-import { capacity, type RecordWriter } from "./_record_writer.ts";
+import type { RecordWriter } from "./_record_writer.ts";
 
 const _decoder = new TextDecoder();
 
@@ -47,9 +47,6 @@ export class MergedRecord {
   #valueEnds: number[] = [];
   #vids = new Map<string, _Vid>();
   #statusOrder: string[] = [];
-  // The buffers written to, which take turns with the writer's.
-  #spareData: Uint8Array = new Uint8Array(0);
-  #spareStatus: Uint8Array = new Uint8Array(0);
 
   /** Forgets the payload before. */
   clear(): void {
@@ -144,16 +141,15 @@ export class MergedRecord {
 
   /**
    * Writes the devices and status entries that `writer` copied to its
-   * buffers again, in the record's order, the data from `room` on; the
-   * writer then holds them, and these buffers hold its old ones.
+   * buffers again, in the record's order, the data from `room` on, into
+   * the writer's spare buffers, which then become its record.
    */
   write(writer: RecordWriter, room: number): void {
     const { data, status } = writer;
     // A comma for each reading, `:{}` and a comma for each vendor id, each
     // span at least 3 bytes long: at most three times what was copied.
-    const out = this.#spareData = capacity(this.#spareData, 3 * writer.dataEnd + 256);
-    const st = this.#spareStatus = capacity(
-      this.#spareStatus,
+    const { data: out, status: st } = writer.spareBuffers(
+      3 * writer.dataEnd + 256,
       2 * (writer.statusEnd + writer.dataEnd) + 256,
     );
     let at = room;
@@ -187,12 +183,7 @@ export class MergedRecord {
       }
       st[s++] = 93;
     }
-    writer.data = out;
-    writer.status = st;
-    writer.dataEnd = at;
-    writer.statusEnd = s;
-    this.#spareData = data;
-    this.#spareStatus = status;
+    writer.swapBuffers(at, s);
   }
 }
 

@@ -25,6 +25,8 @@ export class RecordWriter extends ByteReader {
   dataEnd = 0;
   status: Uint8Array = new Uint8Array(16 * 1024);
   statusEnd = 0;
+  #spareData: Uint8Array = new Uint8Array(0);
+  #spareStatus: Uint8Array = new Uint8Array(0);
   /**
    * Starts the record of a payload of `payloadLength` bytes, its data
    * written from `room` on: the header goes in front once `t` is known.
@@ -57,6 +59,31 @@ export class RecordWriter extends ByteReader {
     if (this.dataEnd > this.data.byteLength) decline();
     const start = this.#header(room, header, time);
     return this.data.subarray(start, this.dataEnd);
+  }
+
+  /**
+   * Spare buffers of at least `dataBytes` and `statusBytes`, to write the
+   * record again into; {@linkcode RecordWriter.swapBuffers} makes them the
+   * record's.
+   */
+  spareBuffers(dataBytes: number, statusBytes: number): { data: Uint8Array; status: Uint8Array } {
+    this.#spareData = capacity(this.#spareData, dataBytes);
+    this.#spareStatus = capacity(this.#spareStatus, statusBytes);
+    return { data: this.#spareData, status: this.#spareStatus };
+  }
+
+  /**
+   * Makes the spare buffers the record's, written up to `dataEnd` and
+   * `statusEnd`, and the record's the spare ones.
+   */
+  swapBuffers(dataEnd: number, statusEnd: number): void {
+    const { data, status } = this;
+    this.data = this.#spareData;
+    this.status = this.#spareStatus;
+    this.#spareData = data;
+    this.#spareStatus = status;
+    this.dataEnd = dataEnd;
+    this.statusEnd = statusEnd;
   }
 
   /** Makes room for `bytes` more in the data, keeping what is written. */
