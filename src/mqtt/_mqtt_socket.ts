@@ -14,8 +14,11 @@ export const TLS_ANSWER = "ERR_TLS_ANSWER";
 /** Opens the TCP or TLS connection `options` name, for `client`. */
 export function openSocket(client: MqttClient, options: IClientOptions): IStream {
   const { host, port } = options;
+  // Nagle's algorithm would hold a batch of PUBACKs, or a small packet
+  // after a large one, until the broker acknowledges what went before:
+  // up to the broker's delayed ACK, which the in-flight window then waits on.
   if (options.protocol !== "mqtts") {
-    const socket = connectTcp({ host, port: port! });
+    const socket = connectTcp({ host, port: port!, noDelay: true });
     // A TLS port answers the plain CONNECT with a TLS record (an alert),
     // which MQTT.js reads as a malformed packet. Once the connection is
     // gone, after MQTT.js's own error and before its close, say what it was.
@@ -37,6 +40,7 @@ export function openSocket(client: MqttClient, options: IClientOptions): IStream
     servername: options.servername,
     rejectUnauthorized: true,
   });
+  socket.setNoDelay(true);
   // As in MQTT.js: until the handshake has succeeded, a failure is the
   // client's error (a certificate not trusted, a wrong host name).
   const failed = (error: Error) => {
